@@ -1,0 +1,369 @@
+//! Kontor's typed settings and where they come from.
+//!
+//! Layers, later ones winning: defaults compiled into the binary → `kontor.toml` (or `--config FILE`) →
+//! `KONTOR_*` environment variables, with `__` separating nested keys (`KONTOR_DATABASE__URL`).
+//! Loading validates every value and names the key in the error; `Settings::redacted` gives a copy safe
+//! to print or log.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// What stands in for a secret whenever settings are shown.
+pub const REDACTED: &str = "********";
+
+/// Why settings could not be loaded; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Source(#[from] Box<figment::Error>),
+    #[error("invalid value for `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+}
+
+/// The effective configuration of one Kontor process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Root of every embedded file (SQLite, redb, search index, files); `KONTOR_DATA_DIR`.
+    pub data_dir: PathBuf,
+    pub database: DatabaseSettings,
+    pub kv: KvSettings,
+    pub queue: QueueSettings,
+    pub files: FilesSettings,
+    pub backend: BackendSettings,
+    pub storefront: StorefrontSettings,
+    pub internal: InternalSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://…`, `postgres://…` or `mysql://…`; empty means `sqlite://<data_dir>/kontor.db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KvSettings {
+    /// `redb://path` or `redis://…`; empty means `redb://<data_dir>/kv.redb`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// `sql` (the SQL table queue) or `amqp://…`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesSettings {
+    /// `file://path` or `s3://bucket/prefix`; empty means `file://<data_dir>/files`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendSettings {
+    pub listen: SocketAddr,
+    /// Where a split storefront reaches the backend's internal API.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorefrontSettings {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternalSettings {
+    /// Bearer secret between storefront and backend; never printed.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `kontor=debug,sqlx=warn`.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./var"),
+            database: DatabaseSettings { url: String::new(), max_connections: 10 },
+            kv: KvSettings { url: String::new() },
+            queue: QueueSettings { url: "sql".to_owned() },
+            files: FilesSettings { url: String::new() },
+            backend: BackendSettings {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+                url: "http://127.0.0.1:8081".to_owned(),
+            },
+            storefront: StorefrontSettings { listen: SocketAddr::from(([0, 0, 0, 0], 8080)) },
+            internal: InternalSettings { token: String::new() },
+            log: LogSettings { filter: "info".to_owned(), format: LogFormat::Text },
+        }
+    }
+}
+
+/// Top-level keys that `KONTOR_*` variables may set; other `KONTOR_` variables (such as the test
+/// harness's `KONTOR_TEST_BACKENDS`) belong to other tools and are left alone.
+const ENV_KEYS: &[&str] = &[
+    "data_dir", "database", "kv", "queue", "files", "backend", "storefront", "internal", "log",
+];
+
+impl Settings {
+    /// Loads defaults → the config file → the process environment.
+    ///
+    /// `config_file` given explicitly must exist; without it `kontor.toml` in the working directory is
+    /// read when present.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(config_file, Env::prefixed("KONTOR_"))
+    }
+
+    /// Like [`Settings::load`] but with an explicit environment, so tests need not touch the process'.
+    pub fn load_with_env(config_file: Option<&Path>, vars: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        let owned: Vec<(String, String)> =
+            vars.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect();
+        let figment = Self::figment(config_file)?.merge(EnvList(owned));
+        Self::extract(figment)
+    }
+
+    fn load_from(config_file: Option<&Path>, env: Env) -> Result<Self, ConfigError> {
+        let figment = Self::figment(config_file)?.merge(Self::env_layer(env));
+        Self::extract(figment)
+    }
+
+    fn figment(config_file: Option<&Path>) -> Result<Figment, ConfigError> {
+        let figment = Figment::from(Serialized::defaults(Settings::default()));
+        match config_file {
+            Some(path) if !path.exists() => Err(ConfigError::MissingFile(path.to_owned())),
+            Some(path) => Ok(figment.merge(Toml::file_exact(path))),
+            None => Ok(figment.merge(Toml::file_exact("kontor.toml"))),
+        }
+    }
+
+    fn env_layer(env: Env) -> Env {
+        env.split("__").filter(|key| {
+            let top = key.as_str().split('.').next().unwrap_or_default();
+            ENV_KEYS.iter().any(|known| known.eq_ignore_ascii_case(top))
+        })
+    }
+
+    fn extract(figment: Figment) -> Result<Self, ConfigError> {
+        let mut settings: Settings = figment.extract().map_err(Box::new)?;
+        settings.fill_derived_defaults();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Empty backend URLs mean "the embedded default under `data_dir`".
+    fn fill_derived_defaults(&mut self) {
+        let data_dir = self.data_dir.display().to_string();
+        let data_dir = data_dir.trim_end_matches('/');
+        if self.database.url.is_empty() {
+            self.database.url = format!("sqlite://{data_dir}/kontor.db");
+        }
+        if self.kv.url.is_empty() {
+            self.kv.url = format!("redb://{data_dir}/kv.redb");
+        }
+        if self.files.url.is_empty() {
+            self.files.url = format!("file://{data_dir}/files");
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.to_owned() });
+        if self.data_dir.as_os_str().is_empty() {
+            return invalid("data_dir", "must not be empty");
+        }
+        let db_url = self.database.url.as_str();
+        if !["sqlite:", "postgres://", "postgresql://", "mysql://", "mariadb://"]
+            .iter()
+            .any(|scheme| db_url.starts_with(scheme))
+        {
+            return invalid("database.url", "must start with sqlite:, postgres:// or mysql://");
+        }
+        if url::Url::parse(db_url).is_err() {
+            return invalid("database.url", "is not a valid URL");
+        }
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if !(self.kv.url.starts_with("redb://") || self.kv.url.starts_with("redis://")) {
+            return invalid("kv.url", "must start with redb:// or redis://");
+        }
+        if !(self.queue.url == "sql" || self.queue.url.starts_with("amqp://")) {
+            return invalid("queue.url", "must be `sql` or start with amqp://");
+        }
+        if !(self.files.url.starts_with("file://") || self.files.url.starts_with("s3://")) {
+            return invalid("files.url", "must start with file:// or s3://");
+        }
+        if url::Url::parse(&self.backend.url).is_err() {
+            return invalid("backend.url", "is not a valid URL");
+        }
+        Ok(())
+    }
+
+    /// A copy with every secret replaced by [`REDACTED`], safe to print or log.
+    pub fn redacted(&self) -> Settings {
+        let mut copy = self.clone();
+        copy.database.url = redact_url_password(&copy.database.url);
+        copy.kv.url = redact_url_password(&copy.kv.url);
+        copy.queue.url = redact_url_password(&copy.queue.url);
+        copy.files.url = redact_url_password(&copy.files.url);
+        if !copy.internal.token.is_empty() {
+            copy.internal.token = REDACTED.to_owned();
+        }
+        copy
+    }
+
+    /// The effective settings as TOML, secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml_string(&self.redacted())
+    }
+}
+
+fn toml_string(settings: &Settings) -> String {
+    // Serialising plain structs of strings and numbers cannot fail.
+    toml::to_string(settings).unwrap_or_default()
+}
+
+/// Replaces the password of `scheme://user:password@host` with [`REDACTED`].
+pub fn redact_url_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // set_password only fails for URLs that cannot have one, which we ruled out above.
+            let _ = parsed.set_password(Some(REDACTED));
+            parsed.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+/// A fixed list of `KONTOR_*` variables, for tests.
+struct EnvList(Vec<(String, String)>);
+
+impl figment::Provider for EnvList {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("test environment")
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut dict = figment::value::Dict::new();
+        for (key, value) in &self.0 {
+            let Some(stripped) = key.strip_prefix("KONTOR_") else { continue };
+            let path = stripped.to_ascii_lowercase().replace("__", ".");
+            let top = path.split('.').next().unwrap_or_default();
+            if !ENV_KEYS.contains(&top) {
+                continue;
+            }
+            let parsed: figment::value::Value = value.parse().unwrap_or_else(|_| value.clone().into());
+            let nested = figment::util::nest(&path, parsed);
+            if let Some(nested_dict) = nested.into_dict() {
+                merge_dicts(&mut dict, nested_dict);
+            }
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+fn merge_dicts(into: &mut figment::value::Dict, from: figment::value::Dict) {
+    use figment::value::Value;
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(Value::Dict(_, existing)), Value::Dict(_, incoming)) => merge_dicts(existing, incoming),
+            (_, incoming) => {
+                into.insert(key, incoming);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load_with_env(None, vars)
+    }
+
+    #[test]
+    fn embedded_defaults_need_no_server() {
+        let settings = load(&[]).expect("defaults load");
+        assert_eq!(settings.database.url, "sqlite://./var/kontor.db");
+        assert_eq!(settings.kv.url, "redb://./var/kv.redb");
+        assert_eq!(settings.queue.url, "sql");
+        assert_eq!(settings.backend.listen.to_string(), "127.0.0.1:8081");
+    }
+
+    #[test]
+    fn environment_overrides_with_double_underscore_nesting() {
+        let settings = load(&[
+            ("KONTOR_DATA_DIR", "/srv/kontor"),
+            ("KONTOR_BACKEND__LISTEN", "127.0.0.1:9999"),
+            ("KONTOR_TEST_BACKENDS", "sqlite"),
+        ])
+        .expect("loads");
+        assert_eq!(settings.database.url, "sqlite:///srv/kontor/kontor.db");
+        assert_eq!(settings.backend.listen.port(), 9999);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let err = load(&[("KONTOR_DATABASE__URL", "oracle://x")]).expect_err("rejected");
+        assert!(err.to_string().contains("database.url"), "{err}");
+        let err = load(&[("KONTOR_BACKEND__LISTEN", "not-an-address")]).expect_err("rejected");
+        assert!(err.to_string().contains("listen"), "{err}");
+        let err = load(&[("KONTOR_DATABASE__MAX_CONNECTIONS", "0")]).expect_err("rejected");
+        assert!(err.to_string().contains("database.max_connections"), "{err}");
+    }
+
+    #[test]
+    fn config_file_layer_and_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("kontor-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("kontor.toml");
+        std::fs::write(&file, "[database]\nurl = \"postgres://kontor:s3cret@db/kontor\"\n").expect("write");
+        let settings = Settings::load_with_env(Some(&file), &[]).expect("loads");
+        assert_eq!(settings.database.url, "postgres://kontor:s3cret@db/kontor");
+
+        std::fs::write(&file, "[database]\nurll = \"x\"\n").expect("write");
+        let err = Settings::load_with_env(Some(&file), &[]).expect_err("unknown key rejected");
+        assert!(err.to_string().contains("urll"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let settings = load(&[
+            ("KONTOR_DATABASE__URL", "postgres://kontor:s3cret@db/kontor"),
+            ("KONTOR_INTERNAL__TOKEN", "top-secret-token"),
+        ])
+        .expect("loads");
+        let shown = settings.to_redacted_toml();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("top-secret-token"), "{shown}");
+        assert!(shown.contains("[database]"), "{shown}");
+        assert!(shown.contains(REDACTED), "{shown}");
+    }
+}

@@ -1,0 +1,17 @@
+//! The one migration history, written with SeaORM's schema builder so that the same steps run on
+//! SQLite, PostgreSQL and MariaDB. Applied migrations are recorded in `seaql_migrations`, so running
+//! them again is a no-op. Past migrations are never edited; a change is a new migration.
+
+mod m20261125_000001_catalog;
+mod schema;
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_catalog::Migration)]
+    }
+}

@@ -1,0 +1,368 @@
+//! The repository implementations and what they share: connecting, write transactions, outbox rows,
+//! mapping database errors to domain errors, batched reference lookups and paged listing.
+
+mod catalog;
+mod glossary;
+pub mod outbox;
+mod pricing;
+mod resource;
+mod stock;
+mod store;
+mod tax;
+mod users;
+
+use crate::entity::outbox as outbox_table;
+use crate::migration::Migrator;
+use kontor_core::{Clock, SystemClock};
+use kontor_domain::outbox::ChangeKind;
+use kontor_domain::{DomainError, FieldError};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, SqlErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The relational database behind the Back Office. Cheap to clone: the pool is shared.
+#[derive(Clone)]
+pub struct SqlDatabase {
+    connection: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SqlDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlDatabase").field("backend", &self.backend()).finish()
+    }
+}
+
+impl SqlDatabase {
+    /// Connects to `sqlite://path`, `postgres://…` or `mysql://…`. A SQLite file is created when
+    /// missing and opened in WAL mode with foreign keys enforced.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        let connection = if url.starts_with("sqlite:") {
+            connect_sqlite(url, max_connections).await?
+        } else {
+            let url = url.replacen("mariadb://", "mysql://", 1);
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(max_connections)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(30))
+                .sqlx_logging(false);
+            Database::connect(options).await?
+        };
+        Ok(Self { connection, clock: Arc::new(SystemClock) })
+    }
+
+    /// Replaces the clock, so tests can pin timestamps.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Applies every pending migration; already applied ones are skipped.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.connection, None).await
+    }
+
+    /// Names of the migrations applied so far, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<String>, DbErr> {
+        let applied = Migrator::get_applied_migrations(&self.connection).await?;
+        Ok(applied.iter().map(|migration| migration.name().to_owned()).collect())
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.connection.get_database_backend()
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.connection
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.connection.close().await
+    }
+
+    pub(crate) fn now_micros(&self) -> i64 {
+        self.clock.now().timestamp_micros()
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`) so
+    /// that two writers queue on the busy timeout instead of failing when a read turns into a write.
+    pub(crate) async fn write_transaction(&self) -> Result<DatabaseTransaction, DomainError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        self.connection.begin_with_options(options).await.map_err(storage_error)
+    }
+}
+
+async fn connect_sqlite(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|error| DbErr::Custom(format!("invalid SQLite URL: {error}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options)
+        .await
+        .map_err(|error| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(error))))?;
+    Ok(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
+/// Inserts one outbox row; call it inside the transaction of the change it announces.
+pub(crate) async fn record_change(
+    transaction: &DatabaseTransaction,
+    resource: &str,
+    resource_id: i64,
+    event: ChangeKind,
+    changed_at: i64,
+) -> Result<(), DomainError> {
+    outbox_table::ActiveModel {
+        resource: Set(resource.to_owned()),
+        resource_id: Set(resource_id),
+        event: Set(event.as_str().to_owned()),
+        changed_at: Set(changed_at),
+        ..Default::default()
+    }
+    .insert(transaction)
+    .await
+    .map_err(storage_error)?;
+    Ok(())
+}
+
+/// Unique indexes and the input field each one guards. Each entry names the index (PostgreSQL and
+/// MariaDB report it) and the `table.column` SQLite reports.
+const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
+    ("uq_locale_name", "locale.name", "/name"),
+    ("uq_currency_code", "currency.code", "/code"),
+    ("uq_store_name", "store.name", "/name"),
+    ("uq_glossary_key_key", "glossary_key.key", "/key"),
+    ("uq_product_attribute_key_key", "product_attribute_key.key", "/key"),
+    ("uq_tax_set_name", "tax_set.name", "/name"),
+    ("uq_product_abstract_sku", "product_abstract.sku", "/sku"),
+    ("uq_product_concrete_sku", "product_concrete.sku", "/sku"),
+    ("uq_category_category_key", "category.category_key", "/categoryKey"),
+    ("uq_product_category_product_abstract_id_category_id", "product_category.product_abstract_id", "/categoryKey"),
+    ("uq_url_url", "url.url", "/localizedAttributes"),
+    ("uq_price_product_price_key", "price_product.price_key", "/priceType"),
+    ("uq_warehouse_name", "warehouse.name", "/name"),
+    ("uq_stock_product_product_concrete_id_warehouse_id", "stock_product.product_concrete_id", "/warehouse"),
+    ("uq_backoffice_user_email", "backoffice_user.email", "/email"),
+];
+
+/// Maps a database error to the domain: unique violations become a conflict on the guarded field,
+/// foreign-key violations a conflict on the record (still referenced), anything else a storage error.
+pub(crate) fn storage_error(error: DbErr) -> DomainError {
+    match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(message)) => {
+            let field = UNIQUE_FIELDS
+                .iter()
+                .find(|(index, sqlite_column, _)| message.contains(index) || message.contains(sqlite_column))
+                .map_or("/", |(_, _, field)| field);
+            DomainError::conflict(field, "this value is already taken")
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+            DomainError::conflict("/", "the record is still referenced by other data")
+        }
+        // SQLite reports RESTRICT violations with an extended code SeaORM does not classify.
+        _ if error.to_string().contains("FOREIGN KEY constraint failed") => {
+            DomainError::conflict("/", "the record is still referenced by other data")
+        }
+        _ => DomainError::Storage(error.to_string()),
+    }
+}
+
+/// Looks up ids by a unique name column in one query: `{name → id}` for those that exist.
+pub(crate) async fn ids_by_name<E, C>(
+    connection: &C,
+    name_column: E::Column,
+    id_column: E::Column,
+    names: impl IntoIterator<Item = String>,
+) -> Result<HashMap<String, i64>, DomainError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut names: Vec<String> = names.into_iter().collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut found = HashMap::with_capacity(names.len());
+    // Chunked so that very long lists stay under every engine's bind-parameter limit.
+    for chunk in names.chunks(1000) {
+        let rows: Vec<(String, i64)> = E::find()
+            .select_only()
+            .column(name_column)
+            .column(id_column)
+            .filter(name_column.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(connection)
+            .await
+            .map_err(storage_error)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Names referenced by one input: each with the pointer of the field that mentions it.
+#[derive(Debug, Default)]
+pub(crate) struct References {
+    wanted: Vec<(String, String)>,
+}
+
+impl References {
+    pub fn add(&mut self, pointer: impl Into<String>, name: impl Into<String>) {
+        self.wanted.push((pointer.into(), name.into()));
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = String> + '_ {
+        self.wanted.iter().map(|(_, name)| name.clone())
+    }
+
+    /// Checks every wanted name against `found`, reporting each missing one at its pointer.
+    pub fn check(&self, found: &HashMap<String, i64>, what: &str, errors: &mut Vec<FieldError>) {
+        for (pointer, name) in &self.wanted {
+            if !found.contains_key(name) {
+                errors.push(FieldError::new(pointer.clone(), format!("unknown {what} {name}")));
+            }
+        }
+    }
+}
+
+/// Resolves the names in `references` in one query, adding one field error per unknown name to
+/// `errors`, so that all unknown references of an input are reported together.
+pub(crate) async fn resolve<E, C>(
+    connection: &C,
+    name_column: E::Column,
+    id_column: E::Column,
+    references: &References,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Result<HashMap<String, i64>, DomainError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let found = ids_by_name::<E, C>(connection, name_column, id_column, references.names()).await?;
+    references.check(&found, what, errors);
+    Ok(found)
+}
+
+/// Fails with every collected field error, if there are any.
+pub(crate) fn fail_on(errors: Vec<FieldError>) -> Result<(), DomainError> {
+    if errors.is_empty() { Ok(()) } else { Err(DomainError::Validation(errors)) }
+}
+
+/// Inserts rows in one statement, doing nothing for none.
+pub(crate) async fn insert_all<A>(transaction: &DatabaseTransaction, rows: Vec<A>) -> Result<(), DomainError>
+where
+    A: ActiveModelTrait + Send,
+{
+    if rows.is_empty() {
+        return Ok(());
+    }
+    <A::Entity as EntityTrait>::insert_many(rows).exec_without_returning(transaction).await.map_err(storage_error)?;
+    Ok(())
+}
+
+/// A name read back from storage that no longer parses means the database was edited by hand.
+pub(crate) fn stored<T>(parsed: Result<T, kontor_core::NameError>, what: &str, raw: &str) -> Result<T, DomainError> {
+    parsed.map_err(|error| DomainError::Storage(format!("stored {what} {raw:?} is invalid: {error}")))
+}
+
+/// Reverse lookup: `{id → name}` for a set of ids, in one query.
+pub(crate) async fn names_by_id<E, C>(
+    connection: &C,
+    id_column: E::Column,
+    name_column: E::Column,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, String>, DomainError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<(i64, String)> = E::find()
+            .select_only()
+            .column(id_column)
+            .column(name_column)
+            .filter(id_column.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(connection)
+            .await
+            .map_err(storage_error)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// `LOWER(column) LIKE '%needle%'`, with the needle's own `%`, `_` and `\` taken literally.
+pub(crate) fn contains_ignoring_case(column: impl sea_orm::IntoSimpleExpr, needle: &str) -> sea_orm::sea_query::Expr {
+    let pattern = format!("%{}%", escape_like(&needle.to_lowercase()));
+    Expr::expr(Func::lower(column.into_simple_expr())).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// `column LIKE 'prefix%'`, with the prefix's own wildcards taken literally.
+pub(crate) fn starts_with(column: impl sea_orm::IntoSimpleExpr, prefix: &str) -> sea_orm::sea_query::Expr {
+    let pattern = format!("{}%", escape_like(prefix));
+    Expr::expr(column.into_simple_expr()).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+fn escape_like(raw: &str) -> String {
+    let mut escaped = String::with_capacity(raw.len());
+    for ch in raw.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(ch);
+    }
+    escaped
+}
+
+/// Decodes a JSON attribute map stored as text; a corrupt value reads as empty rather than failing
+/// every listing that touches the row.
+pub(crate) fn decode_map(raw: &str) -> std::collections::BTreeMap<String, String> {
+    serde_json::from_str(raw).unwrap_or_default()
+}
+
+pub(crate) fn encode_map(map: &std::collections::BTreeMap<String, String>) -> String {
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Groups rows by a key, keeping their order.
+pub(crate) fn group_by<T, K: std::hash::Hash + Eq>(rows: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, Vec<T>> {
+    let mut groups: HashMap<K, Vec<T>> = HashMap::new();
+    for row in rows {
+        groups.entry(key(&row)).or_default().push(row);
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_in_input_are_literal() {
+        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+    }
+}
