@@ -1,1 +1,59 @@
-//! placeholder
+//! The backend role's HTTP surface: the admin JSON:API (`/admin/<type>`) with API-token auth and its
+//! OpenAPI document. The Back Office HTML UI and the internal gateway API join it in later issues.
+//!
+//! Every admin-managed resource gets the same five endpoints from one generic implementation
+//! ([`resources`]): list (paged, filtered), create, read, partial update (JSON:API PATCH, merged into the
+//! stored attributes and validated as a whole), delete.
+
+pub mod auth;
+pub mod openapi;
+pub mod resources;
+pub mod state;
+
+pub use state::{AdminRepository, AdminServices, AdminState};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use kontor_web::{AppError, JsonApi};
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Bodies above this are refused before they are parsed.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The backend's router: admin API behind token auth, plus the open health and OpenAPI endpoints.
+pub fn router(state: AdminState) -> Router {
+    let admin = resources::routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_token));
+    Router::new()
+        .route("/health", get(health))
+        .route("/admin/openapi.json", get(openapi_document))
+        .merge(admin)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(AppError::internal(&"a request handler panicked"))
+        }))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn health() -> JsonApi<serde_json::Value> {
+    JsonApi(StatusCode::OK, serde_json::json!({"status": "ok"}))
+}
+
+async fn openapi_document() -> JsonApi<serde_json::Value> {
+    JsonApi(StatusCode::OK, openapi::document())
+}
+
+async fn not_found() -> AppError {
+    AppError::not_found()
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(kontor_web::ErrorCode::MethodNotAllowed, "this method is not allowed on this path")
+}

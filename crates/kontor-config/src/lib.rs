@@ -158,7 +158,8 @@ impl Settings {
         match config_file {
             Some(path) if !path.exists() => Err(ConfigError::MissingFile(path.to_owned())),
             Some(path) => Ok(figment.merge(Toml::file_exact(path))),
-            None => Ok(figment.merge(Toml::file_exact("kontor.toml"))),
+            None if Path::new("kontor.toml").exists() => Ok(figment.merge(Toml::file_exact("kontor.toml"))),
+            None => Ok(figment),
         }
     }
 

@@ -1,1 +1,10 @@
-//! placeholder
+//! The HTTP kit shared by the Back Office and the storefront: the one error type and its stable code
+//! table ([`AppError`]), JSON:API documents and request parsing that names the offending field
+//! ([`jsonapi`]), and query-parameter parsing ([`query`]).
+
+pub mod error;
+pub mod jsonapi;
+pub mod query;
+
+pub use error::{AppError, ErrorCode};
+pub use jsonapi::{JSON_API_MEDIA_TYPE, JsonApi, JsonApiRequest};

@@ -9,6 +9,11 @@ use sea_orm_migration::prelude::*;
 
 pub struct Migrator;
 
+/// The names of every migration this binary knows, oldest first.
+pub fn migration_names() -> Vec<String> {
+    Migrator::migrations().iter().map(|migration| migration.name().to_owned()).collect()
+}
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {

@@ -1,5 +1,11 @@
 //! Repository conformance suite: every test runs on SQLite, PostgreSQL and MariaDB.
 
+mod catalog;
 mod fixtures;
+mod glossary;
 mod migrations;
+mod pricing;
+mod stock;
 mod stores;
+mod tax;
+mod users;

@@ -1,0 +1,125 @@
+//! What the handlers share: one service per resource type and the user service, behind an `Arc`.
+
+use kontor_domain::catalog::{
+    AttributeKeyAttributes, CategoryAttributes, ProductAbstractAttributes, ProductCategoryAttributes,
+    ProductConcreteAttributes,
+};
+use kontor_domain::glossary::GlossaryKeyAttributes;
+use kontor_domain::pricing::PriceAttributes;
+use kontor_domain::stock::{StockAttributes, WarehouseAttributes};
+use kontor_domain::store::{CurrencyAttributes, LocaleAttributes, StoreAttributes};
+use kontor_domain::tax::TaxSetAttributes;
+use kontor_domain::users::{UserRepository, UserService};
+use kontor_domain::{Resource, ResourceRepository, ResourceService};
+use std::sync::Arc;
+
+/// Calls `$callback!` with every admin resource as `field: Type`, so that the services struct, its
+/// constructor, the routes and the OpenAPI document cannot drift apart.
+#[macro_export]
+macro_rules! for_each_admin_resource {
+    ($callback:ident) => {
+        $callback! {
+            stores: kontor_domain::store::StoreAttributes,
+            locales: kontor_domain::store::LocaleAttributes,
+            currencies: kontor_domain::store::CurrencyAttributes,
+            glossary_keys: kontor_domain::glossary::GlossaryKeyAttributes,
+            attribute_keys: kontor_domain::catalog::AttributeKeyAttributes,
+            tax_sets: kontor_domain::tax::TaxSetAttributes,
+            abstract_products: kontor_domain::catalog::ProductAbstractAttributes,
+            concrete_products: kontor_domain::catalog::ProductConcreteAttributes,
+            categories: kontor_domain::catalog::CategoryAttributes,
+            product_categories: kontor_domain::catalog::ProductCategoryAttributes,
+            prices: kontor_domain::pricing::PriceAttributes,
+            warehouses: kontor_domain::stock::WarehouseAttributes,
+            stocks: kontor_domain::stock::StockAttributes,
+        }
+    };
+}
+
+/// Storage that serves every admin resource and the users: what the binary wires in (`SqlDatabase`).
+pub trait AdminRepository:
+    ResourceRepository<StoreAttributes>
+    + ResourceRepository<LocaleAttributes>
+    + ResourceRepository<CurrencyAttributes>
+    + ResourceRepository<GlossaryKeyAttributes>
+    + ResourceRepository<AttributeKeyAttributes>
+    + ResourceRepository<TaxSetAttributes>
+    + ResourceRepository<ProductAbstractAttributes>
+    + ResourceRepository<ProductConcreteAttributes>
+    + ResourceRepository<CategoryAttributes>
+    + ResourceRepository<ProductCategoryAttributes>
+    + ResourceRepository<PriceAttributes>
+    + ResourceRepository<WarehouseAttributes>
+    + ResourceRepository<StockAttributes>
+    + UserRepository
+    + 'static
+{
+}
+
+impl<T> AdminRepository for T where
+    T: ResourceRepository<StoreAttributes>
+        + ResourceRepository<LocaleAttributes>
+        + ResourceRepository<CurrencyAttributes>
+        + ResourceRepository<GlossaryKeyAttributes>
+        + ResourceRepository<AttributeKeyAttributes>
+        + ResourceRepository<TaxSetAttributes>
+        + ResourceRepository<ProductAbstractAttributes>
+        + ResourceRepository<ProductConcreteAttributes>
+        + ResourceRepository<CategoryAttributes>
+        + ResourceRepository<ProductCategoryAttributes>
+        + ResourceRepository<PriceAttributes>
+        + ResourceRepository<WarehouseAttributes>
+        + ResourceRepository<StockAttributes>
+        + UserRepository
+        + 'static
+{
+}
+
+/// Gives the handler of resource `R` its service.
+pub trait ServiceFor<R: Resource> {
+    fn service(&self) -> &ResourceService<R>;
+}
+
+macro_rules! define_services {
+    ($($field:ident: $resource:ty),+ $(,)?) => {
+        /// One service per admin resource, plus users.
+        pub struct AdminServices {
+            pub users: UserService,
+            $(pub $field: ResourceService<$resource>,)+
+        }
+
+        impl AdminServices {
+            pub fn new<D: AdminRepository>(repository: Arc<D>) -> Self {
+                Self {
+                    users: UserService::new(repository.clone()),
+                    $($field: ResourceService::new(repository.clone() as Arc<dyn ResourceRepository<$resource>>),)+
+                }
+            }
+        }
+
+        $(impl ServiceFor<$resource> for AdminServices {
+            fn service(&self) -> &ResourceService<$resource> {
+                &self.$field
+            }
+        })+
+    };
+}
+
+for_each_admin_resource!(define_services);
+
+/// The router state: cheap to clone.
+#[derive(Clone)]
+pub struct AdminState(pub Arc<AdminServices>);
+
+impl AdminState {
+    pub fn new<D: AdminRepository>(repository: Arc<D>) -> Self {
+        Self(Arc::new(AdminServices::new(repository)))
+    }
+}
+
+impl std::ops::Deref for AdminState {
+    type Target = AdminServices;
+    fn deref(&self) -> &AdminServices {
+        &self.0
+    }
+}

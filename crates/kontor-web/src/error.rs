@@ -1,0 +1,285 @@
+//! The error policy, in one place.
+//!
+//! Every failure leaves the HTTP layer as a JSON:API error document (`{"errors": [...]}`) with the
+//! numeric `status`, a stable string `code` from [`ErrorCode`], a `detail` written for the client and,
+//! for field problems, `source.pointer` (or `source.parameter` for query parameters). Codes never change
+//! meaning once released. Internal details (SQL, stack traces) are logged with a correlation id and
+//! never sent: a 500 says only that something failed.
+
+use axum::http::StatusCode;
+use axum::http::header::{ALLOW, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use kontor_domain::DomainError;
+use serde::Serialize;
+
+/// Stable error codes. Storefront codes follow Glue's ranges (`../shared/spec/storefront-api.md` §5);
+/// the 9xx range is shared by both APIs for transport and validation errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// 001: the access token is invalid, expired or revoked.
+    InvalidAccessToken,
+    /// 002: a protected resource was called without a token (403, as Glue does).
+    MissingAccessToken,
+    /// 901: the data is well-formed but invalid.
+    Unprocessable,
+    /// 902: the value is taken, or the record is still referenced.
+    Conflict,
+    /// 903: no such resource or id.
+    NotFound,
+    /// 904: the body is not valid JSON or not a JSON:API document.
+    MalformedBody,
+    /// 905: a query parameter is unknown or malformed.
+    InvalidParameter,
+    /// 906: the request's media type is not JSON:API or JSON.
+    UnsupportedMediaType,
+    /// 907: the path exists but not with this method.
+    MethodNotAllowed,
+    /// 908: the signed-in user may not do this.
+    Forbidden,
+    /// 998: a backend this request needs is unreachable.
+    Unavailable,
+    /// 999: something failed on our side; details are in the log.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidAccessToken => "001",
+            ErrorCode::MissingAccessToken => "002",
+            ErrorCode::Unprocessable => "901",
+            ErrorCode::Conflict => "902",
+            ErrorCode::NotFound => "903",
+            ErrorCode::MalformedBody => "904",
+            ErrorCode::InvalidParameter => "905",
+            ErrorCode::UnsupportedMediaType => "906",
+            ErrorCode::MethodNotAllowed => "907",
+            ErrorCode::Forbidden => "908",
+            ErrorCode::Unavailable => "998",
+            ErrorCode::Internal => "999",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidAccessToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::MissingAccessToken | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MalformedBody | ErrorCode::InvalidParameter => StatusCode::BAD_REQUEST,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Where in the request the problem is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorSource {
+    /// A JSON pointer into the request document, e.g. `/data/attributes/sku`.
+    Pointer(String),
+    /// A query parameter, e.g. `page[limit]`.
+    Parameter(String),
+}
+
+/// One entry of a JSON:API `errors` array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub source: Option<ErrorSource>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self { code, detail: detail.into(), source: None }
+    }
+
+    pub fn at_pointer(mut self, pointer: impl Into<String>) -> Self {
+        self.source = Some(ErrorSource::Pointer(pointer.into()));
+        self
+    }
+
+    pub fn at_parameter(mut self, parameter: impl Into<String>) -> Self {
+        self.source = Some(ErrorSource::Parameter(parameter.into()));
+        self
+    }
+}
+
+/// The error every handler returns. All errors of one response share a status.
+#[derive(Debug)]
+pub struct AppError {
+    errors: Vec<ApiError>,
+    allow: Option<&'static str>,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::from(ApiError::new(code, detail))
+    }
+
+    pub fn at_pointer(code: ErrorCode, pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::from(ApiError::new(code, detail).at_pointer(pointer))
+    }
+
+    pub fn at_parameter(code: ErrorCode, parameter: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::from(ApiError::new(code, detail).at_parameter(parameter))
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "the requested resource does not exist")
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        let mut error = Self::new(ErrorCode::MethodNotAllowed, format!("this path only allows {allow}"));
+        error.allow = Some(allow);
+        error
+    }
+
+    /// Logs `cause` with a correlation id and answers a bare 500 that quotes only the id.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        let incident = incident_id();
+        tracing::error!(incident = %incident, error = %cause, "request failed");
+        Self::new(ErrorCode::Internal, format!("internal error, incident {incident}"))
+    }
+
+    pub fn errors(&self) -> &[ApiError] {
+        &self.errors
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.errors.first().map_or(StatusCode::INTERNAL_SERVER_ERROR, |error| error.code.status())
+    }
+
+    /// Re-roots field pointers of domain errors (relative to the attributes) under `prefix`.
+    pub fn from_domain(error: DomainError, prefix: &str) -> Self {
+        let pointer = |relative: &str| {
+            if relative == "/" { prefix.trim_end_matches("/attributes").to_owned() } else { format!("{prefix}{relative}") }
+        };
+        match error {
+            DomainError::Validation(fields) => {
+                let errors = fields
+                    .into_iter()
+                    .map(|field| {
+                        // Query-parameter problems (`filter[sku]`) are reported by name, not by pointer.
+                        if field.pointer.starts_with('/') {
+                            ApiError::new(ErrorCode::Unprocessable, field.detail).at_pointer(pointer(&field.pointer))
+                        } else {
+                            ApiError::new(ErrorCode::InvalidParameter, field.detail).at_parameter(field.pointer)
+                        }
+                    })
+                    .collect();
+                Self { errors, allow: None }
+            }
+            DomainError::NotFound { resource, id } => {
+                Self::new(ErrorCode::NotFound, format!("{resource} {id} does not exist"))
+            }
+            DomainError::Conflict { pointer: field, detail } => {
+                Self::at_pointer(ErrorCode::Conflict, pointer(&field), detail)
+            }
+            DomainError::Unauthorized => Self::new(ErrorCode::InvalidAccessToken, "the access token is invalid"),
+            DomainError::Storage(message) => Self::internal(&message),
+        }
+    }
+}
+
+impl From<ApiError> for AppError {
+    fn from(error: ApiError) -> Self {
+        Self { errors: vec![error], allow: None }
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(error: DomainError) -> Self {
+        Self::from_domain(error, "/data/attributes")
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let details: Vec<&str> = self.errors.iter().map(|error| error.detail.as_str()).collect();
+        write!(f, "{}: {}", self.status(), details.join("; "))
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    errors: Vec<ErrorObject<'a>>,
+}
+
+#[derive(Serialize)]
+struct ErrorObject<'a> {
+    status: u16,
+    code: &'static str,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a ErrorSource>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = ErrorBody {
+            errors: self
+                .errors
+                .iter()
+                .map(|error| ErrorObject {
+                    status: error.code.status().as_u16(),
+                    code: error.code.code(),
+                    detail: &error.detail,
+                    source: error.source.as_ref(),
+                })
+                .collect(),
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"errors\":[]}".to_vec());
+        let mut response = (status, [(CONTENT_TYPE, crate::JSON_API_MEDIA_TYPE)], json).into_response();
+        if let Some(allow) = self.allow
+            && let Ok(value) = allow.parse()
+        {
+            response.headers_mut().insert(ALLOW, value);
+        }
+        response
+    }
+}
+
+fn incident_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{:x}-{:x}", nanos & 0xffff_ffff_ffff, COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kontor_domain::FieldError;
+
+    #[test]
+    fn domain_field_errors_point_into_the_document() {
+        let error = AppError::from(DomainError::Validation(vec![
+            FieldError::new("/sku", "is taken"),
+            FieldError::new("filter[sku]", "not supported"),
+        ]));
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error.errors()[0].source, Some(ErrorSource::Pointer("/data/attributes/sku".into())));
+        assert_eq!(error.errors()[1].source, Some(ErrorSource::Parameter("filter[sku]".into())));
+    }
+
+    #[test]
+    fn storage_errors_never_leak_their_message() {
+        let error = AppError::from(DomainError::Storage("password authentication failed for user x".into()));
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!error.errors()[0].detail.contains("password"));
+    }
+
+    #[test]
+    fn record_level_conflicts_point_at_data() {
+        let error = AppError::from(DomainError::conflict("/", "still referenced"));
+        assert_eq!(error.status(), StatusCode::CONFLICT);
+        assert_eq!(error.errors()[0].source, Some(ErrorSource::Pointer("/data".into())));
+    }
+}
