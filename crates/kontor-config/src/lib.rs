@@ -17,8 +17,9 @@ pub const REDACTED: &str = "********";
 /// Why settings could not be loaded; the message names the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{0}")]
-    Source(#[from] Box<figment::Error>),
+    /// A value has the wrong type or shape; `key` is spelled as in `kontor.toml`.
+    #[error("invalid value for `{key}`: {reason} (from {origin})")]
+    Source { key: String, reason: String, origin: String },
     #[error("invalid value for `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
     #[error("config file {0} does not exist")]
@@ -164,14 +165,15 @@ impl Settings {
     }
 
     fn env_layer(env: Env) -> Env {
-        env.split("__").filter(|key| {
+        // Lower-cased so that errors name keys the way config files spell them (`database.url`).
+        env.map(|key| key.as_str().to_ascii_lowercase().into()).split("__").filter(|key| {
             let top = key.as_str().split('.').next().unwrap_or_default();
             ENV_KEYS.iter().any(|known| known.eq_ignore_ascii_case(top))
         })
     }
 
     fn extract(figment: Figment) -> Result<Self, ConfigError> {
-        let mut settings: Settings = figment.extract().map_err(Box::new)?;
+        let mut settings: Settings = figment.extract().map_err(describe_figment_error)?;
         settings.fill_derived_defaults();
         settings.validate()?;
         Ok(settings)
@@ -247,6 +249,21 @@ impl Settings {
 fn toml_string(settings: &Settings) -> String {
     // Serialising plain structs of strings and numbers cannot fail.
     toml::to_string(settings).unwrap_or_default()
+}
+
+/// Re-words a figment error so that it names the key as config files spell it: figment's own message
+/// shows environment keys upper-cased, which matches neither the file nor the variable.
+fn describe_figment_error(error: figment::Error) -> ConfigError {
+    let key = error.path.join(".").to_ascii_lowercase();
+    let origin = match error.metadata.as_ref() {
+        Some(metadata) => match &metadata.source {
+            Some(figment::Source::File(path)) => path.display().to_string(),
+            _ => metadata.name.to_string(),
+        },
+        None => "defaults".to_owned(),
+    };
+    let key = if key.is_empty() { "(top level)".to_owned() } else { key };
+    ConfigError::Source { key, reason: error.kind.to_string(), origin }
 }
 
 /// Replaces the password of `scheme://user:password@host` with [`REDACTED`].

@@ -5,14 +5,18 @@
 use super::resource::SqlResource;
 use super::store::in_id_order;
 use super::{
-    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve, storage_error, stored,
+    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve,
+    storage_error, stored,
 };
 use crate::entity::{glossary_key, glossary_translation, locale};
 use kontor_core::LocaleName;
 use kontor_domain::glossary::GlossaryKeyAttributes;
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter,
+};
 use std::collections::BTreeMap;
 
 impl SqlResource for GlossaryKeyAttributes {
@@ -22,15 +26,26 @@ impl SqlResource for GlossaryKeyAttributes {
         glossary_key::Column::Id
     }
 
-    async fn write(transaction: &DatabaseTransaction, id: Option<i64>, attributes: &Self, now: i64) -> Result<i64, DomainError> {
+    async fn write(
+        transaction: &DatabaseTransaction,
+        id: Option<i64>,
+        attributes: &Self,
+        now: i64,
+    ) -> Result<i64, DomainError> {
         let mut locale_refs = References::default();
         for locale in attributes.translations.keys() {
             locale_refs.add(format!("/translations/{locale}"), locale.as_str());
         }
         let mut errors = Vec::new();
-        let locale_ids =
-            resolve::<locale::Entity, _>(transaction, locale::Column::Name, locale::Column::Id, &locale_refs, "locale", &mut errors)
-                .await?;
+        let locale_ids = resolve::<locale::Entity, _>(
+            transaction,
+            locale::Column::Name,
+            locale::Column::Id,
+            &locale_refs,
+            "locale",
+            &mut errors,
+        )
+        .await?;
         fail_on(errors)?;
 
         let row = glossary_key::ActiveModel {
@@ -39,7 +54,11 @@ impl SqlResource for GlossaryKeyAttributes {
             created_at: if id.is_some() { NotSet } else { Set(now) },
             updated_at: Set(now),
         };
-        let saved = if id.is_some() { row.update(transaction).await } else { row.insert(transaction).await };
+        let saved = if id.is_some() {
+            row.update(transaction).await
+        } else {
+            row.insert(transaction).await
+        };
         let key_id = saved.map_err(storage_error)?.id;
 
         glossary_translation::Entity::delete_many()
@@ -47,17 +66,22 @@ impl SqlResource for GlossaryKeyAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let translation_rows = attributes.translations.iter().map(|(locale, value)| glossary_translation::ActiveModel {
-            id: NotSet,
-            glossary_key_id: Set(key_id),
-            locale_id: Set(locale_ids[locale.as_str()]),
-            value: Set(value.clone()),
+        let translation_rows = attributes.translations.iter().map(|(locale, value)| {
+            glossary_translation::ActiveModel {
+                id: NotSet,
+                glossary_key_id: Set(key_id),
+                locale_id: Set(locale_ids[locale.as_str()]),
+                value: Set(value.clone()),
+            }
         });
         insert_all(transaction, translation_rows.collect()).await?;
         Ok(key_id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(
+        connection: &C,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = glossary_key::Entity::find()
             .filter(glossary_key::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -75,15 +99,29 @@ impl SqlResource for GlossaryKeyAttributes {
             translations.iter().map(|translation| translation.locale_id),
         )
         .await?;
-        let mut translations_by_key = group_by(translations, |translation| translation.glossary_key_id);
-        in_id_order(ids, rows, |row| row.id, |row| {
-            let mut texts = BTreeMap::new();
-            for translation in translations_by_key.remove(&row.id).unwrap_or_default() {
-                let name = locale_names.get(&translation.locale_id).map_or("", String::as_str);
-                texts.insert(stored(LocaleName::parse(name), "locale", name)?, translation.value);
-            }
-            Ok(GlossaryKeyAttributes { key: row.key, translations: texts })
-        })
+        let mut translations_by_key =
+            group_by(translations, |translation| translation.glossary_key_id);
+        in_id_order(
+            ids,
+            rows,
+            |row| row.id,
+            |row| {
+                let mut texts = BTreeMap::new();
+                for translation in translations_by_key.remove(&row.id).unwrap_or_default() {
+                    let name = locale_names
+                        .get(&translation.locale_id)
+                        .map_or("", String::as_str);
+                    texts.insert(
+                        stored(LocaleName::parse(name), "locale", name)?,
+                        translation.value,
+                    );
+                }
+                Ok(GlossaryKeyAttributes {
+                    key: row.key,
+                    translations: texts,
+                })
+            },
+        )
     }
 
     fn list_filter(query: &ListQuery) -> Condition {

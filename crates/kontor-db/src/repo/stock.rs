@@ -7,8 +7,8 @@
 use super::resource::SqlResource;
 use super::store::in_id_order;
 use super::{
-    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve, starts_with, storage_error,
-    stored,
+    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve,
+    starts_with, storage_error, stored,
 };
 use crate::entity::{product_concrete, stock_product, store, warehouse, warehouse_store};
 use kontor_core::{Sku, StoreName};
@@ -16,8 +16,8 @@ use kontor_domain::stock::{StockAttributes, WarehouseAttributes};
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, QueryTrait,
 };
 
 impl SqlResource for WarehouseAttributes {
@@ -27,15 +27,26 @@ impl SqlResource for WarehouseAttributes {
         warehouse::Column::Id
     }
 
-    async fn write(transaction: &DatabaseTransaction, id: Option<i64>, attributes: &Self, now: i64) -> Result<i64, DomainError> {
+    async fn write(
+        transaction: &DatabaseTransaction,
+        id: Option<i64>,
+        attributes: &Self,
+        now: i64,
+    ) -> Result<i64, DomainError> {
         let mut store_refs = References::default();
         for (index, store) in attributes.stores.iter().enumerate() {
             store_refs.add(format!("/stores/{index}"), store.as_str());
         }
         let mut errors = Vec::new();
-        let store_ids =
-            resolve::<store::Entity, _>(transaction, store::Column::Name, store::Column::Id, &store_refs, "store", &mut errors)
-                .await?;
+        let store_ids = resolve::<store::Entity, _>(
+            transaction,
+            store::Column::Name,
+            store::Column::Id,
+            &store_refs,
+            "store",
+            &mut errors,
+        )
+        .await?;
         fail_on(errors)?;
 
         let row = warehouse::ActiveModel {
@@ -45,7 +56,11 @@ impl SqlResource for WarehouseAttributes {
             created_at: if id.is_some() { NotSet } else { Set(now) },
             updated_at: Set(now),
         };
-        let saved = if id.is_some() { row.update(transaction).await } else { row.insert(transaction).await };
+        let saved = if id.is_some() {
+            row.update(transaction).await
+        } else {
+            row.insert(transaction).await
+        };
         let warehouse_id = saved.map_err(storage_error)?.id;
 
         warehouse_store::Entity::delete_many()
@@ -53,15 +68,21 @@ impl SqlResource for WarehouseAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let links = attributes.stores.iter().map(|store| warehouse_store::ActiveModel {
-            warehouse_id: Set(warehouse_id),
-            store_id: Set(store_ids[store.as_str()]),
-        });
+        let links = attributes
+            .stores
+            .iter()
+            .map(|store| warehouse_store::ActiveModel {
+                warehouse_id: Set(warehouse_id),
+                store_id: Set(store_ids[store.as_str()]),
+            });
         insert_all(transaction, links.collect()).await?;
         Ok(warehouse_id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(
+        connection: &C,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = warehouse::Entity::find()
             .filter(warehouse::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -80,19 +101,28 @@ impl SqlResource for WarehouseAttributes {
         )
         .await?;
         let mut links_by_warehouse = group_by(links, |link| link.warehouse_id);
-        in_id_order(ids, rows, |row| row.id, |row| {
-            let mut stores = links_by_warehouse
-                .remove(&row.id)
-                .unwrap_or_default()
-                .iter()
-                .map(|link| {
-                    let name = store_names.get(&link.store_id).map_or("", String::as_str);
-                    stored(StoreName::parse(name), "store", name)
+        in_id_order(
+            ids,
+            rows,
+            |row| row.id,
+            |row| {
+                let mut stores = links_by_warehouse
+                    .remove(&row.id)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|link| {
+                        let name = store_names.get(&link.store_id).map_or("", String::as_str);
+                        stored(StoreName::parse(name), "store", name)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                stores.sort();
+                Ok(WarehouseAttributes {
+                    name: row.name,
+                    is_active: row.is_active,
+                    stores,
                 })
-                .collect::<Result<Vec<_>, _>>()?;
-            stores.sort();
-            Ok(WarehouseAttributes { name: row.name, is_active: row.is_active, stores })
-        })
+            },
+        )
     }
 
     fn list_filter(query: &ListQuery) -> Condition {
@@ -111,7 +141,12 @@ impl SqlResource for StockAttributes {
         stock_product::Column::Id
     }
 
-    async fn write(transaction: &DatabaseTransaction, id: Option<i64>, attributes: &Self, now: i64) -> Result<i64, DomainError> {
+    async fn write(
+        transaction: &DatabaseTransaction,
+        id: Option<i64>,
+        attributes: &Self,
+        now: i64,
+    ) -> Result<i64, DomainError> {
         let mut product_refs = References::default();
         product_refs.add("/sku", attributes.sku.as_str());
         // Warehouse names are stored trimmed, so they are looked up trimmed.
@@ -151,7 +186,10 @@ impl SqlResource for StockAttributes {
         if taken.count(transaction).await.map_err(storage_error)? > 0 {
             return Err(DomainError::conflict(
                 "/warehouse",
-                format!("{} already has stock in warehouse {warehouse_name}", attributes.sku),
+                format!(
+                    "{} already has stock in warehouse {warehouse_name}",
+                    attributes.sku
+                ),
             ));
         }
 
@@ -164,11 +202,18 @@ impl SqlResource for StockAttributes {
             created_at: if id.is_some() { NotSet } else { Set(now) },
             updated_at: Set(now),
         };
-        let saved = if id.is_some() { row.update(transaction).await } else { row.insert(transaction).await };
+        let saved = if id.is_some() {
+            row.update(transaction).await
+        } else {
+            row.insert(transaction).await
+        };
         Ok(saved.map_err(storage_error)?.id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(
+        connection: &C,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = stock_product::Entity::find()
             .filter(stock_product::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -188,15 +233,25 @@ impl SqlResource for StockAttributes {
             rows.iter().map(|row| row.warehouse_id),
         )
         .await?;
-        in_id_order(ids, rows, |row| row.id, |row| {
-            let sku = skus.get(&row.product_concrete_id).map_or("", String::as_str);
-            Ok(StockAttributes {
-                sku: stored(Sku::parse(sku), "sku", sku)?,
-                warehouse: warehouse_names.get(&row.warehouse_id).cloned().unwrap_or_default(),
-                quantity: row.quantity,
-                is_never_out_of_stock: row.is_never_out_of_stock,
-            })
-        })
+        in_id_order(
+            ids,
+            rows,
+            |row| row.id,
+            |row| {
+                let sku = skus
+                    .get(&row.product_concrete_id)
+                    .map_or("", String::as_str);
+                Ok(StockAttributes {
+                    sku: stored(Sku::parse(sku), "sku", sku)?,
+                    warehouse: warehouse_names
+                        .get(&row.warehouse_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                    quantity: row.quantity,
+                    is_never_out_of_stock: row.is_never_out_of_stock,
+                })
+            },
+        )
     }
 
     fn list_filter(query: &ListQuery) -> Condition {
@@ -207,7 +262,8 @@ impl SqlResource for StockAttributes {
                 .column(product_concrete::Column::Id)
                 .filter(starts_with(product_concrete::Column::Sku, sku))
                 .into_query();
-            condition = condition.add(stock_product::Column::ProductConcreteId.in_subquery(concrete_ids));
+            condition =
+                condition.add(stock_product::Column::ProductConcreteId.in_subquery(concrete_ids));
         }
         condition
     }

@@ -11,7 +11,8 @@ use kontor_domain::tax::{TaxRateAttributes, TaxSetAttributes};
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder,
 };
 
 impl SqlResource for TaxSetAttributes {
@@ -21,14 +22,23 @@ impl SqlResource for TaxSetAttributes {
         tax_set::Column::Id
     }
 
-    async fn write(transaction: &DatabaseTransaction, id: Option<i64>, attributes: &Self, now: i64) -> Result<i64, DomainError> {
+    async fn write(
+        transaction: &DatabaseTransaction,
+        id: Option<i64>,
+        attributes: &Self,
+        now: i64,
+    ) -> Result<i64, DomainError> {
         let row = tax_set::ActiveModel {
             id: id.map_or(NotSet, Set),
             name: Set(attributes.name.trim().to_owned()),
             created_at: if id.is_some() { NotSet } else { Set(now) },
             updated_at: Set(now),
         };
-        let saved = if id.is_some() { row.update(transaction).await } else { row.insert(transaction).await };
+        let saved = if id.is_some() {
+            row.update(transaction).await
+        } else {
+            row.insert(transaction).await
+        };
         let set_id = saved.map_err(storage_error)?.id;
 
         tax_rate::Entity::delete_many()
@@ -48,7 +58,10 @@ impl SqlResource for TaxSetAttributes {
         Ok(set_id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(
+        connection: &C,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = tax_set::Entity::find()
             .filter(tax_set::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -61,15 +74,29 @@ impl SqlResource for TaxSetAttributes {
             .await
             .map_err(storage_error)?;
         let mut rates_by_set = group_by(rates, |rate| rate.tax_set_id);
-        in_id_order(ids, rows, |row| row.id, |row| {
-            let rates = rates_by_set
-                .remove(&row.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|rate| TaxRateAttributes::from_basis_points(rate.country, rate.name, rate.rate_basis_points))
-                .collect();
-            Ok(TaxSetAttributes { name: row.name, rates })
-        })
+        in_id_order(
+            ids,
+            rows,
+            |row| row.id,
+            |row| {
+                let rates = rates_by_set
+                    .remove(&row.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|rate| {
+                        TaxRateAttributes::from_basis_points(
+                            rate.country,
+                            rate.name,
+                            rate.rate_basis_points,
+                        )
+                    })
+                    .collect();
+                Ok(TaxSetAttributes {
+                    name: row.name,
+                    rates,
+                })
+            },
+        )
     }
 
     fn list_filter(query: &ListQuery) -> Condition {

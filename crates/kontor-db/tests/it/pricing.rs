@@ -13,7 +13,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 
 /// Inserts an abstract product and its concretes straight through the entities, so these tests do
 /// not depend on the catalog repository. Returns the abstract id and the concrete ids.
-pub async fn insert_product(db: &SqlDatabase, abstract_sku: &str, concrete_skus: &[&str]) -> (i64, Vec<i64>) {
+pub async fn insert_product(
+    db: &SqlDatabase,
+    abstract_sku: &str,
+    concrete_skus: &[&str],
+) -> (i64, Vec<i64>) {
     let product = product_abstract::ActiveModel {
         sku: Set(abstract_sku.to_owned()),
         attributes: Set("{}".to_owned()),
@@ -62,7 +66,11 @@ fn abstract_price(abstract_sku: &str, gross: i64) -> PriceAttributes {
 }
 
 fn concrete_price(concrete_sku: &str, gross: i64) -> PriceAttributes {
-    PriceAttributes { abstract_sku: None, concrete_sku: Some(sku(concrete_sku)), ..abstract_price("x", gross) }
+    PriceAttributes {
+        abstract_sku: None,
+        concrete_sku: Some(sku(concrete_sku)),
+        ..abstract_price("x", gross)
+    }
 }
 
 async fn price_type_id(db: &SqlDatabase, name: &str) -> i64 {
@@ -79,9 +87,18 @@ async fn prices_round_trip_with_their_natural_key(db: SqlDatabase) {
     let store = base_shop(&db).await;
     let (abstract_id, concrete_ids) = insert_product(&db, "001", &["001_1"]).await;
     let mark = outbox_mark(&db).await;
-    let created = create(&db, PriceAttributes { net_amount: Some(8403), ..abstract_price("001", 9999) }).await;
+    let created = create(
+        &db,
+        PriceAttributes {
+            net_amount: Some(8403),
+            ..abstract_price("001", 9999)
+        },
+    )
+    .await;
     assert_eq!(created.attributes.net_amount, Some(8403));
-    let read = ResourceRepository::<PriceAttributes>::get(&db, created.id).await.expect("read back");
+    let read = ResourceRepository::<PriceAttributes>::get(&db, created.id)
+        .await
+        .expect("read back");
     assert_eq!(read, created);
 
     // Lower-case price types are normalised; the concrete price has only a net amount.
@@ -100,8 +117,11 @@ async fn prices_round_trip_with_their_natural_key(db: SqlDatabase) {
     assert_eq!(concrete.attributes.gross_amount, None);
     assert_eq!(concrete.attributes.abstract_sku, None);
 
-    let rows =
-        price_product::Entity::find().order_by_asc(price_product::Column::Id).all(db.connection()).await.expect("rows");
+    let rows = price_product::Entity::find()
+        .order_by_asc(price_product::Column::Id)
+        .all(db.connection())
+        .await
+        .expect("rows");
     let keys: Vec<&str> = rows.iter().map(|row| row.price_key.as_str()).collect();
     let default_type = price_type_id(&db, "DEFAULT").await;
     let original_type = price_type_id(&db, "ORIGINAL").await;
@@ -116,16 +136,33 @@ async fn prices_round_trip_with_their_natural_key(db: SqlDatabase) {
         ]
     );
 
-    let updated =
-        ResourceRepository::<PriceAttributes>::update(&db, created.id, &valid(abstract_price("001", 8999))).await.expect("update");
+    let updated = ResourceRepository::<PriceAttributes>::update(
+        &db,
+        created.id,
+        &valid(abstract_price("001", 8999)),
+    )
+    .await
+    .expect("update");
     assert_eq!(updated.attributes.gross_amount, Some(8999));
     assert_eq!(updated.attributes.net_amount, None);
     assert_eq!(
         outbox_since(&db, mark).await,
         [
-            ("price_product".to_owned(), created.id.0, "created".to_owned()),
-            ("price_product".to_owned(), concrete.id.0, "created".to_owned()),
-            ("price_product".to_owned(), created.id.0, "updated".to_owned()),
+            (
+                "price_product".to_owned(),
+                created.id.0,
+                "created".to_owned()
+            ),
+            (
+                "price_product".to_owned(),
+                concrete.id.0,
+                "created".to_owned()
+            ),
+            (
+                "price_product".to_owned(),
+                created.id.0,
+                "updated".to_owned()
+            ),
         ]
     );
 }
@@ -140,33 +177,70 @@ async fn unknown_references_are_named_by_pointer_and_nothing_is_written(db: SqlD
         currency: currency("USD"),
         ..abstract_price("404", 100)
     };
-    let error = ResourceRepository::<PriceAttributes>::create(&db, &valid(attributes)).await.expect_err("rejected");
-    let DomainError::Validation(fields) = error else { panic!("expected a validation error, got {error:?}") };
+    let error = ResourceRepository::<PriceAttributes>::create(&db, &valid(attributes))
+        .await
+        .expect_err("rejected");
+    let DomainError::Validation(fields) = error else {
+        panic!("expected a validation error, got {error:?}")
+    };
     let pointers: Vec<&str> = fields.iter().map(|field| field.pointer.as_str()).collect();
-    assert_eq!(pointers, ["/abstractSku", "/priceType", "/store", "/currency"]);
+    assert_eq!(
+        pointers,
+        ["/abstractSku", "/priceType", "/store", "/currency"]
+    );
     assert!(fields[0].detail.contains("404"), "{}", fields[0].detail);
 
     // A concrete SKU is looked up among concrete products only.
-    let error = ResourceRepository::<PriceAttributes>::create(&db, &valid(concrete_price("001", 100))).await.expect_err("rejected");
-    let DomainError::Validation(fields) = error else { panic!("expected a validation error, got {error:?}") };
+    let error =
+        ResourceRepository::<PriceAttributes>::create(&db, &valid(concrete_price("001", 100)))
+            .await
+            .expect_err("rejected");
+    let DomainError::Validation(fields) = error else {
+        panic!("expected a validation error, got {error:?}")
+    };
     let pointers: Vec<&str> = fields.iter().map(|field| field.pointer.as_str()).collect();
     assert_eq!(pointers, ["/concreteSku"]);
 
     assert!(outbox_since(&db, mark).await.is_empty());
-    assert!(price_product::Entity::find().all(db.connection()).await.expect("rows").is_empty());
+    assert!(
+        price_product::Entity::find()
+            .all(db.connection())
+            .await
+            .expect("rows")
+            .is_empty()
+    );
 }
 
 async fn a_currency_the_store_does_not_sell_in_is_rejected(db: SqlDatabase) {
     base_shop(&db).await;
     insert_product(&db, "001", &[]).await;
-    create(&db, CurrencyAttributes { code: currency("USD"), name: "US Dollar".to_owned(), fraction_digits: 2 }).await;
+    create(
+        &db,
+        CurrencyAttributes {
+            code: currency("USD"),
+            name: "US Dollar".to_owned(),
+            fraction_digits: 2,
+        },
+    )
+    .await;
     let mark = outbox_mark(&db).await;
-    let attributes = PriceAttributes { currency: currency("USD"), ..abstract_price("001", 100) };
-    let error = ResourceRepository::<PriceAttributes>::create(&db, &valid(attributes)).await.expect_err("rejected");
-    let DomainError::Validation(fields) = error else { panic!("expected a validation error, got {error:?}") };
+    let attributes = PriceAttributes {
+        currency: currency("USD"),
+        ..abstract_price("001", 100)
+    };
+    let error = ResourceRepository::<PriceAttributes>::create(&db, &valid(attributes))
+        .await
+        .expect_err("rejected");
+    let DomainError::Validation(fields) = error else {
+        panic!("expected a validation error, got {error:?}")
+    };
     assert_eq!(fields.len(), 1);
     assert_eq!(fields[0].pointer, "/currency");
-    assert!(fields[0].detail.contains("does not sell in USD"), "{}", fields[0].detail);
+    assert!(
+        fields[0].detail.contains("does not sell in USD"),
+        "{}",
+        fields[0].detail
+    );
     assert!(outbox_since(&db, mark).await.is_empty());
 }
 
@@ -175,35 +249,85 @@ async fn a_second_price_for_the_same_key_conflicts(db: SqlDatabase) {
     insert_product(&db, "001", &["001_1"]).await;
     let first = create(&db, abstract_price("001", 100)).await;
     // Other type, other currency and the concrete product are different keys.
-    create(&db, PriceAttributes { price_type: "ORIGINAL".to_owned(), ..abstract_price("001", 120) }).await;
-    let chf = create(&db, PriceAttributes { currency: currency("CHF"), ..abstract_price("001", 110) }).await;
+    create(
+        &db,
+        PriceAttributes {
+            price_type: "ORIGINAL".to_owned(),
+            ..abstract_price("001", 120)
+        },
+    )
+    .await;
+    let chf = create(
+        &db,
+        PriceAttributes {
+            currency: currency("CHF"),
+            ..abstract_price("001", 110)
+        },
+    )
+    .await;
     create(&db, concrete_price("001_1", 100)).await;
 
     let mark = outbox_mark(&db).await;
-    let error = ResourceRepository::<PriceAttributes>::create(&db, &valid(abstract_price("001", 200))).await.expect_err("duplicate");
-    let DomainError::Conflict { pointer, detail } = &error else { panic!("expected a conflict, got {error:?}") };
+    let error =
+        ResourceRepository::<PriceAttributes>::create(&db, &valid(abstract_price("001", 200)))
+            .await
+            .expect_err("duplicate");
+    let DomainError::Conflict { pointer, detail } = &error else {
+        panic!("expected a conflict, got {error:?}")
+    };
     assert_eq!(pointer, "/priceType");
-    assert!(detail.contains("001") && detail.contains("DEFAULT") && detail.contains("EUR"), "{detail}");
+    assert!(
+        detail.contains("001") && detail.contains("DEFAULT") && detail.contains("EUR"),
+        "{detail}"
+    );
 
     // Moving the CHF price onto the EUR key conflicts too; rewriting a price onto its own key does not.
-    let error = ResourceRepository::<PriceAttributes>::update(&db, chf.id, &valid(abstract_price("001", 110)))
-        .await
-        .expect_err("duplicate");
-    assert!(matches!(&error, DomainError::Conflict { pointer, .. } if pointer == "/priceType"), "{error:?}");
+    let error = ResourceRepository::<PriceAttributes>::update(
+        &db,
+        chf.id,
+        &valid(abstract_price("001", 110)),
+    )
+    .await
+    .expect_err("duplicate");
+    assert!(
+        matches!(&error, DomainError::Conflict { pointer, .. } if pointer == "/priceType"),
+        "{error:?}"
+    );
     assert!(outbox_since(&db, mark).await.is_empty());
-    ResourceRepository::<PriceAttributes>::update(&db, first.id, &valid(abstract_price("001", 300))).await.expect("same key");
+    ResourceRepository::<PriceAttributes>::update(
+        &db,
+        first.id,
+        &valid(abstract_price("001", 300)),
+    )
+    .await
+    .expect("same key");
 }
 
 async fn negative_or_missing_amounts_are_rejected_by_validation(db: SqlDatabase) {
-    let error = Valid::new(PriceAttributes { net_amount: Some(-1), ..abstract_price("001", -5) }).expect_err("invalid");
-    let DomainError::Validation(fields) = error else { panic!("expected a validation error, got {error:?}") };
+    let error = Valid::new(PriceAttributes {
+        net_amount: Some(-1),
+        ..abstract_price("001", -5)
+    })
+    .expect_err("invalid");
+    let DomainError::Validation(fields) = error else {
+        panic!("expected a validation error, got {error:?}")
+    };
     let pointers: Vec<&str> = fields.iter().map(|field| field.pointer.as_str()).collect();
     assert_eq!(pointers, ["/netAmount", "/grossAmount"]);
-    let error = Valid::new(PriceAttributes { gross_amount: None, ..abstract_price("001", 0) }).expect_err("invalid");
+    let error = Valid::new(PriceAttributes {
+        gross_amount: None,
+        ..abstract_price("001", 0)
+    })
+    .expect_err("invalid");
     assert!(matches!(error, DomainError::Validation(_)), "{error:?}");
-    let both = PriceAttributes { concrete_sku: Some(sku("001_1")), ..abstract_price("001", 1) };
+    let both = PriceAttributes {
+        concrete_sku: Some(sku("001_1")),
+        ..abstract_price("001", 1)
+    };
     assert!(Valid::new(both).is_err());
-    let prices = ResourceRepository::<PriceAttributes>::list(&db, &ListQuery::default()).await.expect("list");
+    let prices = ResourceRepository::<PriceAttributes>::list(&db, &ListQuery::default())
+        .await
+        .expect("list");
     assert_eq!(prices.total, 0);
 }
 
@@ -222,20 +346,47 @@ async fn price_lists_page_and_filter_by_sku_prefix(db: SqlDatabase) {
     ] {
         create(&db, attributes).await;
     }
-    let page = ResourceRepository::<PriceAttributes>::list(&db, &ListQuery { page: PageRequest::new(1, 3), ..ListQuery::default() })
-        .await
-        .expect("list");
+    let page = ResourceRepository::<PriceAttributes>::list(
+        &db,
+        &ListQuery {
+            page: PageRequest::new(1, 3),
+            ..ListQuery::default()
+        },
+    )
+    .await
+    .expect("list");
     assert_eq!(page.total, 6);
-    let amounts: Vec<Option<i64>> = page.items.iter().map(|record| record.attributes.gross_amount).collect();
+    let amounts: Vec<Option<i64>> = page
+        .items
+        .iter()
+        .map(|record| record.attributes.gross_amount)
+        .collect();
     assert_eq!(amounts, [Some(101), Some(102), Some(200)]);
 
-    let by_sku = |prefix: &str| ListQuery { sku: Some(prefix.to_owned()), ..ListQuery::default() };
-    let filtered = ResourceRepository::<PriceAttributes>::list(&db, &by_sku("001")).await.expect("list");
-    let amounts: Vec<Option<i64>> = filtered.items.iter().map(|record| record.attributes.gross_amount).collect();
-    assert_eq!(amounts, [Some(100), Some(101), Some(102)], "abstract and concrete SKUs, prefix only");
-    let concrete_only = ResourceRepository::<PriceAttributes>::list(&db, &by_sku("002_")).await.expect("list");
+    let by_sku = |prefix: &str| ListQuery {
+        sku: Some(prefix.to_owned()),
+        ..ListQuery::default()
+    };
+    let filtered = ResourceRepository::<PriceAttributes>::list(&db, &by_sku("001"))
+        .await
+        .expect("list");
+    let amounts: Vec<Option<i64>> = filtered
+        .items
+        .iter()
+        .map(|record| record.attributes.gross_amount)
+        .collect();
+    assert_eq!(
+        amounts,
+        [Some(100), Some(101), Some(102)],
+        "abstract and concrete SKUs, prefix only"
+    );
+    let concrete_only = ResourceRepository::<PriceAttributes>::list(&db, &by_sku("002_"))
+        .await
+        .expect("list");
     assert_eq!(concrete_only.total, 1);
-    let wildcard = ResourceRepository::<PriceAttributes>::list(&db, &by_sku("%")).await.expect("list");
+    let wildcard = ResourceRepository::<PriceAttributes>::list(&db, &by_sku("%"))
+        .await
+        .expect("list");
     assert_eq!(wildcard.total, 0, "% is matched literally");
 }
 
@@ -243,7 +394,9 @@ async fn deleting_a_store_with_prices_is_a_conflict(db: SqlDatabase) {
     let store = base_shop(&db).await;
     insert_product(&db, "001", &[]).await;
     create(&db, abstract_price("001", 100)).await;
-    let error = ResourceRepository::<StoreAttributes>::delete(&db, store.id).await.expect_err("in use");
+    let error = ResourceRepository::<StoreAttributes>::delete(&db, store.id)
+        .await
+        .expect_err("in use");
     assert!(matches!(error, DomainError::Conflict { .. }), "{error:?}");
 }
 

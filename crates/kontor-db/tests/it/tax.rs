@@ -10,11 +10,18 @@ use kontor_testkit::repo_test_suite;
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 
 fn rate(country: &str, basis_points: i32) -> TaxRateAttributes {
-    TaxRateAttributes::from_basis_points(country.to_owned(), format!("{country} Standard"), basis_points)
+    TaxRateAttributes::from_basis_points(
+        country.to_owned(),
+        format!("{country} Standard"),
+        basis_points,
+    )
 }
 
 fn tax_set(name: &str, rates: Vec<TaxRateAttributes>) -> TaxSetAttributes {
-    TaxSetAttributes { name: name.to_owned(), rates }
+    TaxSetAttributes {
+        name: name.to_owned(),
+        rates,
+    }
 }
 
 async fn tax_sets_round_trip_in_basis_points(db: SqlDatabase) {
@@ -41,27 +48,53 @@ async fn tax_sets_round_trip_in_basis_points(db: SqlDatabase) {
         .map(|row| (row.country, row.rate_basis_points))
         .collect();
     assert_eq!(stored, [("DE".to_owned(), 750), ("AT".to_owned(), 1000)]);
-    let read = ResourceRepository::<TaxSetAttributes>::get(&db, created.id).await.expect("read back");
+    let read = ResourceRepository::<TaxSetAttributes>::get(&db, created.id)
+        .await
+        .expect("read back");
     assert_eq!(read, created);
 
     let changed = tax_set("Reduced", vec![rate("CH", 260)]);
-    let updated = ResourceRepository::<TaxSetAttributes>::update(&db, created.id, &valid(changed.clone())).await.expect("update");
+    let updated =
+        ResourceRepository::<TaxSetAttributes>::update(&db, created.id, &valid(changed.clone()))
+            .await
+            .expect("update");
     assert_eq!(updated.attributes, changed);
-    assert_eq!(tax_rate::Entity::find().all(db.connection()).await.expect("rates").len(), 1, "old rates are gone");
+    assert_eq!(
+        tax_rate::Entity::find()
+            .all(db.connection())
+            .await
+            .expect("rates")
+            .len(),
+        1,
+        "old rates are gone"
+    );
     let id = created.id.0;
     assert_eq!(
         outbox_since(&db, mark).await,
-        [("tax_set".to_owned(), id, "created".to_owned()), ("tax_set".to_owned(), id, "updated".to_owned())]
+        [
+            ("tax_set".to_owned(), id, "created".to_owned()),
+            ("tax_set".to_owned(), id, "updated".to_owned())
+        ]
     );
 }
 
 async fn invalid_rates_are_rejected_before_storage(db: SqlDatabase) {
-    let error = Valid::new(tax_set("Broken", vec![rate("DE", 10_100), rate("DEU", 1900), rate("AT", -1)]))
-        .expect_err("invalid");
-    let DomainError::Validation(fields) = error else { panic!("expected a validation error, got {error:?}") };
+    let error = Valid::new(tax_set(
+        "Broken",
+        vec![rate("DE", 10_100), rate("DEU", 1900), rate("AT", -1)],
+    ))
+    .expect_err("invalid");
+    let DomainError::Validation(fields) = error else {
+        panic!("expected a validation error, got {error:?}")
+    };
     let pointers: Vec<&str> = fields.iter().map(|field| field.pointer.as_str()).collect();
-    assert_eq!(pointers, ["/rates/0/rate", "/rates/1/country", "/rates/2/rate"]);
-    let sets = ResourceRepository::<TaxSetAttributes>::list(&db, &ListQuery::default()).await.expect("list");
+    assert_eq!(
+        pointers,
+        ["/rates/0/rate", "/rates/1/country", "/rates/2/rate"]
+    );
+    let sets = ResourceRepository::<TaxSetAttributes>::list(&db, &ListQuery::default())
+        .await
+        .expect("list");
     assert_eq!(sets.total, 0);
 }
 
@@ -69,8 +102,13 @@ async fn duplicate_tax_set_names_conflict_and_used_sets_stay(db: SqlDatabase) {
     let standard = create(&db, tax_set("Standard", vec![rate("DE", 1900)])).await;
     let mark = outbox_mark(&db).await;
     let error =
-        ResourceRepository::<TaxSetAttributes>::create(&db, &valid(tax_set("Standard", vec![]))).await.expect_err("duplicate");
-    assert!(matches!(&error, DomainError::Conflict { pointer, .. } if pointer == "/name"), "{error:?}");
+        ResourceRepository::<TaxSetAttributes>::create(&db, &valid(tax_set("Standard", vec![])))
+            .await
+            .expect_err("duplicate");
+    assert!(
+        matches!(&error, DomainError::Conflict { pointer, .. } if pointer == "/name"),
+        "{error:?}"
+    );
     assert!(outbox_since(&db, mark).await.is_empty());
 
     product_abstract::ActiveModel {
@@ -84,7 +122,9 @@ async fn duplicate_tax_set_names_conflict_and_used_sets_stay(db: SqlDatabase) {
     .insert(db.connection())
     .await
     .expect("product");
-    let error = ResourceRepository::<TaxSetAttributes>::delete(&db, standard.id).await.expect_err("in use");
+    let error = ResourceRepository::<TaxSetAttributes>::delete(&db, standard.id)
+        .await
+        .expect_err("in use");
     assert!(matches!(error, DomainError::Conflict { .. }), "{error:?}");
 }
 
@@ -92,19 +132,37 @@ async fn tax_set_lists_page_and_filter_by_name(db: SqlDatabase) {
     for name in ["Standard", "Reduced", "Zero", "Standard Food", "Export"] {
         create(&db, tax_set(name, vec![rate("DE", 1900)])).await;
     }
-    let page =
-        ResourceRepository::<TaxSetAttributes>::list(&db, &ListQuery { page: PageRequest::new(2, 2), ..ListQuery::default() })
-            .await
-            .expect("list");
+    let page = ResourceRepository::<TaxSetAttributes>::list(
+        &db,
+        &ListQuery {
+            page: PageRequest::new(2, 2),
+            ..ListQuery::default()
+        },
+    )
+    .await
+    .expect("list");
     assert_eq!(page.total, 5);
-    let names: Vec<&str> = page.items.iter().map(|record| record.attributes.name.as_str()).collect();
+    let names: Vec<&str> = page
+        .items
+        .iter()
+        .map(|record| record.attributes.name.as_str())
+        .collect();
     assert_eq!(names, ["Zero", "Standard Food"]);
     assert_eq!(page.items[0].attributes.rates, [rate("DE", 1900)]);
-    let filtered =
-        ResourceRepository::<TaxSetAttributes>::list(&db, &ListQuery { name: Some("standard".into()), ..ListQuery::default() })
-            .await
-            .expect("list");
-    let names: Vec<&str> = filtered.items.iter().map(|record| record.attributes.name.as_str()).collect();
+    let filtered = ResourceRepository::<TaxSetAttributes>::list(
+        &db,
+        &ListQuery {
+            name: Some("standard".into()),
+            ..ListQuery::default()
+        },
+    )
+    .await
+    .expect("list");
+    let names: Vec<&str> = filtered
+        .items
+        .iter()
+        .map(|record| record.attributes.name.as_str())
+        .collect();
     assert_eq!(names, ["Standard", "Standard Food"]);
 }
 

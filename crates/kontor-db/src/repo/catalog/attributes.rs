@@ -7,7 +7,10 @@ use crate::repo::{contains_ignoring_case, storage_error};
 use kontor_domain::catalog::AttributeKeyAttributes;
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter,
+};
 
 impl SqlResource for AttributeKeyAttributes {
     type Entity = product_attribute_key::Entity;
@@ -27,23 +30,43 @@ impl SqlResource for AttributeKeyAttributes {
             key: Set(attributes.key.clone()),
             is_super: Set(attributes.is_super),
         };
-        let saved = if id.is_some() { row.update(transaction).await } else { row.insert(transaction).await };
+        let saved = if id.is_some() {
+            row.update(transaction).await
+        } else {
+            row.insert(transaction).await
+        };
         Ok(saved.map_err(storage_error)?.id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(
+        connection: &C,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = product_attribute_key::Entity::find()
             .filter(product_attribute_key::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
             .await
             .map_err(storage_error)?;
-        in_id_order(ids, rows, |row| row.id, |row| Ok(AttributeKeyAttributes { key: row.key, is_super: row.is_super }))
+        in_id_order(
+            ids,
+            rows,
+            |row| row.id,
+            |row| {
+                Ok(AttributeKeyAttributes {
+                    key: row.key,
+                    is_super: row.is_super,
+                })
+            },
+        )
     }
 
     fn list_filter(query: &ListQuery) -> Condition {
         let mut condition = Condition::all();
         if let Some(name) = &query.name {
-            condition = condition.add(contains_ignoring_case(product_attribute_key::Column::Key, name));
+            condition = condition.add(contains_ignoring_case(
+                product_attribute_key::Column::Key,
+                name,
+            ));
         }
         condition
     }

@@ -6,23 +6,26 @@
 //! move below itself.
 
 use super::{
-    UrlOwner, WantedUrl, current_urls, locale_names, locale_of, resolve_locales, resolve_stores, sorted_stores,
-    store_names, sync_urls,
+    UrlOwner, WantedUrl, current_urls, locale_names, locale_of, resolve_locales, resolve_stores,
+    sorted_stores, store_names, sync_urls,
 };
-use crate::entity::{category, category_localized, category_node, category_store, product_abstract, product_category, url};
+use crate::entity::{
+    category, category_localized, category_node, category_store, product_abstract,
+    product_category, url,
+};
 use crate::repo::resource::SqlResource;
 use crate::repo::store::in_id_order;
 use crate::repo::{
-    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve, starts_with,
-    storage_error, stored,
+    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve,
+    starts_with, storage_error, stored,
 };
 use kontor_core::Sku;
 use kontor_domain::catalog::{CategoryAttributes, CategoryLocalized, ProductCategoryAttributes};
 use kontor_domain::{DomainError, FieldError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect, QueryTrait,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -37,7 +40,10 @@ async fn main_nodes<C: ConnectionTrait>(
         .all(connection)
         .await
         .map_err(storage_error)?;
-    Ok(nodes.into_iter().map(|node| (node.category_id, node)).collect())
+    Ok(nodes
+        .into_iter()
+        .map(|node| (node.category_id, node))
+        .collect())
 }
 
 /// Whether `category_id` is `ancestor_node` or lies on the path from it up to its root, i.e. whether
@@ -57,9 +63,16 @@ async fn is_on_path_to_root(
         if !visited.insert(node.id) {
             return Ok(false);
         }
-        let Some(parent_id) = node.parent_node_id else { return Ok(false) };
-        let parent = category_node::Entity::find_by_id(parent_id).one(transaction).await.map_err(storage_error)?;
-        let Some(parent) = parent else { return Ok(false) };
+        let Some(parent_id) = node.parent_node_id else {
+            return Ok(false);
+        };
+        let parent = category_node::Entity::find_by_id(parent_id)
+            .one(transaction)
+            .await
+            .map_err(storage_error)?;
+        let Some(parent) = parent else {
+            return Ok(false);
+        };
         node = parent;
     }
 }
@@ -94,15 +107,25 @@ impl SqlResource for CategoryAttributes {
         let store_ids = resolve_stores(transaction, &attributes.stores, &mut errors).await?;
         let locale_ids = resolve_locales(
             transaction,
-            attributes.localized_attributes.keys().map(|locale| (format!("/localizedAttributes/{locale}"), locale)),
+            attributes
+                .localized_attributes
+                .keys()
+                .map(|locale| (format!("/localizedAttributes/{locale}"), locale)),
             &mut errors,
         )
         .await?;
-        let parent_id = attributes.parent_category_key.as_ref().and_then(|key| parent_ids.get(key.as_str()).copied());
+        let parent_id = attributes
+            .parent_category_key
+            .as_ref()
+            .and_then(|key| parent_ids.get(key.as_str()).copied());
         let parent_node = match parent_id {
             Some(parent_id) => {
-                let node = main_nodes(transaction, [parent_id]).await?.remove(&parent_id);
-                let node = node.ok_or_else(|| DomainError::Storage(format!("category {parent_id} has no main node")))?;
+                let node = main_nodes(transaction, [parent_id])
+                    .await?
+                    .remove(&parent_id);
+                let node = node.ok_or_else(|| {
+                    DomainError::Storage(format!("category {parent_id} has no main node"))
+                })?;
                 Some(node)
             }
             None => None,
@@ -110,7 +133,10 @@ impl SqlResource for CategoryAttributes {
         if let (Some(own_id), Some(parent_node)) = (id, &parent_node)
             && is_on_path_to_root(transaction, own_id, parent_node).await?
         {
-            errors.push(FieldError::new("/parentCategoryKey", "a category cannot move below itself or its descendants"));
+            errors.push(FieldError::new(
+                "/parentCategoryKey",
+                "a category cannot move below itself or its descendants",
+            ));
         }
         fail_on(errors)?;
 
@@ -121,10 +147,16 @@ impl SqlResource for CategoryAttributes {
             created_at: if id.is_some() { NotSet } else { Set(now) },
             updated_at: Set(now),
         };
-        let saved = if id.is_some() { row.update(transaction).await } else { row.insert(transaction).await };
+        let saved = if id.is_some() {
+            row.update(transaction).await
+        } else {
+            row.insert(transaction).await
+        };
         let category_id = saved.map_err(storage_error)?.id;
 
-        let existing_node = main_nodes(transaction, [category_id]).await?.remove(&category_id);
+        let existing_node = main_nodes(transaction, [category_id])
+            .await?
+            .remove(&category_id);
         let node = category_node::ActiveModel {
             id: existing_node.as_ref().map_or(NotSet, |node| Set(node.id)),
             category_id: Set(category_id),
@@ -133,7 +165,11 @@ impl SqlResource for CategoryAttributes {
             is_main: Set(true),
             sort_order: Set(attributes.sort_order),
         };
-        let saved_node = if existing_node.is_some() { node.update(transaction).await } else { node.insert(transaction).await };
+        let saved_node = if existing_node.is_some() {
+            node.update(transaction).await
+        } else {
+            node.insert(transaction).await
+        };
         let node_id = saved_node.map_err(storage_error)?.id;
 
         category_localized::Entity::delete_many()
@@ -141,8 +177,10 @@ impl SqlResource for CategoryAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let localized_rows =
-            attributes.localized_attributes.iter().map(|(locale, localized)| category_localized::ActiveModel {
+        let localized_rows = attributes
+            .localized_attributes
+            .iter()
+            .map(|(locale, localized)| category_localized::ActiveModel {
                 id: NotSet,
                 category_id: Set(category_id),
                 locale_id: Set(locale_ids[locale.as_str()]),
@@ -157,10 +195,13 @@ impl SqlResource for CategoryAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let store_rows = attributes.stores.iter().map(|store| category_store::ActiveModel {
-            category_id: Set(category_id),
-            store_id: Set(store_ids[store.as_str()]),
-        });
+        let store_rows = attributes
+            .stores
+            .iter()
+            .map(|store| category_store::ActiveModel {
+                category_id: Set(category_id),
+                store_id: Set(store_ids[store.as_str()]),
+            });
         insert_all(transaction, store_rows.collect()).await?;
 
         let wanted: Vec<WantedUrl> = attributes
@@ -170,7 +211,11 @@ impl SqlResource for CategoryAttributes {
                 locale: locale.clone(),
                 locale_id: locale_ids[locale.as_str()],
                 url: localized.url.clone().unwrap_or_else(|| {
-                    CategoryAttributes::generated_url(locale, &localized.name, &attributes.category_key)
+                    CategoryAttributes::generated_url(
+                        locale,
+                        &localized.name,
+                        &attributes.category_key,
+                    )
                 }),
             })
             .collect();
@@ -178,7 +223,10 @@ impl SqlResource for CategoryAttributes {
         Ok(category_id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(
+        connection: &C,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = category::Entity::find()
             .filter(category::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -186,7 +234,11 @@ impl SqlResource for CategoryAttributes {
             .map_err(storage_error)?;
         let nodes = main_nodes(connection, ids.iter().copied()).await?;
         // Parent nodes are main nodes too, so their category ids lead to the parents' keys.
-        let parent_nodes = categories_of_nodes(connection, nodes.values().filter_map(|node| node.parent_node_id)).await?;
+        let parent_nodes = categories_of_nodes(
+            connection,
+            nodes.values().filter_map(|node| node.parent_node_id),
+        )
+        .await?;
         let parent_keys = names_by_id::<category::Entity, _>(
             connection,
             category::Column::Id,
@@ -204,40 +256,53 @@ impl SqlResource for CategoryAttributes {
             .all(connection)
             .await
             .map_err(storage_error)?;
-        let urls =
-            current_urls(connection, url::Column::CategoryNodeId, |row| row.category_node_id, nodes.values().map(|node| node.id))
-                .await?;
+        let urls = current_urls(
+            connection,
+            url::Column::CategoryNodeId,
+            |row| row.category_node_id,
+            nodes.values().map(|node| node.id),
+        )
+        .await?;
         let locales = locale_names(connection, localized.iter().map(|row| row.locale_id)).await?;
         let stores = store_names(connection, store_links.iter().map(|link| link.store_id)).await?;
         let mut localized_by_category = group_by(localized, |row| row.category_id);
         let mut stores_by_category = group_by(store_links, |link| link.category_id);
-        in_id_order(ids, rows, |row| row.id, |row| {
-            let node = nodes.get(&row.id);
-            let node_id = node.map_or(0, |node| node.id);
-            let parent_category_key = node
-                .and_then(|node| node.parent_node_id)
-                .and_then(|parent_node_id| parent_nodes.get(&parent_node_id))
-                .and_then(|parent_category_id| parent_keys.get(parent_category_id).cloned());
-            let mut localized_attributes = BTreeMap::new();
-            for text in localized_by_category.remove(&row.id).unwrap_or_default() {
-                let localized = CategoryLocalized {
-                    name: text.name,
-                    meta_title: text.meta_title,
-                    meta_description: text.meta_description,
-                    url: urls.get(&(node_id, text.locale_id)).cloned(),
-                };
-                localized_attributes.insert(locale_of(&locales, text.locale_id)?, localized);
-            }
-            let store_ids = stores_by_category.remove(&row.id).unwrap_or_default().into_iter().map(|link| link.store_id);
-            Ok(CategoryAttributes {
-                category_key: row.category_key,
-                parent_category_key,
-                is_active: row.is_active,
-                sort_order: node.map_or(0, |node| node.sort_order),
-                stores: sorted_stores(&stores, store_ids)?,
-                localized_attributes,
-            })
-        })
+        in_id_order(
+            ids,
+            rows,
+            |row| row.id,
+            |row| {
+                let node = nodes.get(&row.id);
+                let node_id = node.map_or(0, |node| node.id);
+                let parent_category_key = node
+                    .and_then(|node| node.parent_node_id)
+                    .and_then(|parent_node_id| parent_nodes.get(&parent_node_id))
+                    .and_then(|parent_category_id| parent_keys.get(parent_category_id).cloned());
+                let mut localized_attributes = BTreeMap::new();
+                for text in localized_by_category.remove(&row.id).unwrap_or_default() {
+                    let localized = CategoryLocalized {
+                        name: text.name,
+                        meta_title: text.meta_title,
+                        meta_description: text.meta_description,
+                        url: urls.get(&(node_id, text.locale_id)).cloned(),
+                    };
+                    localized_attributes.insert(locale_of(&locales, text.locale_id)?, localized);
+                }
+                let store_ids = stores_by_category
+                    .remove(&row.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|link| link.store_id);
+                Ok(CategoryAttributes {
+                    category_key: row.category_key,
+                    parent_category_key,
+                    is_active: row.is_active,
+                    sort_order: node.map_or(0, |node| node.sort_order),
+                    stores: sorted_stores(&stores, store_ids)?,
+                    localized_attributes,
+                })
+            },
+        )
     }
 
     fn list_filter(query: &ListQuery) -> Condition {
@@ -246,7 +311,10 @@ impl SqlResource for CategoryAttributes {
             let named = category_localized::Entity::find()
                 .select_only()
                 .column(category_localized::Column::CategoryId)
-                .filter(contains_ignoring_case(category_localized::Column::Name, name))
+                .filter(contains_ignoring_case(
+                    category_localized::Column::Name,
+                    name,
+                ))
                 .into_query();
             condition = condition.add(
                 Condition::any()
@@ -325,11 +393,18 @@ impl SqlResource for ProductCategoryAttributes {
             created_at: if id.is_some() { NotSet } else { Set(now) },
             updated_at: Set(now),
         };
-        let saved = if id.is_some() { row.update(transaction).await } else { row.insert(transaction).await };
+        let saved = if id.is_some() {
+            row.update(transaction).await
+        } else {
+            row.insert(transaction).await
+        };
         Ok(saved.map_err(storage_error)?.id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(
+        connection: &C,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = product_category::Entity::find()
             .filter(product_category::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -349,14 +424,21 @@ impl SqlResource for ProductCategoryAttributes {
             rows.iter().map(|row| row.category_id),
         )
         .await?;
-        in_id_order(ids, rows, |row| row.id, |row| {
-            let sku = skus.get(&row.product_abstract_id).map_or("", String::as_str);
-            Ok(ProductCategoryAttributes {
-                abstract_sku: stored(Sku::parse(sku), "sku", sku)?,
-                category_key: keys.get(&row.category_id).cloned().unwrap_or_default(),
-                sort_order: row.sort_order,
-            })
-        })
+        in_id_order(
+            ids,
+            rows,
+            |row| row.id,
+            |row| {
+                let sku = skus
+                    .get(&row.product_abstract_id)
+                    .map_or("", String::as_str);
+                Ok(ProductCategoryAttributes {
+                    abstract_sku: stored(Sku::parse(sku), "sku", sku)?,
+                    category_key: keys.get(&row.category_id).cloned().unwrap_or_default(),
+                    sort_order: row.sort_order,
+                })
+            },
+        )
     }
 
     fn list_filter(query: &ListQuery) -> Condition {
@@ -367,7 +449,8 @@ impl SqlResource for ProductCategoryAttributes {
                 .column(product_abstract::Column::Id)
                 .filter(starts_with(product_abstract::Column::Sku, sku))
                 .into_query();
-            condition = condition.add(product_category::Column::ProductAbstractId.in_subquery(matching));
+            condition =
+                condition.add(product_category::Column::ProductAbstractId.in_subquery(matching));
         }
         condition
     }

@@ -15,7 +15,9 @@ use kontor_core::{LocaleName, StoreName};
 use kontor_domain::{DomainError, FieldError};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Resolves locale names in one query: `{name → id}`; unknown ones are reported at their pointers.
@@ -28,8 +30,15 @@ async fn resolve_locales<'a>(
     for (pointer, locale) in locales {
         references.add(pointer, locale.as_str());
     }
-    resolve::<locale::Entity, _>(transaction, locale::Column::Name, locale::Column::Id, &references, "locale", errors)
-        .await
+    resolve::<locale::Entity, _>(
+        transaction,
+        locale::Column::Name,
+        locale::Column::Id,
+        &references,
+        "locale",
+        errors,
+    )
+    .await
 }
 
 /// Resolves the stores at `/stores/<index>` in one query: `{name → id}`.
@@ -42,7 +51,15 @@ async fn resolve_stores(
     for (index, store) in stores.iter().enumerate() {
         references.add(format!("/stores/{index}"), store.as_str());
     }
-    resolve::<store::Entity, _>(transaction, store::Column::Name, store::Column::Id, &references, "store", errors).await
+    resolve::<store::Entity, _>(
+        transaction,
+        store::Column::Name,
+        store::Column::Id,
+        &references,
+        "store",
+        errors,
+    )
+    .await
 }
 
 /// Checks in one query that every attribute key used in an attribute map is declared in
@@ -75,8 +92,13 @@ async fn locale_names<C: ConnectionTrait>(
     connection: &C,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, LocaleName>, DomainError> {
-    let names = names_by_id::<locale::Entity, _>(connection, locale::Column::Id, locale::Column::Name, ids).await?;
-    names.into_iter().map(|(id, name)| Ok((id, stored(LocaleName::parse(&name), "locale", &name)?))).collect()
+    let names =
+        names_by_id::<locale::Entity, _>(connection, locale::Column::Id, locale::Column::Name, ids)
+            .await?;
+    names
+        .into_iter()
+        .map(|(id, name)| Ok((id, stored(LocaleName::parse(&name), "locale", &name)?)))
+        .collect()
 }
 
 /// Store names by id, for reading store links back.
@@ -84,13 +106,21 @@ async fn store_names<C: ConnectionTrait>(
     connection: &C,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, StoreName>, DomainError> {
-    let names = names_by_id::<store::Entity, _>(connection, store::Column::Id, store::Column::Name, ids).await?;
-    names.into_iter().map(|(id, name)| Ok((id, stored(StoreName::parse(&name), "store", &name)?))).collect()
+    let names =
+        names_by_id::<store::Entity, _>(connection, store::Column::Id, store::Column::Name, ids)
+            .await?;
+    names
+        .into_iter()
+        .map(|(id, name)| Ok((id, stored(StoreName::parse(&name), "store", &name)?)))
+        .collect()
 }
 
 /// A localized row's locale, which the foreign key guarantees exists.
 fn locale_of(names: &HashMap<i64, LocaleName>, id: i64) -> Result<LocaleName, DomainError> {
-    names.get(&id).cloned().ok_or_else(|| DomainError::Storage(format!("locale {id} vanished while loading")))
+    names
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| DomainError::Storage(format!("locale {id} vanished while loading")))
 }
 
 /// The linked stores' names, sorted: the link tables keep no order, so name order makes reads stable.
@@ -100,7 +130,12 @@ fn sorted_stores(
 ) -> Result<Vec<StoreName>, DomainError> {
     let mut stores = store_ids
         .into_iter()
-        .map(|id| names.get(&id).cloned().ok_or_else(|| DomainError::Storage(format!("store {id} vanished while loading"))))
+        .map(|id| {
+            names
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| DomainError::Storage(format!("store {id} vanished while loading")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     stores.sort_by(|left, right| left.as_str().cmp(right.as_str()));
     Ok(stores)
@@ -148,7 +183,10 @@ struct WantedUrl {
 }
 
 fn url_conflict(locale: &LocaleName) -> DomainError {
-    DomainError::conflict(format!("/localizedAttributes/{locale}/url"), "this URL is already used by another page")
+    DomainError::conflict(
+        format!("/localizedAttributes/{locale}/url"),
+        "this URL is already used by another page",
+    )
 }
 
 /// Makes `owner`'s URLs exactly `wanted`, one per locale.
@@ -180,7 +218,8 @@ async fn sync_urls(
         .collect();
     for entry in wanted {
         if let Some(row) = taken.get(&entry.url) {
-            let owned_by_a_page = row.product_abstract_id.is_some() || row.category_node_id.is_some();
+            let owned_by_a_page =
+                row.product_abstract_id.is_some() || row.category_node_id.is_some();
             let unchanged = owner.owns(row) && row.locale_id == entry.locale_id;
             if owned_by_a_page && !unchanged {
                 return Err(url_conflict(&entry.locale));
@@ -217,7 +256,9 @@ async fn sync_urls(
             redirect(transaction, old, &entry.url, now).await?;
         }
         match taken.get(&entry.url) {
-            Some(previous_redirect) => take_over(transaction, owner, previous_redirect, entry, now).await?,
+            Some(previous_redirect) => {
+                take_over(transaction, owner, previous_redirect, entry, now).await?
+            }
             None => {
                 let mut row = url::ActiveModel {
                     id: NotSet,
@@ -237,17 +278,26 @@ async fn sync_urls(
 }
 
 /// Turns `old` into a 301 redirect to `new_url`, and repoints redirects that led to `old`.
-async fn redirect(transaction: &DatabaseTransaction, old: &url::Model, new_url: &str, now: i64) -> Result<(), DomainError> {
+async fn redirect(
+    transaction: &DatabaseTransaction,
+    old: &url::Model,
+    new_url: &str,
+    now: i64,
+) -> Result<(), DomainError> {
     url_redirect::Entity::update_many()
         .col_expr(url_redirect::Column::ToUrl, Expr::value(new_url))
         .filter(url_redirect::Column::ToUrl.eq(old.url.as_str()))
         .exec(transaction)
         .await
         .map_err(storage_error)?;
-    let target = url_redirect::ActiveModel { id: NotSet, to_url: Set(new_url.to_owned()), status_code: Set(301) }
-        .insert(transaction)
-        .await
-        .map_err(storage_error)?;
+    let target = url_redirect::ActiveModel {
+        id: NotSet,
+        to_url: Set(new_url.to_owned()),
+        status_code: Set(301),
+    }
+    .insert(transaction)
+    .await
+    .map_err(storage_error)?;
     url::ActiveModel {
         id: Set(old.id),
         product_abstract_id: Set(None),
@@ -280,7 +330,10 @@ async fn take_over(
     active.update(transaction).await.map_err(storage_error)?;
     if let Some(redirect_id) = row.url_redirect_id {
         // Only after the row no longer references it: deleting a redirect cascades to its URL rows.
-        url_redirect::Entity::delete_by_id(redirect_id).exec(transaction).await.map_err(storage_error)?;
+        url_redirect::Entity::delete_by_id(redirect_id)
+            .exec(transaction)
+            .await
+            .map_err(storage_error)?;
     }
     Ok(())
 }
@@ -302,5 +355,8 @@ async fn current_urls<C: ConnectionTrait>(
         .all(connection)
         .await
         .map_err(storage_error)?;
-    Ok(rows.into_iter().filter_map(|row| owner_of(&row).map(|owner| ((owner, row.locale_id), row.url))).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| owner_of(&row).map(|owner| ((owner, row.locale_id), row.url)))
+        .collect())
 }

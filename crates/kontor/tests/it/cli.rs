@@ -1,0 +1,199 @@
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// A data directory of its own and the `kontor` binary pointed at it.
+struct Shop {
+    dir: PathBuf,
+}
+
+impl Shop {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("kontor-cli-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self { dir }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kontor"));
+        command
+            .current_dir(&self.dir)
+            .env("KONTOR_DATA_DIR", self.dir.join("var"))
+            .env("KONTOR_BACKEND__LISTEN", "127.0.0.1:0")
+            .env("KONTOR_LOG__FILTER", "warn")
+            .env_remove("KONTOR_DATABASE__URL");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run kontor")
+    }
+
+    /// Starts `kontor backend` and returns it with its base URL, read from its first line of output.
+    fn start_backend(&self) -> (Backend, String) {
+        let mut child = self.command().arg("backend").stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+        let url = line.trim().strip_prefix("backend listening on ").expect("listening line").to_owned();
+        (Backend(child), url)
+    }
+}
+
+impl Drop for Shop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Kills the backend process when the test ends, also when it fails.
+struct Backend(Child);
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "command failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn token_from(output: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix("api token (shown once): "))
+        .expect("the token is printed")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn fresh_sqlite_migrate_user_create_and_curl_a_catalog() {
+    let shop = Shop::new();
+    let first = stdout(&shop.run(&["migrate"]));
+    assert!(first.starts_with("1 migration(s) applied"), "{first}");
+    let second = stdout(&shop.run(&["migrate"]));
+    assert!(second.starts_with("0 migration(s) applied"), "{second}");
+    assert!(Path::new(&shop.dir.join("var/kontor.db")).exists());
+
+    let created = stdout(&shop.run(&["user", "create", "--email", "ops@example.com", "--api-token"]));
+    let token = token_from(&created);
+    let (_backend, base) = shop.start_backend();
+    let client = reqwest::Client::new();
+    let post = |kind: &'static str, attributes: Value| {
+        let request = client
+            .post(format!("{base}/admin/{kind}"))
+            .bearer_auth(&token)
+            .header("content-type", "application/vnd.api+json")
+            .body(json!({"data": {"type": kind, "attributes": attributes}}).to_string());
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("JSON");
+            assert_eq!(status, 201, "{kind}: {body}");
+            body["data"]["id"].as_str().expect("id").to_owned()
+        }
+    };
+    post("locales", json!({"name": "de_DE"})).await;
+    post("currencies", json!({"code": "EUR", "name": "Euro"})).await;
+    post("stores", json!({"name": "DE", "defaultLocale": "de_DE", "defaultCurrency": "EUR"})).await;
+    post("categories", json!({"categoryKey": "cameras", "stores": ["DE"], "localizedAttributes": {"de_DE": {"name": "Kameras"}}})).await;
+    let product = post("abstract-products", json!({"sku": "100", "stores": ["DE"], "localizedAttributes": {"de_DE": {"name": "Kamera"}}})).await;
+    post("concrete-products", json!({"sku": "100_a", "abstractSku": "100", "localizedAttributes": {"de_DE": {"name": "Kamera A"}}})).await;
+    post("concrete-products", json!({"sku": "100_b", "abstractSku": "100", "localizedAttributes": {"de_DE": {"name": "Kamera B"}}})).await;
+    post("product-categories", json!({"abstractSku": "100", "categoryKey": "cameras"})).await;
+    post("prices", json!({"abstractSku": "100", "store": "DE", "currency": "EUR", "grossAmount": 12999})).await;
+    post("warehouses", json!({"name": "Main", "stores": ["DE"]})).await;
+    post("stocks", json!({"sku": "100_a", "warehouse": "Main", "quantity": 5})).await;
+
+    let read: Value = client
+        .get(format!("{base}/admin/abstract-products/{product}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(read["data"]["attributes"]["sku"], "100");
+    assert_eq!(read["data"]["attributes"]["localizedAttributes"]["de_DE"]["name"], "Kamera");
+    let concretes: Value = client
+        .get(format!("{base}/admin/concrete-products?filter[sku]=100_"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(concretes["meta"]["total"], 2);
+    let health = client.get(format!("{base}/health")).send().await.expect("request");
+    assert_eq!(health.status().as_u16(), 200);
+}
+
+#[test]
+fn backend_refuses_an_unmigrated_database() {
+    let shop = Shop::new();
+    let output = shop.command().arg("backend").output().expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("kontor migrate"), "{stderr}");
+}
+
+#[test]
+fn config_show_redacts_secrets_and_bad_values_name_the_key() {
+    let shop = Shop::new();
+    let shown = shop
+        .command()
+        .env("KONTOR_DATABASE__URL", "postgres://kontor:hunter2-secret@db.internal/kontor")
+        .env("KONTOR_INTERNAL__TOKEN", "internal-secret-value")
+        .args(["config", "show"])
+        .output()
+        .expect("run");
+    let text = stdout(&shown);
+    assert!(text.contains("[database]"), "{text}");
+    assert!(!text.contains("hunter2-secret") && !text.contains("internal-secret-value"), "{text}");
+
+    let bad = shop.command().env("KONTOR_DATABASE__MAX_CONNECTIONS", "many").args(["config", "show"]).output().expect("run");
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("max_connections"), "{stderr}");
+
+    std::fs::write(shop.dir.join("kontor.toml"), "[log]\nformat = \"xml\"\n").expect("write config");
+    let bad_file = shop.run(&["config", "show"]);
+    assert!(!bad_file.status.success());
+    let stderr = String::from_utf8_lossy(&bad_file.stderr);
+    assert!(stderr.contains("`log.format`") && stderr.contains("kontor.toml"), "{stderr}");
+}
+
+#[test]
+fn user_create_rejects_bad_input_clearly() {
+    let shop = Shop::new();
+    stdout(&shop.run(&["migrate"]));
+    let bad_email = shop.run(&["user", "create", "--email", "not-an-email"]);
+    assert!(!bad_email.status.success());
+    assert!(String::from_utf8_lossy(&bad_email.stderr).contains("email"));
+
+    let mut short = shop.command().args(["user", "create", "--email", "a@example.com", "--password-stdin"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = short.stdin.take().expect("stdin");
+        stdin.write_all(b"short\n").expect("write");
+    }
+    let output = short.wait_with_output().expect("wait");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("password") && !stderr.contains("short\n"), "{stderr}");
+
+    stdout(&shop.run(&["user", "create", "--email", "b@example.com"]));
+    let duplicate = shop.run(&["user", "create", "--email", "B@example.com"]);
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("email"));
+}

@@ -1,0 +1,3 @@
+//! The binary as an operator uses it: real processes, a real SQLite file, real HTTP.
+
+mod cli;
