@@ -16,15 +16,31 @@ use kontor_web::{AppError, ErrorCode};
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub User);
 
-pub async fn require_api_token(State(state): State<AdminState>, mut request: Request, next: Next) -> Result<Response, AppError> {
-    let header = request.headers().get(AUTHORIZATION).and_then(|value| value.to_str().ok());
+pub async fn require_api_token(
+    State(state): State<AdminState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    let header = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
     let Some(token) = header.and_then(|value| value.strip_prefix("Bearer ")).map(str::trim) else {
-        return Err(AppError::new(ErrorCode::MissingAccessToken, "send an API token as Authorization: Bearer <token>"));
+        return Err(AppError::new(
+            ErrorCode::MissingAccessToken,
+            "send an API token as Authorization: Bearer <token>",
+        ));
     };
-    let user = state.users.authenticate_token(token).await.map_err(|error| match error {
-        DomainError::Unauthorized => AppError::new(ErrorCode::InvalidAccessToken, "the API token is invalid or revoked"),
-        other => AppError::from(other),
-    })?;
+    let user = state
+        .users
+        .authenticate_token(token)
+        .await
+        .map_err(|error| match error {
+            DomainError::Unauthorized => {
+                AppError::new(ErrorCode::InvalidAccessToken, "the API token is invalid or revoked")
+            }
+            other => AppError::from(other),
+        })?;
     tracing::Span::current().record("user_id", user.id.0);
     request.extensions_mut().insert(CurrentUser(user));
     Ok(next.run(request).await)

@@ -26,7 +26,10 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// The backend's router: admin API behind token auth, plus the open health and OpenAPI endpoints.
 pub fn router(state: AdminState) -> Router {
-    let admin = resources::routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_token));
+    let admin = resources::routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_api_token,
+    ));
     Router::new()
         .route("/health", get(health))
         .route("/admin/openapi.json", get(openapi_document))
@@ -37,7 +40,10 @@ pub fn router(state: AdminState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(AppError::internal(&"a request handler panicked"))
         }))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -55,5 +61,8 @@ async fn not_found() -> AppError {
 }
 
 async fn method_not_allowed() -> AppError {
-    AppError::new(kontor_web::ErrorCode::MethodNotAllowed, "this method is not allowed on this path")
+    AppError::new(
+        kontor_web::ErrorCode::MethodNotAllowed,
+        "this method is not allowed on this path",
+    )
 }

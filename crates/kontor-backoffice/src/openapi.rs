@@ -76,9 +76,7 @@ fn describe<R: Resource + ToSchema>(paths: &mut Map<String, Value>, schemas: &mu
             "type": "object", "properties": {"data": resource_object}
         }}}})
     };
-    let errors = |description: &str| {
-        json!({"description": description, "content": {"application/vnd.api+json": {"schema": {"$ref": "#/components/schemas/Errors"}}}})
-    };
+    let errors = |description: &str| json!({"description": description, "content": {"application/vnd.api+json": {"schema": {"$ref": "#/components/schemas/Errors"}}}});
     let id_parameter = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
     let mut list_parameters = vec![
         json!({"name": "page[offset]", "in": "query", "schema": {"type": "integer", "minimum": 0}}),

@@ -38,7 +38,10 @@ where
 {
     Router::new()
         .route(&collection_path::<R>(), get(list::<R>).post(create::<R>))
-        .route(&format!("{}/{{id}}", collection_path::<R>()), get(read::<R>).patch(update::<R>).delete(remove::<R>))
+        .route(
+            &format!("{}/{{id}}", collection_path::<R>()),
+            get(read::<R>).patch(update::<R>).delete(remove::<R>),
+        )
 }
 
 fn collection_path<R: Resource>() -> String {
@@ -47,7 +50,14 @@ fn collection_path<R: Resource>() -> String {
 
 fn resource_object<R: Resource>(record: Record<R>) -> ResourceObject<R> {
     let id = record.id.to_string();
-    ResourceObject { kind: R::TYPE, links: SelfLink { self_link: format!("{}/{id}", collection_path::<R>()) }, id, attributes: record.attributes }
+    ResourceObject {
+        kind: R::TYPE,
+        links: SelfLink {
+            self_link: format!("{}/{id}", collection_path::<R>()),
+        },
+        id,
+        attributes: record.attributes,
+    }
 }
 
 /// Ids are positive integers; anything else cannot exist.
@@ -77,7 +87,11 @@ where
         links["next"] = Value::String(link(offset + limit));
     }
     let data: Vec<ResourceObject<R>> = page.items.into_iter().map(resource_object).collect();
-    let document = Document { data, meta: Some(json!({"total": total, "offset": offset, "limit": limit})), links: Some(links) };
+    let document = Document {
+        data,
+        meta: Some(json!({"total": total, "offset": offset, "limit": limit})),
+        links: Some(links),
+    };
     Ok(JsonApi(StatusCode::OK, document).into_response())
 }
 
@@ -88,13 +102,25 @@ where
 {
     body.expect_type(R::TYPE)?;
     if body.id.is_some() {
-        return Err(AppError::at_pointer(ErrorCode::MalformedBody, "/data/id", "ids are assigned by the server"));
+        return Err(AppError::at_pointer(
+            ErrorCode::MalformedBody,
+            "/data/id",
+            "ids are assigned by the server",
+        ));
     }
     let attributes: R = parse_attributes(body.attributes)?;
     let record = ServiceFor::<R>::service(&*state).create(attributes).await?;
     let object = resource_object(record);
     let location = HeaderValue::from_str(&object.links.self_link).ok();
-    let mut response = JsonApi(StatusCode::CREATED, Document { data: object, meta: None, links: None }).into_response();
+    let mut response = JsonApi(
+        StatusCode::CREATED,
+        Document {
+            data: object,
+            meta: None,
+            links: None,
+        },
+    )
+    .into_response();
     if let Some(location) = location {
         response.headers_mut().insert(LOCATION, location);
     }
@@ -107,10 +133,22 @@ where
     AdminServices: ServiceFor<R>,
 {
     let record = ServiceFor::<R>::service(&*state).get(parse_id::<R>(&raw_id)?).await?;
-    Ok(JsonApi(StatusCode::OK, Document { data: resource_object(record), meta: None, links: None }).into_response())
+    Ok(JsonApi(
+        StatusCode::OK,
+        Document {
+            data: resource_object(record),
+            meta: None,
+            links: None,
+        },
+    )
+    .into_response())
 }
 
-async fn update<R>(State(state): State<AdminState>, Path(raw_id): Path<String>, body: JsonApiRequest) -> Result<Response, AppError>
+async fn update<R>(
+    State(state): State<AdminState>,
+    Path(raw_id): Path<String>,
+    body: JsonApiRequest,
+) -> Result<Response, AppError>
 where
     R: Resource,
     AdminServices: ServiceFor<R>,
@@ -118,17 +156,32 @@ where
     let id = parse_id::<R>(&raw_id)?;
     body.expect_type(R::TYPE)?;
     if body.id.as_deref().is_some_and(|body_id| body_id != raw_id) {
-        return Err(AppError::at_pointer(ErrorCode::Conflict, "/data/id", "the id in the body differs from the URL"));
+        return Err(AppError::at_pointer(
+            ErrorCode::Conflict,
+            "/data/id",
+            "the id in the body differs from the URL",
+        ));
     }
     let service = ServiceFor::<R>::service(&*state);
     let stored = service.get(id).await?;
     let Ok(Value::Object(mut attributes)) = serde_json::to_value(&stored.attributes) else {
-        return Err(AppError::internal(&format!("{} attributes do not serialise to an object", R::TYPE)));
+        return Err(AppError::internal(&format!(
+            "{} attributes do not serialise to an object",
+            R::TYPE
+        )));
     };
     merge_attributes(&mut attributes, body.attributes);
     let merged: R = parse_attributes(attributes)?;
     let record = service.update(id, merged).await?;
-    Ok(JsonApi(StatusCode::OK, Document { data: resource_object(record), meta: None, links: None }).into_response())
+    Ok(JsonApi(
+        StatusCode::OK,
+        Document {
+            data: resource_object(record),
+            meta: None,
+            links: None,
+        },
+    )
+    .into_response())
 }
 
 async fn remove<R>(State(state): State<AdminState>, Path(raw_id): Path<String>) -> Result<Response, AppError>
@@ -136,6 +189,8 @@ where
     R: Resource,
     AdminServices: ServiceFor<R>,
 {
-    ServiceFor::<R>::service(&*state).delete(parse_id::<R>(&raw_id)?).await?;
+    ServiceFor::<R>::service(&*state)
+        .delete(parse_id::<R>(&raw_id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -19,7 +19,11 @@ pub const REDACTED: &str = "********";
 pub enum ConfigError {
     /// A value has the wrong type or shape; `key` is spelled as in `kontor.toml`.
     #[error("invalid value for `{key}`: {reason} (from {origin})")]
-    Source { key: String, reason: String, origin: String },
+    Source {
+        key: String,
+        reason: String,
+        origin: String,
+    },
     #[error("invalid value for `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
     #[error("config file {0} does not exist")]
@@ -111,7 +115,10 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./var"),
-            database: DatabaseSettings { url: String::new(), max_connections: 10 },
+            database: DatabaseSettings {
+                url: String::new(),
+                max_connections: 10,
+            },
             kv: KvSettings { url: String::new() },
             queue: QueueSettings { url: "sql".to_owned() },
             files: FilesSettings { url: String::new() },
@@ -119,9 +126,14 @@ impl Default for Settings {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
                 url: "http://127.0.0.1:8081".to_owned(),
             },
-            storefront: StorefrontSettings { listen: SocketAddr::from(([0, 0, 0, 0], 8080)) },
+            storefront: StorefrontSettings {
+                listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            },
             internal: InternalSettings { token: String::new() },
-            log: LogSettings { filter: "info".to_owned(), format: LogFormat::Text },
+            log: LogSettings {
+                filter: "info".to_owned(),
+                format: LogFormat::Text,
+            },
         }
     }
 }
@@ -129,7 +141,15 @@ impl Default for Settings {
 /// Top-level keys that `KONTOR_*` variables may set; other `KONTOR_` variables (such as the test
 /// harness's `KONTOR_TEST_BACKENDS`) belong to other tools and are left alone.
 const ENV_KEYS: &[&str] = &[
-    "data_dir", "database", "kv", "queue", "files", "backend", "storefront", "internal", "log",
+    "data_dir",
+    "database",
+    "kv",
+    "queue",
+    "files",
+    "backend",
+    "storefront",
+    "internal",
+    "log",
 ];
 
 impl Settings {
@@ -143,8 +163,10 @@ impl Settings {
 
     /// Like [`Settings::load`] but with an explicit environment, so tests need not touch the process'.
     pub fn load_with_env(config_file: Option<&Path>, vars: &[(&str, &str)]) -> Result<Self, ConfigError> {
-        let owned: Vec<(String, String)> =
-            vars.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect();
+        let owned: Vec<(String, String)> = vars
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
         let figment = Self::figment(config_file)?.merge(EnvList(owned));
         Self::extract(figment)
     }
@@ -166,10 +188,12 @@ impl Settings {
 
     fn env_layer(env: Env) -> Env {
         // Lower-cased so that errors name keys the way config files spell them (`database.url`).
-        env.map(|key| key.as_str().to_ascii_lowercase().into()).split("__").filter(|key| {
-            let top = key.as_str().split('.').next().unwrap_or_default();
-            ENV_KEYS.iter().any(|known| known.eq_ignore_ascii_case(top))
-        })
+        env.map(|key| key.as_str().to_ascii_lowercase().into())
+            .split("__")
+            .filter(|key| {
+                let top = key.as_str().split('.').next().unwrap_or_default();
+                ENV_KEYS.iter().any(|known| known.eq_ignore_ascii_case(top))
+            })
     }
 
     fn extract(figment: Figment) -> Result<Self, ConfigError> {
@@ -195,7 +219,12 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.to_owned() });
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.to_owned(),
+            })
+        };
         if self.data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
         }
@@ -263,7 +292,11 @@ fn describe_figment_error(error: figment::Error) -> ConfigError {
         None => "defaults".to_owned(),
     };
     let key = if key.is_empty() { "(top level)".to_owned() } else { key };
-    ConfigError::Source { key, reason: error.kind.to_string(), origin }
+    ConfigError::Source {
+        key,
+        reason: error.kind.to_string(),
+        origin,
+    }
 }
 
 /// Replaces the password of `scheme://user:password@host` with [`REDACTED`].
@@ -289,7 +322,9 @@ impl figment::Provider for EnvList {
     fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
         let mut dict = figment::value::Dict::new();
         for (key, value) in &self.0 {
-            let Some(stripped) = key.strip_prefix("KONTOR_") else { continue };
+            let Some(stripped) = key.strip_prefix("KONTOR_") else {
+                continue;
+            };
             let path = stripped.to_ascii_lowercase().replace("__", ".");
             let top = path.split('.').next().unwrap_or_default();
             if !ENV_KEYS.contains(&top) {

@@ -72,7 +72,10 @@ mod tests {
 
     #[test]
     fn currency_codes_are_three_upper_case_letters() {
-        assert_eq!(CurrencyCode::parse("EUR").map(|c| c.to_string()).ok(), Some("EUR".to_owned()));
+        assert_eq!(
+            CurrencyCode::parse("EUR").map(|c| c.to_string()).ok(),
+            Some("EUR".to_owned())
+        );
         for bad in ["eur", "EU", "EURO", "E1R", "", "ÄUR"] {
             assert!(CurrencyCode::parse(bad).is_err(), "{bad} must be rejected");
         }
@@ -82,7 +85,10 @@ mod tests {
     fn money_adds_only_within_one_currency() {
         let eur = CurrencyCode::parse("EUR").expect("valid");
         let chf = CurrencyCode::parse("CHF").expect("valid");
-        assert_eq!(Money::new(150, eur).checked_add(Money::new(50, eur)), Some(Money::new(200, eur)));
+        assert_eq!(
+            Money::new(150, eur).checked_add(Money::new(50, eur)),
+            Some(Money::new(200, eur))
+        );
         assert_eq!(Money::new(150, eur).checked_add(Money::new(50, chf)), None);
         assert_eq!(Money::new(i64::MAX, eur).checked_add(Money::new(1, eur)), None);
     }

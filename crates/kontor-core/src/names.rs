@@ -120,7 +120,10 @@ mod tests {
 
     #[test]
     fn locale_names_follow_spryker_spelling() {
-        assert_eq!(LocaleName::parse("de_DE").map(|l| l.language().to_owned()).ok(), Some("de".to_owned()));
+        assert_eq!(
+            LocaleName::parse("de_DE").map(|l| l.language().to_owned()).ok(),
+            Some("de".to_owned())
+        );
         for bad in ["de-DE", "DE_de", "de", "deu_DEU", ""] {
             assert!(LocaleName::parse(bad).is_err(), "{bad}");
         }

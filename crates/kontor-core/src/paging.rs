@@ -14,7 +14,10 @@ impl PageRequest {
     pub const MAX_LIMIT: u64 = 500;
 
     pub fn new(offset: u64, limit: u64) -> Self {
-        Self { offset, limit: limit.clamp(1, Self::MAX_LIMIT) }
+        Self {
+            offset,
+            limit: limit.clamp(1, Self::MAX_LIMIT),
+        }
     }
 }
 
@@ -34,7 +37,11 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), total: self.total, request: self.request }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            request: self.request,
+        }
     }
 }
 

@@ -14,7 +14,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), detail: detail.into() }
+        Self {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
     }
 }
 
@@ -49,11 +52,17 @@ impl DomainError {
     }
 
     pub fn not_found(resource: &'static str, id: impl fmt::Display) -> Self {
-        Self::NotFound { resource, id: id.to_string() }
+        Self::NotFound {
+            resource,
+            id: id.to_string(),
+        }
     }
 
     pub fn conflict(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::Conflict { pointer: pointer.into(), detail: detail.into() }
+        Self::Conflict {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
     }
 }
 

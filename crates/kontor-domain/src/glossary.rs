@@ -1,10 +1,10 @@
 //! Glossary: translation keys (`cart.add-to-cart`) with one text per locale.
 
+use crate::FieldError;
 use crate::resource::{Filter, Resource};
 use crate::validate::Checks;
-use crate::FieldError;
-use kontor_core::ids::GlossaryKeyId;
 use kontor_core::LocaleName;
+use kontor_core::ids::GlossaryKeyId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -30,7 +30,10 @@ impl Resource for GlossaryKeyAttributes {
         checks.key("/key", &self.key);
         for (locale, text) in &self.translations {
             if text.chars().count() > 65_535 {
-                checks.fail(format!("/translations/{locale}"), "must be at most 65535 characters long");
+                checks.fail(
+                    format!("/translations/{locale}"),
+                    "must be at most 65535 characters long",
+                );
             }
         }
         checks.finish()

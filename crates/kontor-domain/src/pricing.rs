@@ -1,9 +1,9 @@
 //! Prices: per product (abstract or concrete) × price type × store × currency, net and gross, in
 //! integer minor units.
 
+use crate::FieldError;
 use crate::resource::{Filter, Resource};
 use crate::validate::Checks;
-use crate::FieldError;
 use kontor_core::ids::PriceProductId;
 use kontor_core::{CurrencyCode, Sku, StoreName};
 use serde::{Deserialize, Serialize};

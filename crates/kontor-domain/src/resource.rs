@@ -66,7 +66,11 @@ impl<R: Resource> Valid<R> {
     pub fn new(mut attributes: R) -> Result<Self, DomainError> {
         attributes.normalize();
         let errors = attributes.validate();
-        if errors.is_empty() { Ok(Self(attributes)) } else { Err(DomainError::Validation(errors)) }
+        if errors.is_empty() {
+            Ok(Self(attributes))
+        } else {
+            Err(DomainError::Validation(errors))
+        }
     }
 
     pub fn into_inner(self) -> R {
@@ -105,7 +109,9 @@ pub struct ResourceService<R: Resource> {
 
 impl<R: Resource> Clone for ResourceService<R> {
     fn clone(&self) -> Self {
-        Self { repository: Arc::clone(&self.repository) }
+        Self {
+            repository: Arc::clone(&self.repository),
+        }
     }
 }
 
@@ -134,10 +140,16 @@ impl<R: Resource> ResourceService<R> {
 
     pub async fn list(&self, query: &ListQuery) -> Result<Page<Record<R>>, DomainError> {
         if query.sku.is_some() && !R::FILTERS.contains(&Filter::Sku) {
-            return Err(DomainError::field("filter[sku]", format!("{} cannot be filtered by sku", R::TYPE)));
+            return Err(DomainError::field(
+                "filter[sku]",
+                format!("{} cannot be filtered by sku", R::TYPE),
+            ));
         }
         if query.name.is_some() && !R::FILTERS.contains(&Filter::Name) {
-            return Err(DomainError::field("filter[name]", format!("{} cannot be filtered by name", R::TYPE)));
+            return Err(DomainError::field(
+                "filter[name]",
+                format!("{} cannot be filtered by name", R::TYPE),
+            ));
         }
         self.repository.list(query).await
     }

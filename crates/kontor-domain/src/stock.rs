@@ -1,9 +1,9 @@
 //! Warehouses and stock per concrete product × warehouse.
 
+use crate::FieldError;
 use crate::resource::{Filter, Resource};
 use crate::store::yes;
 use crate::validate::Checks;
-use crate::FieldError;
 use kontor_core::ids::{StockId, WarehouseId};
 use kontor_core::{Sku, StoreName};
 use serde::{Deserialize, Serialize};

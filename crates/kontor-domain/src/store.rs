@@ -1,8 +1,8 @@
 //! Stores, locales and currencies: the axes every other piece of data is split by.
 
+use crate::FieldError;
 use crate::resource::{Filter, Resource};
 use crate::validate::Checks;
-use crate::FieldError;
 use kontor_core::ids::{CurrencyId, LocaleId, StoreId};
 use kontor_core::{CurrencyCode, LocaleName, StoreName};
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,8 @@
 //! Tax sets: a named set of rates per country (`Standard`: DE 19 %, AT 20 %).
 
+use crate::FieldError;
 use crate::resource::{Filter, Resource};
 use crate::validate::Checks;
-use crate::FieldError;
 use kontor_core::ids::TaxSetId;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -37,7 +37,11 @@ impl TaxRateAttributes {
     }
 
     pub fn from_basis_points(country: String, name: String, basis_points: i32) -> Self {
-        Self { country, name, rate: Decimal::new(i64::from(basis_points), 2) }
+        Self {
+            country,
+            name,
+            rate: Decimal::new(i64::from(basis_points), 2),
+        }
     }
 }
 
@@ -60,7 +64,10 @@ impl Resource for TaxSetAttributes {
         for (index, rate) in self.rates.iter().enumerate() {
             let is_country = rate.country.len() == 2 && rate.country.chars().all(|c| c.is_ascii_uppercase());
             if !is_country {
-                checks.fail(format!("/rates/{index}/country"), "must be a two-letter ISO 3166 country code");
+                checks.fail(
+                    format!("/rates/{index}/country"),
+                    "must be a two-letter ISO 3166 country code",
+                );
             }
             checks.text(&format!("/rates/{index}/name"), &rate.name, 255);
             if rate.rate < Decimal::ZERO || rate.rate > Decimal::ONE_HUNDRED {
@@ -70,7 +77,10 @@ impl Resource for TaxSetAttributes {
         let countries: Vec<&str> = self.rates.iter().map(|rate| rate.country.as_str()).collect();
         for (index, country) in countries.iter().enumerate() {
             if countries[..index].contains(country) {
-                checks.fail(format!("/rates/{index}/country"), format!("{country} has more than one rate"));
+                checks.fail(
+                    format!("/rates/{index}/country"),
+                    format!("{country} has more than one rate"),
+                );
             }
         }
         checks.finish()
@@ -86,7 +96,10 @@ mod tests {
         let rate = TaxRateAttributes::from_basis_points("DE".into(), "Standard".into(), 1900);
         assert_eq!(rate.rate.to_string(), "19.00");
         assert_eq!(rate.basis_points(), 1900);
-        let reduced = TaxRateAttributes { rate: Decimal::new(75, 1), ..rate };
+        let reduced = TaxRateAttributes {
+            rate: Decimal::new(75, 1),
+            ..rate
+        };
         assert_eq!(reduced.basis_points(), 750);
     }
 }

@@ -5,9 +5,9 @@
 //! per-request lookup a single indexed read.
 
 use crate::DomainError;
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kontor_core::ids::{ApiTokenId, UserId};
@@ -74,7 +74,10 @@ pub struct IssuedToken {
 
 impl fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IssuedToken").field("id", &self.id).field("secret", &"********").finish()
+        f.debug_struct("IssuedToken")
+            .field("id", &self.id)
+            .field("secret", &"********")
+            .finish()
     }
 }
 
@@ -125,7 +128,10 @@ impl UserService {
             return Err(DomainError::field("/name", "must be 1 to 255 characters long"));
         }
         let secret = new_token_secret();
-        let id = self.repository.create_api_token(user, name, &token_hash(&secret)).await?;
+        let id = self
+            .repository
+            .create_api_token(user, name, &token_hash(&secret))
+            .await?;
         Ok(IssuedToken { id, secret })
     }
 
@@ -134,7 +140,10 @@ impl UserService {
         if !secret.starts_with(API_TOKEN_PREFIX) {
             return Err(DomainError::Unauthorized);
         }
-        self.repository.find_user_by_token_hash(&token_hash(secret)).await?.ok_or(DomainError::Unauthorized)
+        self.repository
+            .find_user_by_token_hash(&token_hash(secret))
+            .await?
+            .ok_or(DomainError::Unauthorized)
     }
 
     pub async fn revoke_api_token(&self, id: ApiTokenId) -> Result<(), DomainError> {
@@ -179,8 +188,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse(" Admin@Example.COM ").map(|e| e.to_string()).ok(), Some("admin@example.com".into()));
-        for bad in ["", "admin", "admin@", "@example.com", "a@b", "a b@example.com", "a@.com"] {
+        assert_eq!(
+            Email::parse(" Admin@Example.COM ").map(|e| e.to_string()).ok(),
+            Some("admin@example.com".into())
+        );
+        for bad in [
+            "",
+            "admin",
+            "admin@",
+            "@example.com",
+            "a@b",
+            "a b@example.com",
+            "a@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -201,7 +221,10 @@ mod tests {
         assert_eq!(secret.len(), API_TOKEN_PREFIX.len() + 64);
         assert_eq!(token_hash(&secret).len(), 64);
         assert_ne!(token_hash(&secret), secret);
-        let issued = IssuedToken { id: ApiTokenId(1), secret };
+        let issued = IssuedToken {
+            id: ApiTokenId(1),
+            secret,
+        };
         assert!(!format!("{issued:?}").contains(API_TOKEN_PREFIX));
     }
 }

@@ -41,7 +41,10 @@ impl Checks {
     /// A storefront URL path such as `/de/kamera-123`.
     pub fn url_path(&mut self, pointer: &str, value: &str) {
         if !value.starts_with('/') || value.len() > 255 || value.chars().any(char::is_whitespace) {
-            self.fail(pointer, "must be a path starting with / of at most 255 characters, without spaces");
+            self.fail(
+                pointer,
+                "must be a path starting with / of at most 255 characters, without spaces",
+            );
         }
     }
 

@@ -32,9 +32,9 @@ impl TestBackend {
     /// Whether `KONTOR_TEST_BACKENDS` (default: all) includes this backend.
     pub fn is_selected(self) -> bool {
         match std::env::var("KONTOR_TEST_BACKENDS") {
-            Ok(list) if !list.trim().is_empty() => {
-                list.split(',').any(|name| name.trim().eq_ignore_ascii_case(self.name()))
-            }
+            Ok(list) if !list.trim().is_empty() => list
+                .split(',')
+                .any(|name| name.trim().eq_ignore_ascii_case(self.name())),
             _ => true,
         }
     }
@@ -71,20 +71,36 @@ impl TestDatabase {
             TestBackend::Postgres | TestBackend::MariaDb => {
                 let admin_url = backend.admin_url();
                 let admin = Database::connect(admin_url.as_str()).await.unwrap_or_else(|error| {
-                    panic!("{} test server at {admin_url} is not reachable: {error}", backend.name())
+                    panic!(
+                        "{} test server at {admin_url} is not reachable: {error}",
+                        backend.name()
+                    )
                 });
                 let create = match backend {
-                    TestBackend::MariaDb => format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+                    TestBackend::MariaDb => {
+                        format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+                    }
                     _ => format!("CREATE DATABASE {name}"),
                 };
-                admin.execute_unprepared(&create).await.expect("create the test database");
+                admin
+                    .execute_unprepared(&create)
+                    .await
+                    .expect("create the test database");
                 let _ = admin.close().await;
                 (replace_database(&admin_url, &name), None)
             }
         };
-        let database = SqlDatabase::connect(&url, 5).await.expect("connect to the test database");
+        let database = SqlDatabase::connect(&url, 5)
+            .await
+            .expect("connect to the test database");
         database.migrate().await.expect("migrations apply");
-        Self { database, url, backend, name, sqlite_dir }
+        Self {
+            database,
+            url,
+            backend,
+            name,
+            sqlite_dir,
+        }
     }
 
     pub fn backend(&self) -> TestBackend {
@@ -104,11 +120,15 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         let database = self.database.clone();
         let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
             runtime.block_on(async move {
                 let _ = database.close().await;
                 if let Ok(admin) = Database::connect(admin_url.as_str()).await {
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await;
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                        .await;
                     let _ = admin.close().await;
                 }
             });

@@ -96,7 +96,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), source: None }
+        Self {
+            code,
+            detail: detail.into(),
+            source: None,
+        }
     }
 
     pub fn at_pointer(mut self, pointer: impl Into<String>) -> Self {
@@ -152,13 +156,19 @@ impl AppError {
     }
 
     pub fn status(&self) -> StatusCode {
-        self.errors.first().map_or(StatusCode::INTERNAL_SERVER_ERROR, |error| error.code.status())
+        self.errors
+            .first()
+            .map_or(StatusCode::INTERNAL_SERVER_ERROR, |error| error.code.status())
     }
 
     /// Re-roots field pointers of domain errors (relative to the attributes) under `prefix`.
     pub fn from_domain(error: DomainError, prefix: &str) -> Self {
         let pointer = |relative: &str| {
-            if relative == "/" { prefix.trim_end_matches("/attributes").to_owned() } else { format!("{prefix}{relative}") }
+            if relative == "/" {
+                prefix.trim_end_matches("/attributes").to_owned()
+            } else {
+                format!("{prefix}{relative}")
+            }
         };
         match error {
             DomainError::Validation(fields) => {
@@ -189,7 +199,10 @@ impl AppError {
 
 impl From<ApiError> for AppError {
     fn from(error: ApiError) -> Self {
-        Self { errors: vec![error], allow: None }
+        Self {
+            errors: vec![error],
+            allow: None,
+        }
     }
 }
 
@@ -249,8 +262,14 @@ impl IntoResponse for AppError {
 fn incident_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("{:x}-{:x}", nanos & 0xffff_ffff_ffff, COUNTER.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{:x}-{:x}",
+        nanos & 0xffff_ffff_ffff,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 #[cfg(test)]
@@ -265,8 +284,14 @@ mod tests {
             FieldError::new("filter[sku]", "not supported"),
         ]));
         assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(error.errors()[0].source, Some(ErrorSource::Pointer("/data/attributes/sku".into())));
-        assert_eq!(error.errors()[1].source, Some(ErrorSource::Parameter("filter[sku]".into())));
+        assert_eq!(
+            error.errors()[0].source,
+            Some(ErrorSource::Pointer("/data/attributes/sku".into()))
+        );
+        assert_eq!(
+            error.errors()[1].source,
+            Some(ErrorSource::Parameter("filter[sku]".into()))
+        );
     }
 
     #[test]

@@ -76,22 +76,45 @@ impl JsonApiRequest {
     /// Parses a body that has already been read.
     pub fn from_slice(body: &[u8]) -> Result<Self, AppError> {
         let document: Value = serde_json::from_slice(body).map_err(|error| {
-            AppError::new(ErrorCode::MalformedBody, format!("the body is not valid JSON: {}", without_location(&error)))
+            AppError::new(
+                ErrorCode::MalformedBody,
+                format!("the body is not valid JSON: {}", without_location(&error)),
+            )
         })?;
         let Value::Object(mut document) = document else {
-            return Err(AppError::at_pointer(ErrorCode::MalformedBody, "", "the body must be a JSON object"));
+            return Err(AppError::at_pointer(
+                ErrorCode::MalformedBody,
+                "",
+                "the body must be a JSON object",
+            ));
         };
         let Some(Value::Object(mut data)) = document.remove("data") else {
-            return Err(AppError::at_pointer(ErrorCode::MalformedBody, "/data", "data must be an object"));
+            return Err(AppError::at_pointer(
+                ErrorCode::MalformedBody,
+                "/data",
+                "data must be an object",
+            ));
         };
         let kind = match data.remove("type") {
             Some(Value::String(kind)) => kind,
-            _ => return Err(AppError::at_pointer(ErrorCode::MalformedBody, "/data/type", "type must be a string")),
+            _ => {
+                return Err(AppError::at_pointer(
+                    ErrorCode::MalformedBody,
+                    "/data/type",
+                    "type must be a string",
+                ));
+            }
         };
         let id = match data.remove("id") {
             None | Some(Value::Null) => None,
             Some(Value::String(id)) => Some(id),
-            Some(_) => return Err(AppError::at_pointer(ErrorCode::MalformedBody, "/data/id", "id must be a string")),
+            Some(_) => {
+                return Err(AppError::at_pointer(
+                    ErrorCode::MalformedBody,
+                    "/data/id",
+                    "id must be a string",
+                ));
+            }
         };
         let attributes = match data.remove("attributes") {
             Some(Value::Object(attributes)) => attributes,
@@ -112,7 +135,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonApiRequest {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request.headers().get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+        let content_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
         let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if essence != JSON_API_MEDIA_TYPE && essence != "application/json" {
             return Err(AppError::new(
@@ -121,7 +148,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonApiRequest {
             ));
         }
         let body = Bytes::from_request(request, state).await.map_err(|rejection| {
-            AppError::new(ErrorCode::MalformedBody, format!("the body could not be read: {rejection}"))
+            AppError::new(
+                ErrorCode::MalformedBody,
+                format!("the body could not be read: {rejection}"),
+            )
         })?;
         Self::from_slice(&body)
     }
@@ -202,7 +232,9 @@ mod tests {
     }
 
     fn attributes(json: &str) -> Map<String, Value> {
-        JsonApiRequest::from_slice(json.as_bytes()).expect("well-formed").attributes
+        JsonApiRequest::from_slice(json.as_bytes())
+            .expect("well-formed")
+            .attributes
     }
 
     #[test]
@@ -212,7 +244,11 @@ mod tests {
         ))
         .expect_err("wrong type");
         assert_eq!(pointer_of(&wrong), "/data/attributes/netAmount");
-        assert!(wrong.errors()[0].detail.contains("invalid type"), "{}", wrong.errors()[0].detail);
+        assert!(
+            wrong.errors()[0].detail.contains("invalid type"),
+            "{}",
+            wrong.errors()[0].detail
+        );
 
         let nested = parse_attributes::<Product>(attributes(
             r#"{"data":{"type":"p","attributes":{"sku":"a","netAmount":1,"tags":[1,300]}}}"#,
@@ -220,8 +256,10 @@ mod tests {
         .expect_err("out of range");
         assert_eq!(pointer_of(&nested), "/data/attributes/tags/1");
 
-        let missing = parse_attributes::<Product>(attributes(r#"{"data":{"type":"p","attributes":{"sku":"a","tags":[]}}}"#))
-            .expect_err("missing");
+        let missing = parse_attributes::<Product>(attributes(
+            r#"{"data":{"type":"p","attributes":{"sku":"a","tags":[]}}}"#,
+        ))
+        .expect_err("missing");
         assert_eq!(pointer_of(&missing), "/data/attributes/netAmount");
 
         let unknown = parse_attributes::<Product>(attributes(
@@ -233,7 +271,13 @@ mod tests {
 
     #[test]
     fn malformed_documents_are_bad_requests() {
-        for body in ["{", "[]", r#"{"data":[]}"#, r#"{"data":{"attributes":{}}}"#, r#"{"data":{"type":"p","attributes":7}}"#] {
+        for body in [
+            "{",
+            "[]",
+            r#"{"data":[]}"#,
+            r#"{"data":{"attributes":{}}}"#,
+            r#"{"data":{"type":"p","attributes":7}}"#,
+        ] {
             let error = JsonApiRequest::from_slice(body.as_bytes()).expect_err(body);
             assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{body}");
         }
@@ -242,7 +286,13 @@ mod tests {
     #[test]
     fn patches_merge_objects_and_replace_the_rest() {
         let mut target = attributes(r#"{"data":{"type":"p","attributes":{"a":{"x":1,"y":2},"list":[1,2],"n":1}}}"#);
-        merge_attributes(&mut target, attributes(r#"{"data":{"type":"p","attributes":{"a":{"y":3},"list":[9]}}}"#));
-        assert_eq!(Value::Object(target), serde_json::json!({"a":{"x":1,"y":3},"list":[9],"n":1}));
+        merge_attributes(
+            &mut target,
+            attributes(r#"{"data":{"type":"p","attributes":{"a":{"y":3},"list":[9]}}}"#),
+        );
+        assert_eq!(
+            Value::Object(target),
+            serde_json::json!({"a":{"x":1,"y":3},"list":[9],"n":1})
+        );
     }
 }

@@ -26,7 +26,11 @@ pub fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, AppError> {
             "filter[sku]" => query.sku = Some(value),
             "filter[name]" => query.name = Some(value),
             _ => {
-                return Err(AppError::at_parameter(ErrorCode::InvalidParameter, key, "unknown query parameter"));
+                return Err(AppError::at_parameter(
+                    ErrorCode::InvalidParameter,
+                    key,
+                    "unknown query parameter",
+                ));
             }
         }
     }
@@ -86,7 +90,8 @@ mod tests {
 
     #[test]
     fn paging_and_filters_parse() {
-        let query = parse_list_query(Some("page%5Boffset%5D=40&page[limit]=10&filter[name]=k%C3%A4se+blau")).expect("valid");
+        let query =
+            parse_list_query(Some("page%5Boffset%5D=40&page[limit]=10&filter[name]=k%C3%A4se+blau")).expect("valid");
         assert_eq!(query.page, PageRequest::new(40, 10));
         assert_eq!(query.name.as_deref(), Some("käse blau"));
         assert_eq!(parse_list_query(None).expect("empty").page, PageRequest::default());

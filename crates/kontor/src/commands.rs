@@ -28,7 +28,10 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let after = database.applied_migrations().await.context("list applied migrations")?;
     let applied = after.len().saturating_sub(before.len());
     tracing::info!(applied, total = after.len(), "migrations done");
-    println!("{applied} migration(s) applied, {} in total; schema is current", after.len());
+    println!(
+        "{applied} migration(s) applied, {} in total; schema is current",
+        after.len()
+    );
     Ok(())
 }
 
@@ -53,7 +56,10 @@ pub async fn backend(settings: &Settings, migrate_first: bool) -> anyhow::Result
     let address = listener.local_addr().context("read the bound address")?;
     tracing::info!(%address, "backend listening");
     println!("backend listening on http://{address}");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("serve HTTP")?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serve HTTP")?;
     tracing::info!("backend stopped");
     Ok(())
 }
@@ -81,7 +87,10 @@ async fn shutdown_signal() {
 
 pub fn read_password_line() -> anyhow::Result<String> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("read the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("read the password from standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
@@ -89,7 +98,9 @@ fn generated_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
-    (0..20).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
+    (0..20)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 pub async fn create_user(
@@ -118,10 +129,15 @@ pub async fn create_user(
 fn describe(error: DomainError) -> anyhow::Error {
     match error {
         DomainError::Validation(fields) => {
-            let lines: Vec<String> = fields.iter().map(|field| format!("{}: {}", field.pointer.trim_start_matches('/'), field.detail)).collect();
+            let lines: Vec<String> = fields
+                .iter()
+                .map(|field| format!("{}: {}", field.pointer.trim_start_matches('/'), field.detail))
+                .collect();
             anyhow::anyhow!("{}", lines.join("; "))
         }
-        DomainError::Conflict { pointer, detail } => anyhow::anyhow!("{}: {detail}", pointer.trim_start_matches('/')),
+        DomainError::Conflict { pointer, detail } => {
+            anyhow::anyhow!("{}: {detail}", pointer.trim_start_matches('/'))
+        }
         other => anyhow::anyhow!(other),
     }
 }

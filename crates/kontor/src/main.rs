@@ -67,7 +67,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref()).context("configuration is invalid")?;
     init_logging(&settings)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
     runtime.block_on(run(cli.command, settings))
 }
 
@@ -76,12 +79,26 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Migrate => commands::migrate(&settings).await,
         Command::Backend => commands::backend(&settings, false).await,
         Command::Serve => commands::backend(&settings, true).await,
-        Command::User { command: UserCommand::Create { email, password_stdin, api_token, token_name } } => {
-            let password = if password_stdin { Some(commands::read_password_line()?) } else { None };
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    password_stdin,
+                    api_token,
+                    token_name,
+                },
+        } => {
+            let password = if password_stdin {
+                Some(commands::read_password_line()?)
+            } else {
+                None
+            };
             let token_name = api_token.then_some(token_name.as_str());
             commands::create_user(&settings, &email, password, token_name).await
         }
-        Command::Config { command: ConfigCommand::Show } => {
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => {
             print!("{}", settings.to_redacted_toml());
             Ok(())
         }
@@ -91,7 +108,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 fn init_logging(settings: &Settings) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.filter)
         .with_context(|| format!("invalid value for `log.filter`: {:?}", settings.log.filter))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match settings.log.format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -27,7 +27,11 @@ impl Reply {
     /// The first error's `source.pointer` (or `source.parameter`).
     pub fn error_source(&self) -> String {
         let source = &self.body["errors"][0]["source"];
-        source["pointer"].as_str().or_else(|| source["parameter"].as_str()).unwrap_or_default().to_owned()
+        source["pointer"]
+            .as_str()
+            .or_else(|| source["parameter"].as_str())
+            .unwrap_or_default()
+            .to_owned()
     }
 
     pub fn error_code(&self) -> &str {
@@ -35,7 +39,10 @@ impl Reply {
     }
 
     pub fn id(&self) -> String {
-        self.body["data"]["id"].as_str().expect("response has data.id").to_owned()
+        self.body["data"]["id"]
+            .as_str()
+            .expect("response has data.id")
+            .to_owned()
     }
 
     pub fn attributes(&self) -> &Value {
@@ -46,16 +53,31 @@ impl Reply {
 impl Api {
     pub async fn new(db: SqlDatabase) -> Self {
         let users = UserService::new(Arc::new(db.clone()));
-        let user = users.create_user("admin@example.com", "correct horse battery").await.expect("user");
+        let user = users
+            .create_user("admin@example.com", "correct horse battery")
+            .await
+            .expect("user");
         let token = users.issue_api_token(user.id, "tests").await.expect("token").secret;
-        Self { router: router(AdminState::new(Arc::new(db.clone()))), token, db }
+        Self {
+            router: router(AdminState::new(Arc::new(db.clone()))),
+            token,
+            db,
+        }
     }
 
     pub async fn send(&self, method: Method, path: &str, body: Option<&str>, token: Option<&str>) -> Reply {
-        self.send_as(method, path, "application/vnd.api+json", body, token).await
+        self.send_as(method, path, "application/vnd.api+json", body, token)
+            .await
     }
 
-    pub async fn send_as(&self, method: Method, path: &str, media_type: &str, body: Option<&str>, token: Option<&str>) -> Reply {
+    pub async fn send_as(
+        &self,
+        method: Method,
+        path: &str,
+        media_type: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> Reply {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
@@ -63,12 +85,18 @@ impl Api {
         if body.is_some() {
             request = request.header("content-type", media_type);
         }
-        let request = request.body(body.map_or_else(Body::empty, |text| Body::from(text.to_owned()))).expect("request");
+        let request = request
+            .body(body.map_or_else(Body::empty, |text| Body::from(text.to_owned())))
+            .expect("request");
         let response = self.router.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON body") };
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
         Reply { status, headers, body }
     }
 
@@ -77,7 +105,8 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.send(Method::POST, path, Some(&body.to_string()), Some(&self.token.clone())).await
+        self.send(Method::POST, path, Some(&body.to_string()), Some(&self.token.clone()))
+            .await
     }
 
     pub fn token(&self) -> &str {
@@ -85,11 +114,13 @@ impl Api {
     }
 
     pub async fn post_raw(&self, path: &str, body: &str) -> Reply {
-        self.send(Method::POST, path, Some(body), Some(&self.token.clone())).await
+        self.send(Method::POST, path, Some(body), Some(&self.token.clone()))
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        self.send(Method::PATCH, path, Some(&body.to_string()), Some(&self.token.clone())).await
+        self.send(Method::PATCH, path, Some(&body.to_string()), Some(&self.token.clone()))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
@@ -112,7 +143,8 @@ impl Api {
     pub async fn base_shop(&self) {
         self.create("locales", serde_json::json!({"name": "de_DE"})).await;
         self.create("locales", serde_json::json!({"name": "en_US"})).await;
-        self.create("currencies", serde_json::json!({"code": "EUR", "name": "Euro"})).await;
+        self.create("currencies", serde_json::json!({"code": "EUR", "name": "Euro"}))
+            .await;
         self.create(
             "stores",
             serde_json::json!({"name": "DE", "defaultLocale": "de_DE", "defaultCurrency": "EUR", "locales": ["de_DE", "en_US"]}),

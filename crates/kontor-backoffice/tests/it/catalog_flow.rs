@@ -10,8 +10,13 @@ use serde_json::json;
 async fn a_catalog_is_built_and_read_back_over_the_api(db: SqlDatabase) {
     let api = Api::new(db).await;
     api.base_shop().await;
-    api.create("tax-sets", json!({"name": "Standard", "rates": [{"country": "DE", "name": "DE 19%", "rate": "19.00"}]})).await;
-    api.create("product-attribute-keys", json!({"key": "color", "isSuper": true})).await;
+    api.create(
+        "tax-sets",
+        json!({"name": "Standard", "rates": [{"country": "DE", "name": "DE 19%", "rate": "19.00"}]}),
+    )
+    .await;
+    api.create("product-attribute-keys", json!({"key": "color", "isSuper": true}))
+        .await;
     let category = api
         .create(
             "categories",
@@ -35,20 +40,43 @@ async fn a_catalog_is_built_and_read_back_over_the_api(db: SqlDatabase) {
         )
         .await;
     }
-    api.create("product-categories", json!({"abstractSku": "001", "categoryKey": "cameras"})).await;
+    api.create(
+        "product-categories",
+        json!({"abstractSku": "001", "categoryKey": "cameras"}),
+    )
+    .await;
     let price = api
-        .create("prices", json!({"abstractSku": "001", "store": "DE", "currency": "EUR", "netAmount": 8403, "grossAmount": 9999}))
+        .create(
+            "prices",
+            json!({"abstractSku": "001", "store": "DE", "currency": "EUR", "netAmount": 8403, "grossAmount": 9999}),
+        )
         .await;
-    api.create("prices", json!({"concreteSku": "001_black", "store": "DE", "currency": "EUR", "grossAmount": 9499})).await;
-    api.create("warehouses", json!({"name": "Warehouse1", "stores": ["DE"]})).await;
-    api.create("stocks", json!({"sku": "001_black", "warehouse": "Warehouse1", "quantity": 12})).await;
-    api.create("stocks", json!({"sku": "001_silver", "warehouse": "Warehouse1", "quantity": 0, "isNeverOutOfStock": true})).await;
+    api.create(
+        "prices",
+        json!({"concreteSku": "001_black", "store": "DE", "currency": "EUR", "grossAmount": 9499}),
+    )
+    .await;
+    api.create("warehouses", json!({"name": "Warehouse1", "stores": ["DE"]}))
+        .await;
+    api.create(
+        "stocks",
+        json!({"sku": "001_black", "warehouse": "Warehouse1", "quantity": 12}),
+    )
+    .await;
+    api.create(
+        "stocks",
+        json!({"sku": "001_silver", "warehouse": "Warehouse1", "quantity": 0, "isNeverOutOfStock": true}),
+    )
+    .await;
 
     let read = api.get(&format!("/admin/abstract-products/{product}")).await;
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.attributes()["sku"], "001");
     assert_eq!(read.attributes()["localizedAttributes"]["en_US"]["name"], "Camera X");
-    assert_eq!(read.attributes()["localizedAttributes"]["de_DE"]["url"], format!("/de/kamera-x-{product}"));
+    assert_eq!(
+        read.attributes()["localizedAttributes"]["de_DE"]["url"],
+        format!("/de/kamera-x-{product}")
+    );
 
     let concretes = api.get("/admin/concrete-products?filter[sku]=001_").await;
     assert_eq!(concretes.body["meta"]["total"], 2);
@@ -64,7 +92,10 @@ async fn a_catalog_is_built_and_read_back_over_the_api(db: SqlDatabase) {
     assert_eq!(stock.body["data"][0]["attributes"]["quantity"], 12);
 
     let category_read = api.get(&format!("/admin/categories/{category}")).await;
-    assert_eq!(category_read.attributes()["localizedAttributes"]["de_DE"]["url"], "/de/kameras");
+    assert_eq!(
+        category_read.attributes()["localizedAttributes"]["de_DE"]["url"],
+        "/de/kameras"
+    );
     let assignments = api.get("/admin/product-categories?filter[sku]=001").await;
     assert_eq!(assignments.body["meta"]["total"], 1);
 }
@@ -81,7 +112,10 @@ async fn patch_merges_into_stored_attributes(db: SqlDatabase) {
     let patched = api
         .patch(
             &format!("/admin/abstract-products/{product}"),
-            document("abstract-products", json!({"localizedAttributes": {"de_DE": {"name": "Neu"}}})),
+            document(
+                "abstract-products",
+                json!({"localizedAttributes": {"de_DE": {"name": "Neu"}}}),
+            ),
         )
         .await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
@@ -98,12 +132,26 @@ async fn lists_are_paged_with_links(db: SqlDatabase) {
     }
     let page = api.get("/admin/locales?page[offset]=2&page[limit]=2").await;
     assert_eq!(page.status, StatusCode::OK);
-    let names: Vec<&str> = page.body["data"].as_array().expect("array").iter().map(|item| item["attributes"]["name"].as_str().unwrap_or("")).collect();
+    let names: Vec<&str> = page.body["data"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|item| item["attributes"]["name"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(names, ["de_CH", "en_US"]);
     assert_eq!(page.body["meta"]["total"], 5);
-    assert_eq!(page.body["links"]["next"], "/admin/locales?page[offset]=4&page[limit]=2");
-    assert_eq!(page.body["links"]["prev"], "/admin/locales?page[offset]=0&page[limit]=2");
-    assert_eq!(page.body["links"]["last"], "/admin/locales?page[offset]=4&page[limit]=2");
+    assert_eq!(
+        page.body["links"]["next"],
+        "/admin/locales?page[offset]=4&page[limit]=2"
+    );
+    assert_eq!(
+        page.body["links"]["prev"],
+        "/admin/locales?page[offset]=0&page[limit]=2"
+    );
+    assert_eq!(
+        page.body["links"]["last"],
+        "/admin/locales?page[offset]=4&page[limit]=2"
+    );
 }
 
 async fn delete_answers_204_then_404(db: SqlDatabase) {
@@ -111,8 +159,14 @@ async fn delete_answers_204_then_404(db: SqlDatabase) {
     let locale = api.create("locales", json!({"name": "it_IT"})).await;
     let deleted = api.delete(&format!("/admin/locales/{locale}")).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    assert_eq!(api.delete(&format!("/admin/locales/{locale}")).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(api.get(&format!("/admin/locales/{locale}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.delete(&format!("/admin/locales/{locale}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get(&format!("/admin/locales/{locale}")).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 repo_test_suite!(

@@ -1,7 +1,6 @@
 //! SeaORM entities, one module per table of the migration history. They mirror the schema exactly and
 //! carry no behaviour; repositories turn them into domain resources. Timestamps are epoch microseconds.
 
-
 pub mod locale {
     use sea_orm::entity::prelude::*;
 

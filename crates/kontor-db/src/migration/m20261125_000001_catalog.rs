@@ -14,12 +14,38 @@ impl MigrationName for Migration {
 
 /// Every table of this migration, parents before children; `down` drops them in reverse.
 const TABLES: &[&str] = &[
-    "locale", "currency", "store", "store_locale", "store_currency", "glossary_key", "glossary_translation",
-    "product_attribute_key", "tax_set", "tax_rate", "product_abstract", "product_abstract_localized",
-    "product_abstract_store", "product_concrete", "product_concrete_localized", "category",
-    "category_localized", "category_store", "category_node", "product_category", "url_redirect", "url",
-    "price_type", "price_product", "warehouse", "warehouse_store", "stock_product", "product_image_set",
-    "product_image", "backoffice_user", "api_token", "outbox",
+    "locale",
+    "currency",
+    "store",
+    "store_locale",
+    "store_currency",
+    "glossary_key",
+    "glossary_translation",
+    "product_attribute_key",
+    "tax_set",
+    "tax_rate",
+    "product_abstract",
+    "product_abstract_localized",
+    "product_abstract_store",
+    "product_concrete",
+    "product_concrete_localized",
+    "category",
+    "category_localized",
+    "category_store",
+    "category_node",
+    "product_category",
+    "url_redirect",
+    "url",
+    "price_type",
+    "price_product",
+    "warehouse",
+    "warehouse_store",
+    "stock_product",
+    "product_image_set",
+    "product_image",
+    "backoffice_user",
+    "api_token",
+    "outbox",
 ];
 
 #[async_trait::async_trait]
@@ -29,7 +55,13 @@ impl MigrationTrait for Migration {
         let backend = manager.get_database_backend();
         let table = |name| TableBuilder::new(backend, name);
 
-        table("locale").id().string("name", 16).boolean("is_active", true).unique(&["name"]).create(manager).await?;
+        table("locale")
+            .id()
+            .string("name", 16)
+            .boolean("is_active", true)
+            .unique(&["name"])
+            .create(manager)
+            .await?;
         table("currency")
             .id()
             .string("code", 3)
@@ -48,9 +80,10 @@ impl MigrationTrait for Migration {
             .unique(&["name"])
             .create(manager)
             .await?;
-        for (join, column, target) in
-            [("store_locale", "locale_id", "locale"), ("store_currency", "currency_id", "currency")]
-        {
+        for (join, column, target) in [
+            ("store_locale", "locale_id", "locale"),
+            ("store_currency", "currency_id", "currency"),
+        ] {
             table(join)
                 .reference("store_id", "store", Cascade)
                 .reference(column, target, Restrict)
@@ -60,7 +93,13 @@ impl MigrationTrait for Migration {
                 .await?;
         }
 
-        table("glossary_key").id().string("key", 255).timestamps().unique(&["key"]).create(manager).await?;
+        table("glossary_key")
+            .id()
+            .string("key", 255)
+            .timestamps()
+            .unique(&["key"])
+            .create(manager)
+            .await?;
         table("glossary_translation")
             .id()
             .reference("glossary_key_id", "glossary_key", Cascade)
@@ -78,7 +117,13 @@ impl MigrationTrait for Migration {
             .create(manager)
             .await?;
 
-        table("tax_set").id().string("name", 255).timestamps().unique(&["name"]).create(manager).await?;
+        table("tax_set")
+            .id()
+            .string("name", 255)
+            .timestamps()
+            .unique(&["name"])
+            .create(manager)
+            .await?;
         table("tax_rate")
             .id()
             .reference("tax_set_id", "tax_set", Cascade)
@@ -188,7 +233,12 @@ impl MigrationTrait for Migration {
             .create(manager)
             .await?;
 
-        table("url_redirect").id().string("to_url", 255).integer("status_code", 301).create(manager).await?;
+        table("url_redirect")
+            .id()
+            .string("to_url", 255)
+            .integer("status_code", 301)
+            .create(manager)
+            .await?;
         table("url")
             .id()
             .string("url", 255)
@@ -316,7 +366,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for name in TABLES.iter().rev() {
-            manager.drop_table(Table::drop().table(*name).if_exists().to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(*name).if_exists().to_owned())
+                .await?;
         }
         Ok(())
     }

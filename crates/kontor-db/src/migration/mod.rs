@@ -11,7 +11,10 @@ pub struct Migrator;
 
 /// The names of every migration this binary knows, oldest first.
 pub fn migration_names() -> Vec<String> {
-    Migrator::migrations().iter().map(|migration| migration.name().to_owned()).collect()
+    Migrator::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect()
 }
 
 #[async_trait::async_trait]

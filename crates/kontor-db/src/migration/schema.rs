@@ -18,23 +18,32 @@ impl TableBuilder {
         let mut statement = Table::create();
         statement.table(name);
         if backend == DbBackend::MySql {
-            statement.engine("InnoDB").character_set("utf8mb4").collate("utf8mb4_bin");
+            statement
+                .engine("InnoDB")
+                .character_set("utf8mb4")
+                .collate("utf8mb4_bin");
         }
-        Self { backend, name, statement, indexes: Vec::new() }
+        Self {
+            backend,
+            name,
+            statement,
+            indexes: Vec::new(),
+        }
     }
 
     pub fn id(mut self) -> Self {
-        self.statement.col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key());
+        self.statement.col(
+            ColumnDef::new("id")
+                .big_integer()
+                .not_null()
+                .auto_increment()
+                .primary_key(),
+        );
         self
     }
 
     pub fn string(mut self, column: &'static str, length: u32) -> Self {
         self.statement.col(ColumnDef::new(column).string_len(length).not_null());
-        self
-    }
-
-    pub fn string_null(mut self, column: &'static str, length: u32) -> Self {
-        self.statement.col(ColumnDef::new(column).string_len(length).null());
         self
     }
 
@@ -51,12 +60,14 @@ impl TableBuilder {
     }
 
     pub fn boolean(mut self, column: &'static str, default: bool) -> Self {
-        self.statement.col(ColumnDef::new(column).boolean().not_null().default(default));
+        self.statement
+            .col(ColumnDef::new(column).boolean().not_null().default(default));
         self
     }
 
     pub fn integer(mut self, column: &'static str, default: i32) -> Self {
-        self.statement.col(ColumnDef::new(column).integer().not_null().default(default));
+        self.statement
+            .col(ColumnDef::new(column).integer().not_null().default(default));
         self
     }
 
@@ -119,7 +130,10 @@ impl TableBuilder {
     /// A unique index named `uq_<table>_<columns>`; repositories map its violations to a field.
     pub fn unique(mut self, columns: &[&'static str]) -> Self {
         let mut index = Index::create();
-        index.name(format!("uq_{}_{}", self.name, columns.join("_"))).table(self.name).unique();
+        index
+            .name(format!("uq_{}_{}", self.name, columns.join("_")))
+            .table(self.name)
+            .unique();
         for column in columns {
             index.col(*column);
         }
@@ -129,7 +143,9 @@ impl TableBuilder {
 
     pub fn index(mut self, columns: &[&'static str]) -> Self {
         let mut index = Index::create();
-        index.name(format!("ix_{}_{}", self.name, columns.join("_"))).table(self.name);
+        index
+            .name(format!("ix_{}_{}", self.name, columns.join("_")))
+            .table(self.name);
         for column in columns {
             index.col(*column);
         }

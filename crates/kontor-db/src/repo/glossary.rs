@@ -5,8 +5,7 @@
 use super::resource::SqlResource;
 use super::store::in_id_order;
 use super::{
-    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve,
-    storage_error, stored,
+    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve, storage_error, stored,
 };
 use crate::entity::{glossary_key, glossary_translation, locale};
 use kontor_core::LocaleName;
@@ -14,8 +13,7 @@ use kontor_domain::glossary::GlossaryKeyAttributes;
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 use std::collections::BTreeMap;
 
@@ -66,22 +64,21 @@ impl SqlResource for GlossaryKeyAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let translation_rows = attributes.translations.iter().map(|(locale, value)| {
-            glossary_translation::ActiveModel {
-                id: NotSet,
-                glossary_key_id: Set(key_id),
-                locale_id: Set(locale_ids[locale.as_str()]),
-                value: Set(value.clone()),
-            }
-        });
+        let translation_rows =
+            attributes
+                .translations
+                .iter()
+                .map(|(locale, value)| glossary_translation::ActiveModel {
+                    id: NotSet,
+                    glossary_key_id: Set(key_id),
+                    locale_id: Set(locale_ids[locale.as_str()]),
+                    value: Set(value.clone()),
+                });
         insert_all(transaction, translation_rows.collect()).await?;
         Ok(key_id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(
-        connection: &C,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = glossary_key::Entity::find()
             .filter(glossary_key::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -99,8 +96,7 @@ impl SqlResource for GlossaryKeyAttributes {
             translations.iter().map(|translation| translation.locale_id),
         )
         .await?;
-        let mut translations_by_key =
-            group_by(translations, |translation| translation.glossary_key_id);
+        let mut translations_by_key = group_by(translations, |translation| translation.glossary_key_id);
         in_id_order(
             ids,
             rows,
@@ -108,13 +104,8 @@ impl SqlResource for GlossaryKeyAttributes {
             |row| {
                 let mut texts = BTreeMap::new();
                 for translation in translations_by_key.remove(&row.id).unwrap_or_default() {
-                    let name = locale_names
-                        .get(&translation.locale_id)
-                        .map_or("", String::as_str);
-                    texts.insert(
-                        stored(LocaleName::parse(name), "locale", name)?,
-                        translation.value,
-                    );
+                    let name = locale_names.get(&translation.locale_id).map_or("", String::as_str);
+                    texts.insert(stored(LocaleName::parse(name), "locale", name)?, translation.value);
                 }
                 Ok(GlossaryKeyAttributes {
                     key: row.key,

@@ -19,9 +19,9 @@ use kontor_domain::{DomainError, FieldError};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, SqlErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, SqlErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::collections::HashMap;
@@ -59,7 +59,10 @@ impl SqlDatabase {
                 .sqlx_logging(false);
             Database::connect(options).await?
         };
-        Ok(Self { connection, clock: Arc::new(SystemClock) })
+        Ok(Self {
+            connection,
+            clock: Arc::new(SystemClock),
+        })
     }
 
     /// Replaces the clock, so tests can pin timestamps.
@@ -155,11 +158,19 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
     ("uq_product_abstract_sku", "product_abstract.sku", "/sku"),
     ("uq_product_concrete_sku", "product_concrete.sku", "/sku"),
     ("uq_category_category_key", "category.category_key", "/categoryKey"),
-    ("uq_product_category_product_abstract_id_category_id", "product_category.product_abstract_id", "/categoryKey"),
+    (
+        "uq_product_category_product_abstract_id_category_id",
+        "product_category.product_abstract_id",
+        "/categoryKey",
+    ),
     ("uq_url_url", "url.url", "/localizedAttributes"),
     ("uq_price_product_price_key", "price_product.price_key", "/priceType"),
     ("uq_warehouse_name", "warehouse.name", "/name"),
-    ("uq_stock_product_product_concrete_id_warehouse_id", "stock_product.product_concrete_id", "/warehouse"),
+    (
+        "uq_stock_product_product_concrete_id_warehouse_id",
+        "stock_product.product_concrete_id",
+        "/warehouse",
+    ),
     ("uq_backoffice_user_email", "backoffice_user.email", "/email"),
 ];
 
@@ -265,7 +276,11 @@ where
 
 /// Fails with every collected field error, if there are any.
 pub(crate) fn fail_on(errors: Vec<FieldError>) -> Result<(), DomainError> {
-    if errors.is_empty() { Ok(()) } else { Err(DomainError::Validation(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Validation(errors))
+    }
 }
 
 /// Inserts rows in one statement, doing nothing for none.
@@ -276,7 +291,10 @@ where
     if rows.is_empty() {
         return Ok(());
     }
-    <A::Entity as EntityTrait>::insert_many(rows).exec_without_returning(transaction).await.map_err(storage_error)?;
+    <A::Entity as EntityTrait>::insert_many(rows)
+        .exec_without_returning(transaction)
+        .await
+        .map_err(storage_error)?;
     Ok(())
 }
 

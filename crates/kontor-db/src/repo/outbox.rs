@@ -9,7 +9,11 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 /// Reads committed outbox rows in commit order.
 pub trait OutboxReader {
     /// Up to `limit` rows with an id above `after`, oldest first.
-    fn outbox_after(&self, after: i64, limit: u64) -> impl Future<Output = Result<Vec<OutboxEntry>, DomainError>> + Send;
+    fn outbox_after(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<OutboxEntry>, DomainError>> + Send;
 }
 
 impl OutboxReader for SqlDatabase {
@@ -26,7 +30,13 @@ impl OutboxReader for SqlDatabase {
                 let event = ChangeKind::parse(&row.event)
                     .ok_or_else(|| DomainError::Storage(format!("unknown outbox event {:?}", row.event)))?;
                 let changed_at = chrono::DateTime::from_timestamp_micros(row.changed_at).unwrap_or_default();
-                Ok(OutboxEntry { id: row.id, resource: row.resource, resource_id: row.resource_id, event, changed_at })
+                Ok(OutboxEntry {
+                    id: row.id,
+                    resource: row.resource,
+                    resource_id: row.resource_id,
+                    event,
+                    changed_at,
+                })
             })
             .collect()
     }

@@ -8,16 +8,14 @@
 use super::resource::SqlResource;
 use super::store::in_id_order;
 use super::{References, fail_on, names_by_id, resolve, starts_with, storage_error, stored};
-use crate::entity::{
-    currency, price_product, price_type, product_abstract, product_concrete, store, store_currency,
-};
+use crate::entity::{currency, price_product, price_type, product_abstract, product_concrete, store, store_currency};
 use kontor_core::{CurrencyCode, Sku, StoreName};
 use kontor_domain::pricing::PriceAttributes;
 use kontor_domain::{DomainError, FieldError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, QueryTrait,
 };
 
 /// The product a price belongs to, as resolved ids.
@@ -96,10 +94,7 @@ impl SqlResource for PriceAttributes {
             if sold == 0 {
                 errors.push(FieldError::new(
                     "/currency",
-                    format!(
-                        "store {} does not sell in {}",
-                        attributes.store, attributes.currency
-                    ),
+                    format!("store {} does not sell in {}", attributes.store, attributes.currency),
                 ));
             }
         }
@@ -118,20 +113,14 @@ impl SqlResource for PriceAttributes {
             ));
         };
 
-        let price_key = format!(
-            "{}:{price_type_id}:{store_id}:{currency_id}",
-            owner.key_prefix()
-        );
+        let price_key = format!("{}:{price_type_id}:{store_id}:{currency_id}", owner.key_prefix());
         // Checked up front for a clear answer; the unique index still guards against a concurrent writer.
-        let mut taken = price_product::Entity::find()
-            .filter(price_product::Column::PriceKey.eq(price_key.as_str()));
+        let mut taken = price_product::Entity::find().filter(price_product::Column::PriceKey.eq(price_key.as_str()));
         if let Some(id) = id {
             taken = taken.filter(price_product::Column::Id.ne(id));
         }
         if taken.count(transaction).await.map_err(storage_error)? > 0 {
-            let sku = attributes
-                .sku()
-                .map_or_else(String::new, ToString::to_string);
+            let sku = attributes.sku().map_or_else(String::new, ToString::to_string);
             return Err(DomainError::conflict(
                 "/priceType",
                 format!(
@@ -166,10 +155,7 @@ impl SqlResource for PriceAttributes {
         Ok(saved.map_err(storage_error)?.id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(
-        connection: &C,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = price_product::Entity::find()
             .filter(price_product::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -210,37 +196,27 @@ impl SqlResource for PriceAttributes {
             rows.iter().map(|row| row.currency_id),
         )
         .await?;
-        let sku = |skus: &std::collections::HashMap<i64, String>,
-                   id: Option<i64>|
-         -> Result<Option<Sku>, DomainError> {
-            id.map(|id| {
-                let raw = skus.get(&id).map_or("", String::as_str);
-                stored(Sku::parse(raw), "sku", raw)
-            })
-            .transpose()
-        };
+        let sku =
+            |skus: &std::collections::HashMap<i64, String>, id: Option<i64>| -> Result<Option<Sku>, DomainError> {
+                id.map(|id| {
+                    let raw = skus.get(&id).map_or("", String::as_str);
+                    stored(Sku::parse(raw), "sku", raw)
+                })
+                .transpose()
+            };
         in_id_order(
             ids,
             rows,
             |row| row.id,
             |row| {
                 let store_name = store_names.get(&row.store_id).map_or("", String::as_str);
-                let currency_code = currency_codes
-                    .get(&row.currency_id)
-                    .map_or("", String::as_str);
+                let currency_code = currency_codes.get(&row.currency_id).map_or("", String::as_str);
                 Ok(PriceAttributes {
                     abstract_sku: sku(&abstract_skus, row.product_abstract_id)?,
                     concrete_sku: sku(&concrete_skus, row.product_concrete_id)?,
-                    price_type: type_names
-                        .get(&row.price_type_id)
-                        .cloned()
-                        .unwrap_or_default(),
+                    price_type: type_names.get(&row.price_type_id).cloned().unwrap_or_default(),
                     store: stored(StoreName::parse(store_name), "store", store_name)?,
-                    currency: stored(
-                        CurrencyCode::parse(currency_code),
-                        "currency",
-                        currency_code,
-                    )?,
+                    currency: stored(CurrencyCode::parse(currency_code), "currency", currency_code)?,
                     net_amount: row.net_amount,
                     gross_amount: row.gross_amount,
                 })

@@ -10,8 +10,8 @@ use kontor_core::Page;
 use kontor_domain::outbox::ChangeKind;
 use kontor_domain::{DomainError, ListQuery, Record, Resource, ResourceRepository, Valid};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use std::future::Future;
 
@@ -41,12 +41,18 @@ pub(crate) trait SqlResource: Resource {
     }
 }
 
-async fn load_one<R: SqlResource, C: ConnectionTrait + Sync>(connection: &C, id: i64) -> Result<Record<R>, DomainError> {
+async fn load_one<R: SqlResource, C: ConnectionTrait + Sync>(
+    connection: &C,
+    id: i64,
+) -> Result<Record<R>, DomainError> {
     R::load(connection, &[id])
         .await?
         .into_iter()
         .next()
-        .map(|(id, attributes)| Record { id: R::Id::from(id), attributes })
+        .map(|(id, attributes)| Record {
+            id: R::Id::from(id),
+            attributes,
+        })
         .ok_or_else(|| DomainError::not_found(R::TYPE, id))
 }
 
@@ -124,7 +130,17 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
             .await
             .map_err(storage_error)?;
         let records = R::load(self.connection(), &ids).await?;
-        let items = records.into_iter().map(|(id, attributes)| Record { id: R::Id::from(id), attributes }).collect();
-        Ok(Page { items, total, request: query.page })
+        let items = records
+            .into_iter()
+            .map(|(id, attributes)| Record {
+                id: R::Id::from(id),
+                attributes,
+            })
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            request: query.page,
+        })
     }
 }

@@ -7,8 +7,8 @@
 use super::resource::SqlResource;
 use super::store::in_id_order;
 use super::{
-    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve,
-    starts_with, storage_error, stored,
+    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve, starts_with,
+    storage_error, stored,
 };
 use crate::entity::{product_concrete, stock_product, store, warehouse, warehouse_store};
 use kontor_core::{Sku, StoreName};
@@ -16,8 +16,8 @@ use kontor_domain::stock::{StockAttributes, WarehouseAttributes};
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, QueryTrait,
 };
 
 impl SqlResource for WarehouseAttributes {
@@ -68,21 +68,15 @@ impl SqlResource for WarehouseAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let links = attributes
-            .stores
-            .iter()
-            .map(|store| warehouse_store::ActiveModel {
-                warehouse_id: Set(warehouse_id),
-                store_id: Set(store_ids[store.as_str()]),
-            });
+        let links = attributes.stores.iter().map(|store| warehouse_store::ActiveModel {
+            warehouse_id: Set(warehouse_id),
+            store_id: Set(store_ids[store.as_str()]),
+        });
         insert_all(transaction, links.collect()).await?;
         Ok(warehouse_id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(
-        connection: &C,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = warehouse::Entity::find()
             .filter(warehouse::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -186,10 +180,7 @@ impl SqlResource for StockAttributes {
         if taken.count(transaction).await.map_err(storage_error)? > 0 {
             return Err(DomainError::conflict(
                 "/warehouse",
-                format!(
-                    "{} already has stock in warehouse {warehouse_name}",
-                    attributes.sku
-                ),
+                format!("{} already has stock in warehouse {warehouse_name}", attributes.sku),
             ));
         }
 
@@ -210,10 +201,7 @@ impl SqlResource for StockAttributes {
         Ok(saved.map_err(storage_error)?.id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(
-        connection: &C,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = stock_product::Entity::find()
             .filter(stock_product::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -238,15 +226,10 @@ impl SqlResource for StockAttributes {
             rows,
             |row| row.id,
             |row| {
-                let sku = skus
-                    .get(&row.product_concrete_id)
-                    .map_or("", String::as_str);
+                let sku = skus.get(&row.product_concrete_id).map_or("", String::as_str);
                 Ok(StockAttributes {
                     sku: stored(Sku::parse(sku), "sku", sku)?,
-                    warehouse: warehouse_names
-                        .get(&row.warehouse_id)
-                        .cloned()
-                        .unwrap_or_default(),
+                    warehouse: warehouse_names.get(&row.warehouse_id).cloned().unwrap_or_default(),
                     quantity: row.quantity,
                     is_never_out_of_stock: row.is_never_out_of_stock,
                 })
@@ -262,8 +245,7 @@ impl SqlResource for StockAttributes {
                 .column(product_concrete::Column::Id)
                 .filter(starts_with(product_concrete::Column::Sku, sku))
                 .into_query();
-            condition =
-                condition.add(stock_product::Column::ProductConcreteId.in_subquery(concrete_ids));
+            condition = condition.add(stock_product::Column::ProductConcreteId.in_subquery(concrete_ids));
         }
         condition
     }

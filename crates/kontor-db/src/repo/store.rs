@@ -9,7 +9,10 @@ use kontor_core::{CurrencyCode, LocaleName, StoreName};
 use kontor_domain::store::{CurrencyAttributes, LocaleAttributes, StoreAttributes};
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
+};
 
 impl SqlResource for LocaleAttributes {
     type Entity = locale::Entity;
@@ -18,13 +21,22 @@ impl SqlResource for LocaleAttributes {
         locale::Column::Id
     }
 
-    async fn write(transaction: &DatabaseTransaction, id: Option<i64>, attributes: &Self, _now: i64) -> Result<i64, DomainError> {
+    async fn write(
+        transaction: &DatabaseTransaction,
+        id: Option<i64>,
+        attributes: &Self,
+        _now: i64,
+    ) -> Result<i64, DomainError> {
         let row = locale::ActiveModel {
             id: id.map_or(NotSet, Set),
             name: Set(attributes.name.to_string()),
             is_active: Set(attributes.is_active),
         };
-        let saved = if id.is_some() { row.update(transaction).await } else { row.insert(transaction).await };
+        let saved = if id.is_some() {
+            row.update(transaction).await
+        } else {
+            row.insert(transaction).await
+        };
         Ok(saved.map_err(storage_error)?.id)
     }
 
@@ -35,9 +47,17 @@ impl SqlResource for LocaleAttributes {
             .all(connection)
             .await
             .map_err(storage_error)?;
-        in_id_order(ids, rows, |row| row.id, |row| {
-            Ok(LocaleAttributes { name: stored(LocaleName::parse(&row.name), "locale", &row.name)?, is_active: row.is_active })
-        })
+        in_id_order(
+            ids,
+            rows,
+            |row| row.id,
+            |row| {
+                Ok(LocaleAttributes {
+                    name: stored(LocaleName::parse(&row.name), "locale", &row.name)?,
+                    is_active: row.is_active,
+                })
+            },
+        )
     }
 
     fn list_filter(query: &ListQuery) -> Condition {
@@ -56,14 +76,23 @@ impl SqlResource for CurrencyAttributes {
         currency::Column::Id
     }
 
-    async fn write(transaction: &DatabaseTransaction, id: Option<i64>, attributes: &Self, _now: i64) -> Result<i64, DomainError> {
+    async fn write(
+        transaction: &DatabaseTransaction,
+        id: Option<i64>,
+        attributes: &Self,
+        _now: i64,
+    ) -> Result<i64, DomainError> {
         let row = currency::ActiveModel {
             id: id.map_or(NotSet, Set),
             code: Set(attributes.code.to_string()),
             name: Set(attributes.name.trim().to_owned()),
             fraction_digits: Set(i32::from(attributes.fraction_digits)),
         };
-        let saved = if id.is_some() { row.update(transaction).await } else { row.insert(transaction).await };
+        let saved = if id.is_some() {
+            row.update(transaction).await
+        } else {
+            row.insert(transaction).await
+        };
         Ok(saved.map_err(storage_error)?.id)
     }
 
@@ -73,13 +102,18 @@ impl SqlResource for CurrencyAttributes {
             .all(connection)
             .await
             .map_err(storage_error)?;
-        in_id_order(ids, rows, |row| row.id, |row| {
-            Ok(CurrencyAttributes {
-                code: stored(CurrencyCode::parse(&row.code), "currency", &row.code)?,
-                name: row.name,
-                fraction_digits: u8::try_from(row.fraction_digits).unwrap_or(2),
-            })
-        })
+        in_id_order(
+            ids,
+            rows,
+            |row| row.id,
+            |row| {
+                Ok(CurrencyAttributes {
+                    code: stored(CurrencyCode::parse(&row.code), "currency", &row.code)?,
+                    name: row.name,
+                    fraction_digits: u8::try_from(row.fraction_digits).unwrap_or(2),
+                })
+            },
+        )
     }
 
     fn list_filter(query: &ListQuery) -> Condition {
@@ -102,7 +136,12 @@ impl SqlResource for StoreAttributes {
         store::Column::Id
     }
 
-    async fn write(transaction: &DatabaseTransaction, id: Option<i64>, attributes: &Self, now: i64) -> Result<i64, DomainError> {
+    async fn write(
+        transaction: &DatabaseTransaction,
+        id: Option<i64>,
+        attributes: &Self,
+        now: i64,
+    ) -> Result<i64, DomainError> {
         let mut locale_refs = References::default();
         locale_refs.add("/defaultLocale", attributes.default_locale.as_str());
         for (index, locale) in attributes.locales.iter().enumerate() {
@@ -114,9 +153,15 @@ impl SqlResource for StoreAttributes {
             currency_refs.add(format!("/currencies/{index}"), currency.as_str());
         }
         let mut errors = Vec::new();
-        let locale_ids =
-            resolve::<locale::Entity, _>(transaction, locale::Column::Name, locale::Column::Id, &locale_refs, "locale", &mut errors)
-                .await?;
+        let locale_ids = resolve::<locale::Entity, _>(
+            transaction,
+            locale::Column::Name,
+            locale::Column::Id,
+            &locale_refs,
+            "locale",
+            &mut errors,
+        )
+        .await?;
         let currency_ids = resolve::<currency::Entity, _>(
             transaction,
             currency::Column::Code,
@@ -137,7 +182,11 @@ impl SqlResource for StoreAttributes {
             created_at: if id.is_some() { NotSet } else { Set(now) },
             updated_at: Set(now),
         };
-        let saved = if id.is_some() { row.update(transaction).await } else { row.insert(transaction).await };
+        let saved = if id.is_some() {
+            row.update(transaction).await
+        } else {
+            row.insert(transaction).await
+        };
         let store_id = saved.map_err(storage_error)?.id;
 
         store_locale::Entity::delete_many()
@@ -150,18 +199,26 @@ impl SqlResource for StoreAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let locale_rows = attributes.locales.iter().enumerate().map(|(position, locale)| store_locale::ActiveModel {
-            store_id: Set(store_id),
-            locale_id: Set(locale_ids[locale.as_str()]),
-            position: Set(position_of(position)),
-        });
-        insert_all(transaction, locale_rows.collect()).await?;
-        let currency_rows =
-            attributes.currencies.iter().enumerate().map(|(position, currency)| store_currency::ActiveModel {
+        let locale_rows = attributes
+            .locales
+            .iter()
+            .enumerate()
+            .map(|(position, locale)| store_locale::ActiveModel {
                 store_id: Set(store_id),
-                currency_id: Set(currency_ids[currency.as_str()]),
+                locale_id: Set(locale_ids[locale.as_str()]),
                 position: Set(position_of(position)),
             });
+        insert_all(transaction, locale_rows.collect()).await?;
+        let currency_rows =
+            attributes
+                .currencies
+                .iter()
+                .enumerate()
+                .map(|(position, currency)| store_currency::ActiveModel {
+                    store_id: Set(store_id),
+                    currency_id: Set(currency_ids[currency.as_str()]),
+                    position: Set(position_of(position)),
+                });
         insert_all(transaction, currency_rows.collect()).await?;
         Ok(store_id)
     }
@@ -188,14 +245,20 @@ impl SqlResource for StoreAttributes {
             connection,
             locale::Column::Id,
             locale::Column::Name,
-            locale_links.iter().map(|link| link.locale_id).chain(rows.iter().map(|row| row.default_locale_id)),
+            locale_links
+                .iter()
+                .map(|link| link.locale_id)
+                .chain(rows.iter().map(|row| row.default_locale_id)),
         )
         .await?;
         let currency_codes = names_by_id::<currency::Entity, _>(
             connection,
             currency::Column::Id,
             currency::Column::Code,
-            currency_links.iter().map(|link| link.currency_id).chain(rows.iter().map(|row| row.default_currency_id)),
+            currency_links
+                .iter()
+                .map(|link| link.currency_id)
+                .chain(rows.iter().map(|row| row.default_currency_id)),
         )
         .await?;
         let mut locales_by_store = group_by(locale_links, |link| link.store_id);
@@ -208,18 +271,29 @@ impl SqlResource for StoreAttributes {
             let code = currency_codes.get(&id).map_or("", String::as_str);
             stored(CurrencyCode::parse(code), "currency", code)
         };
-        in_id_order(ids, rows, |row| row.id, |row| {
-            let locales = locales_by_store.remove(&row.id).unwrap_or_default();
-            let currencies = currencies_by_store.remove(&row.id).unwrap_or_default();
-            Ok(StoreAttributes {
-                name: stored(StoreName::parse(&row.name), "store", &row.name)?,
-                default_locale: locale(row.default_locale_id)?,
-                default_currency: currency(row.default_currency_id)?,
-                locales: locales.iter().map(|link| locale(link.locale_id)).collect::<Result<_, _>>()?,
-                currencies: currencies.iter().map(|link| currency(link.currency_id)).collect::<Result<_, _>>()?,
-                timezone: row.timezone,
-            })
-        })
+        in_id_order(
+            ids,
+            rows,
+            |row| row.id,
+            |row| {
+                let locales = locales_by_store.remove(&row.id).unwrap_or_default();
+                let currencies = currencies_by_store.remove(&row.id).unwrap_or_default();
+                Ok(StoreAttributes {
+                    name: stored(StoreName::parse(&row.name), "store", &row.name)?,
+                    default_locale: locale(row.default_locale_id)?,
+                    default_currency: currency(row.default_currency_id)?,
+                    locales: locales
+                        .iter()
+                        .map(|link| locale(link.locale_id))
+                        .collect::<Result<_, _>>()?,
+                    currencies: currencies
+                        .iter()
+                        .map(|link| currency(link.currency_id))
+                        .collect::<Result<_, _>>()?,
+                    timezone: row.timezone,
+                })
+            },
+        )
     }
 
     fn list_filter(query: &ListQuery) -> Condition {

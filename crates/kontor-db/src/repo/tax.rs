@@ -11,8 +11,8 @@ use kontor_domain::tax::{TaxRateAttributes, TaxSetAttributes};
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 
 impl SqlResource for TaxSetAttributes {
@@ -58,10 +58,7 @@ impl SqlResource for TaxSetAttributes {
         Ok(set_id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(
-        connection: &C,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = tax_set::Entity::find()
             .filter(tax_set::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -83,18 +80,9 @@ impl SqlResource for TaxSetAttributes {
                     .remove(&row.id)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|rate| {
-                        TaxRateAttributes::from_basis_points(
-                            rate.country,
-                            rate.name,
-                            rate.rate_basis_points,
-                        )
-                    })
+                    .map(|rate| TaxRateAttributes::from_basis_points(rate.country, rate.name, rate.rate_basis_points))
                     .collect();
-                Ok(TaxSetAttributes {
-                    name: row.name,
-                    rates,
-                })
+                Ok(TaxSetAttributes { name: row.name, rates })
             },
         )
     }

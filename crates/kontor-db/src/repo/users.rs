@@ -12,10 +12,7 @@ use kontor_domain::DomainError;
 use kontor_domain::users::{Email, User, UserRepository};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    QueryTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait};
 
 /// The JSON:API types named in not-found answers.
 const USER_TYPE: &str = "users";
@@ -47,10 +44,7 @@ impl UserRepository for SqlDatabase {
         Ok(user_of(saved))
     }
 
-    async fn find_user_by_email(
-        &self,
-        email: &Email,
-    ) -> Result<Option<(User, String)>, DomainError> {
+    async fn find_user_by_email(&self, email: &Email) -> Result<Option<(User, String)>, DomainError> {
         let row = backoffice_user::Entity::find()
             .filter(backoffice_user::Column::Email.eq(email.as_str()))
             .one(self.connection())
@@ -62,12 +56,7 @@ impl UserRepository for SqlDatabase {
         }))
     }
 
-    async fn create_api_token(
-        &self,
-        user: UserId,
-        name: &str,
-        token_hash: &str,
-    ) -> Result<ApiTokenId, DomainError> {
+    async fn create_api_token(&self, user: UserId, name: &str, token_hash: &str) -> Result<ApiTokenId, DomainError> {
         let transaction = self.write_transaction().await?;
         // Checked first so that an unknown user is a not-found rather than a foreign-key conflict.
         let users = backoffice_user::Entity::find()

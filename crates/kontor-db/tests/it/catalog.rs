@@ -6,9 +6,8 @@ use kontor_core::{PageRequest, Sku};
 use kontor_db::SqlDatabase;
 use kontor_db::entity::{category_node, tax_set, url, url_redirect};
 use kontor_domain::catalog::{
-    AbstractLocalized, AttributeKeyAttributes, CategoryAttributes, CategoryLocalized,
-    ConcreteLocalized, ProductAbstractAttributes, ProductCategoryAttributes,
-    ProductConcreteAttributes,
+    AbstractLocalized, AttributeKeyAttributes, CategoryAttributes, CategoryLocalized, ConcreteLocalized,
+    ProductAbstractAttributes, ProductCategoryAttributes, ProductConcreteAttributes,
 };
 use kontor_domain::{DomainError, ListQuery, Record, ResourceRepository};
 use kontor_testkit::repo_test_suite;
@@ -86,11 +85,7 @@ fn category(key: &str, parent: Option<&str>, german_name: &str) -> CategoryAttri
     }
 }
 
-async fn attribute_key(
-    db: &SqlDatabase,
-    key: &str,
-    is_super: bool,
-) -> Record<AttributeKeyAttributes> {
+async fn attribute_key(db: &SqlDatabase, key: &str, is_super: bool) -> Record<AttributeKeyAttributes> {
     create(
         db,
         AttributeKeyAttributes {
@@ -141,21 +136,13 @@ async fn attribute_keys_round_trip_and_filter(db: SqlDatabase) {
         key: "colour".to_owned(),
         is_super: true,
     };
-    let updated = ResourceRepository::<AttributeKeyAttributes>::update(
-        &db,
-        color.id,
-        &valid(changed.clone()),
-    )
-    .await
-    .expect("update");
+    let updated = ResourceRepository::<AttributeKeyAttributes>::update(&db, color.id, &valid(changed.clone()))
+        .await
+        .expect("update");
     assert_eq!(updated.attributes, changed);
     assert_eq!(
         outbox_since(&db, mark).await,
-        [(
-            "product_attribute_key".to_owned(),
-            color.id.0,
-            "updated".to_owned()
-        )]
+        [("product_attribute_key".to_owned(), color.id.0, "updated".to_owned())]
     );
 
     let filtered = ResourceRepository::<AttributeKeyAttributes>::list(
@@ -201,9 +188,7 @@ async fn abstract_products_round_trip_with_urls_stores_and_tax_set(db: SqlDataba
     attributes.tax_set = Some("Standard".to_owned());
     let mut english = abstract_text("Canon IXUS 160", Some("/en/canon-ixus"));
     english.attributes = map(&[("color", "red")]);
-    attributes
-        .localized_attributes
-        .insert(locale("en_US"), english);
+    attributes.localized_attributes.insert(locale("en_US"), english);
 
     let mark = outbox_mark(&db).await;
     let created = create(&db, attributes.clone()).await;
@@ -219,9 +204,7 @@ async fn abstract_products_round_trip_with_urls_stores_and_tax_set(db: SqlDataba
         "generated URL"
     );
     assert_eq!(
-        created.attributes.localized_attributes[&locale("en_US")]
-            .url
-            .as_deref(),
+        created.attributes.localized_attributes[&locale("en_US")].url.as_deref(),
         Some("/en/canon-ixus")
     );
     assert_eq!(created.attributes.tax_set.as_deref(), Some("Standard"));
@@ -242,13 +225,9 @@ async fn abstract_products_round_trip_with_urls_stores_and_tax_set(db: SqlDataba
     changed.tax_set = None;
     changed.stores = Vec::new();
     changed.attributes = map(&[("brand", "Canon"), ("color", "black")]);
-    let updated = ResourceRepository::<ProductAbstractAttributes>::update(
-        &db,
-        created.id,
-        &valid(changed.clone()),
-    )
-    .await
-    .expect("update");
+    let updated = ResourceRepository::<ProductAbstractAttributes>::update(&db, created.id, &valid(changed.clone()))
+        .await
+        .expect("update");
     assert_eq!(updated.attributes, changed);
     let english_urls = url::Entity::find()
         .filter(url::Column::Url.eq("/en/canon-ixus"))
@@ -260,10 +239,7 @@ async fn abstract_products_round_trip_with_urls_stores_and_tax_set(db: SqlDataba
     ResourceRepository::<ProductAbstractAttributes>::delete(&db, created.id)
         .await
         .expect("delete");
-    let left = url::Entity::find()
-        .all(db.connection())
-        .await
-        .expect("urls");
+    let left = url::Entity::find().all(db.connection()).await.expect("urls");
     assert!(left.is_empty(), "URLs go with their product: {left:?}");
 }
 
@@ -310,21 +286,13 @@ async fn abstract_with_two_concretes(db: SqlDatabase) {
             attributes: BTreeMap::new(),
         },
     );
-    let updated = ResourceRepository::<ProductConcreteAttributes>::update(
-        &db,
-        black.id,
-        &valid(renamed.clone()),
-    )
-    .await
-    .expect("update");
+    let updated = ResourceRepository::<ProductConcreteAttributes>::update(&db, black.id, &valid(renamed.clone()))
+        .await
+        .expect("update");
     assert_eq!(updated.attributes, renamed);
     assert_eq!(
         outbox_since(&db, mark).await,
-        [(
-            "product_concrete".to_owned(),
-            black.id.0,
-            "updated".to_owned()
-        )]
+        [("product_concrete".to_owned(), black.id.0, "updated".to_owned())]
     );
 
     let error = ResourceRepository::<ProductAbstractAttributes>::delete(&db, product.id)
@@ -356,14 +324,10 @@ async fn unknown_references_are_named_and_nothing_is_written(db: SqlDatabase) {
     attributes.attributes = map(&[("brand", "Canon"), ("weight", "1kg")]);
     let mut french = abstract_text("Appareil", None);
     french.attributes = map(&[("lens", "zoom")]);
-    attributes
-        .localized_attributes
-        .insert(locale("fr_FR"), french);
+    attributes.localized_attributes.insert(locale("fr_FR"), french);
     let mut german = abstract_text("Kamera", None);
     german.attributes = map(&[("size", "s")]);
-    attributes
-        .localized_attributes
-        .insert(locale("de_DE"), german);
+    attributes.localized_attributes.insert(locale("de_DE"), german);
     let error = ResourceRepository::<ProductAbstractAttributes>::create(&db, &valid(attributes))
         .await
         .expect_err("rejected");
@@ -399,19 +363,13 @@ async fn unknown_references_are_named_and_nothing_is_written(db: SqlDatabase) {
     found.sort_unstable();
     assert_eq!(
         found,
-        [
-            "/abstractSku",
-            "/attributes/color",
-            "/localizedAttributes/fr_FR"
-        ]
+        ["/abstractSku", "/attributes/color", "/localizedAttributes/fr_FR"]
     );
 
-    let error = ResourceRepository::<CategoryAttributes>::create(
-        &db,
-        &valid(category("cameras", Some("missing"), "Kameras")),
-    )
-    .await
-    .expect_err("rejected");
+    let error =
+        ResourceRepository::<CategoryAttributes>::create(&db, &valid(category("cameras", Some("missing"), "Kameras")))
+            .await
+            .expect_err("rejected");
     assert_eq!(pointers(&error), ["/parentCategoryKey"]);
     let assignment = ProductCategoryAttributes {
         abstract_sku: sku("404"),
@@ -424,18 +382,11 @@ async fn unknown_references_are_named_and_nothing_is_written(db: SqlDatabase) {
     assert_eq!(pointers(&error), ["/abstractSku", "/categoryKey"]);
 
     assert!(outbox_since(&db, mark).await.is_empty());
-    let products =
-        ResourceRepository::<ProductAbstractAttributes>::list(&db, &ListQuery::default())
-            .await
-            .expect("list");
+    let products = ResourceRepository::<ProductAbstractAttributes>::list(&db, &ListQuery::default())
+        .await
+        .expect("list");
     assert_eq!(products.total, 0);
-    assert!(
-        url::Entity::find()
-            .all(db.connection())
-            .await
-            .expect("urls")
-            .is_empty()
-    );
+    assert!(url::Entity::find().all(db.connection()).await.expect("urls").is_empty());
 }
 
 async fn duplicate_skus_conflict_on_sku(db: SqlDatabase) {
@@ -443,19 +394,15 @@ async fn duplicate_skus_conflict_on_sku(db: SqlDatabase) {
     create(&db, abstract_product("001", "Kamera")).await;
     create(&db, concrete_product("001_1", "001", "Camera")).await;
     let mark = outbox_mark(&db).await;
-    let error = ResourceRepository::<ProductAbstractAttributes>::create(
-        &db,
-        &valid(abstract_product("001", "Andere Kamera")),
-    )
-    .await
-    .expect_err("duplicate");
+    let error =
+        ResourceRepository::<ProductAbstractAttributes>::create(&db, &valid(abstract_product("001", "Andere Kamera")))
+            .await
+            .expect_err("duplicate");
     assert_conflict(&error, "/sku");
-    let error = ResourceRepository::<ProductConcreteAttributes>::create(
-        &db,
-        &valid(concrete_product("001_1", "001", "Again")),
-    )
-    .await
-    .expect_err("duplicate");
+    let error =
+        ResourceRepository::<ProductConcreteAttributes>::create(&db, &valid(concrete_product("001_1", "001", "Again")))
+            .await
+            .expect_err("duplicate");
     assert_conflict(&error, "/sku");
     assert!(outbox_since(&db, mark).await.is_empty());
 }
@@ -463,11 +410,7 @@ async fn duplicate_skus_conflict_on_sku(db: SqlDatabase) {
 async fn urls_conflict_and_leave_redirects(db: SqlDatabase) {
     base_shop(&db).await;
     let mut first = abstract_product("001", "Kamera");
-    first
-        .localized_attributes
-        .get_mut(&locale("de_DE"))
-        .expect("de_DE")
-        .url = Some("/de/kamera".to_owned());
+    first.localized_attributes.get_mut(&locale("de_DE")).expect("de_DE").url = Some("/de/kamera".to_owned());
     let first = create(&db, first).await;
 
     // Another product, and a category, cannot take the URL; nothing of them is stored.
@@ -478,10 +421,9 @@ async fn urls_conflict_and_leave_redirects(db: SqlDatabase) {
         .get_mut(&locale("de_DE"))
         .expect("de_DE")
         .url = Some("/de/kamera".to_owned());
-    let error =
-        ResourceRepository::<ProductAbstractAttributes>::create(&db, &valid(second.clone()))
-            .await
-            .expect_err("taken");
+    let error = ResourceRepository::<ProductAbstractAttributes>::create(&db, &valid(second.clone()))
+        .await
+        .expect_err("taken");
     assert_conflict(&error, "/localizedAttributes/de_DE/url");
     let mut cameras = category("cameras", None, "Kameras");
     cameras
@@ -494,34 +436,22 @@ async fn urls_conflict_and_leave_redirects(db: SqlDatabase) {
         .expect_err("taken");
     assert_conflict(&error, "/localizedAttributes/de_DE/url");
     assert!(outbox_since(&db, mark).await.is_empty());
-    let products =
-        ResourceRepository::<ProductAbstractAttributes>::list(&db, &ListQuery::default())
-            .await
-            .expect("list");
+    let products = ResourceRepository::<ProductAbstractAttributes>::list(&db, &ListQuery::default())
+        .await
+        .expect("list");
     assert_eq!(products.total, 1);
 
     // Saving the product unchanged keeps its URL; changing it leaves a 301 from the old one.
-    ResourceRepository::<ProductAbstractAttributes>::update(
-        &db,
-        first.id,
-        &valid(first.attributes.clone()),
-    )
-    .await
-    .expect("same URL");
+    ResourceRepository::<ProductAbstractAttributes>::update(&db, first.id, &valid(first.attributes.clone()))
+        .await
+        .expect("same URL");
     let mut moved = first.attributes.clone();
-    moved
-        .localized_attributes
-        .get_mut(&locale("de_DE"))
-        .expect("de_DE")
-        .url = Some("/de/neue-kamera".to_owned());
-    let updated =
-        ResourceRepository::<ProductAbstractAttributes>::update(&db, first.id, &valid(moved))
-            .await
-            .expect("move");
+    moved.localized_attributes.get_mut(&locale("de_DE")).expect("de_DE").url = Some("/de/neue-kamera".to_owned());
+    let updated = ResourceRepository::<ProductAbstractAttributes>::update(&db, first.id, &valid(moved))
+        .await
+        .expect("move");
     assert_eq!(
-        updated.attributes.localized_attributes[&locale("de_DE")]
-            .url
-            .as_deref(),
+        updated.attributes.localized_attributes[&locale("de_DE")].url.as_deref(),
         Some("/de/neue-kamera")
     );
     let old = url::Entity::find()
@@ -530,10 +460,7 @@ async fn urls_conflict_and_leave_redirects(db: SqlDatabase) {
         .await
         .expect("query");
     let old = old.expect("old URL kept");
-    assert_eq!(
-        (old.product_abstract_id, old.category_node_id),
-        (None, None)
-    );
+    assert_eq!((old.product_abstract_id, old.category_node_id), (None, None));
     let redirect = url_redirect::Entity::find_by_id(old.url_redirect_id.expect("a redirect"))
         .one(db.connection())
         .await
@@ -560,18 +487,14 @@ async fn urls_conflict_and_leave_redirects(db: SqlDatabase) {
         .expect("redirects");
     assert_eq!(redirects.len(), 2);
     assert!(
-        redirects
-            .iter()
-            .all(|redirect| redirect.to_url == "/de/beste-kamera"),
+        redirects.iter().all(|redirect| redirect.to_url == "/de/beste-kamera"),
         "{redirects:?}"
     );
 
     // A URL that only redirects is free for a new page.
     let second = create(&db, second).await;
     assert_eq!(
-        second.attributes.localized_attributes[&locale("de_DE")]
-            .url
-            .as_deref(),
+        second.attributes.localized_attributes[&locale("de_DE")].url.as_deref(),
         Some("/de/kamera")
     );
     let remaining = url_redirect::Entity::find()
@@ -599,32 +522,22 @@ async fn category_tree_keeps_parents_and_refuses_cycles(db: SqlDatabase) {
     let grandchild = create(&db, category("pocket", Some("compact"), "Taschenkameras")).await;
 
     assert_eq!(root.attributes.parent_category_key, None);
-    assert_eq!(
-        child.attributes.parent_category_key.as_deref(),
-        Some("cameras")
-    );
+    assert_eq!(child.attributes.parent_category_key.as_deref(), Some("cameras"));
     assert_eq!(child.attributes.sort_order, 10);
     assert_eq!(child.attributes.stores, [store_name("DE")]);
     assert_eq!(
-        child.attributes.localized_attributes[&locale("de_DE")]
-            .url
-            .as_deref(),
+        child.attributes.localized_attributes[&locale("de_DE")].url.as_deref(),
         Some("/de/kompaktkameras")
     );
     assert_eq!(
-        child.attributes.localized_attributes[&locale("en_US")]
-            .url
-            .as_deref(),
+        child.attributes.localized_attributes[&locale("en_US")].url.as_deref(),
         Some("/en/compact-cameras")
     );
     let read = ResourceRepository::<CategoryAttributes>::get(&db, child.id)
         .await
         .expect("read back");
     assert_eq!(read, child);
-    let nodes = category_node::Entity::find()
-        .all(db.connection())
-        .await
-        .expect("nodes");
+    let nodes = category_node::Entity::find().all(db.connection()).await.expect("nodes");
     assert_eq!(nodes.len(), 3);
     let root_node = nodes
         .iter()
@@ -641,38 +554,31 @@ async fn category_tree_keeps_parents_and_refuses_cycles(db: SqlDatabase) {
     let mark = outbox_mark(&db).await;
     let mut below_grandchild = root.attributes.clone();
     below_grandchild.parent_category_key = Some("pocket".to_owned());
-    let error =
-        ResourceRepository::<CategoryAttributes>::update(&db, root.id, &valid(below_grandchild))
-            .await
-            .expect_err("cycle");
+    let error = ResourceRepository::<CategoryAttributes>::update(&db, root.id, &valid(below_grandchild))
+        .await
+        .expect_err("cycle");
     assert_eq!(pointers(&error), ["/parentCategoryKey"]);
     let mut below_itself = child.attributes.clone();
     below_itself.category_key = "compact-cameras".to_owned();
     below_itself.parent_category_key = Some("compact".to_owned());
-    let error =
-        ResourceRepository::<CategoryAttributes>::update(&db, child.id, &valid(below_itself))
-            .await
-            .expect_err("cycle");
+    let error = ResourceRepository::<CategoryAttributes>::update(&db, child.id, &valid(below_itself))
+        .await
+        .expect_err("cycle");
     assert_eq!(pointers(&error), ["/parentCategoryKey"]);
     assert!(outbox_since(&db, mark).await.is_empty());
 
     // Moving the grandchild up to the root is fine, and keeps its node.
     let mut moved = grandchild.attributes.clone();
     moved.parent_category_key = Some("cameras".to_owned());
-    let updated =
-        ResourceRepository::<CategoryAttributes>::update(&db, grandchild.id, &valid(moved))
-            .await
-            .expect("move");
-    assert_eq!(
-        updated.attributes.parent_category_key.as_deref(),
-        Some("cameras")
-    );
+    let updated = ResourceRepository::<CategoryAttributes>::update(&db, grandchild.id, &valid(moved))
+        .await
+        .expect("move");
+    assert_eq!(updated.attributes.parent_category_key.as_deref(), Some("cameras"));
     let mut made_root = updated.attributes.clone();
     made_root.parent_category_key = None;
-    let updated =
-        ResourceRepository::<CategoryAttributes>::update(&db, grandchild.id, &valid(made_root))
-            .await
-            .expect("root");
+    let updated = ResourceRepository::<CategoryAttributes>::update(&db, grandchild.id, &valid(made_root))
+        .await
+        .expect("root");
     assert_eq!(updated.attributes.parent_category_key, None);
     assert_eq!(
         category_node::Entity::find()
@@ -702,20 +608,14 @@ async fn category_url_changes_leave_redirects(db: SqlDatabase) {
     base_shop(&db).await;
     let cameras = create(&db, category("cameras", None, "Kameras")).await;
     let mut renamed = cameras.attributes.clone();
-    let german = renamed
-        .localized_attributes
-        .get_mut(&locale("de_DE"))
-        .expect("de_DE");
+    let german = renamed.localized_attributes.get_mut(&locale("de_DE")).expect("de_DE");
     german.name = "Fotokameras".to_owned();
     german.url = None;
-    let updated =
-        ResourceRepository::<CategoryAttributes>::update(&db, cameras.id, &valid(renamed))
-            .await
-            .expect("rename");
+    let updated = ResourceRepository::<CategoryAttributes>::update(&db, cameras.id, &valid(renamed))
+        .await
+        .expect("rename");
     assert_eq!(
-        updated.attributes.localized_attributes[&locale("de_DE")]
-            .url
-            .as_deref(),
+        updated.attributes.localized_attributes[&locale("de_DE")].url.as_deref(),
         Some("/de/fotokameras")
     );
     let old = url::Entity::find()
@@ -757,21 +657,16 @@ async fn product_categories_assign_once(db: SqlDatabase) {
     assert_eq!(created.attributes, assignment);
     assert_eq!(
         outbox_since(&db, mark).await,
-        [(
-            "product_category".to_owned(),
-            created.id.0,
-            "created".to_owned()
-        )]
+        [("product_category".to_owned(), created.id.0, "created".to_owned())]
     );
     let read = ResourceRepository::<ProductCategoryAttributes>::get(&db, created.id)
         .await
         .expect("read back");
     assert_eq!(read, created);
 
-    let error =
-        ResourceRepository::<ProductCategoryAttributes>::create(&db, &valid(assignment.clone()))
-            .await
-            .expect_err("twice");
+    let error = ResourceRepository::<ProductCategoryAttributes>::create(&db, &valid(assignment.clone()))
+        .await
+        .expect_err("twice");
     assert_conflict(&error, "/categoryKey");
 
     let moved = ProductCategoryAttributes {
@@ -779,13 +674,9 @@ async fn product_categories_assign_once(db: SqlDatabase) {
         sort_order: 1,
         ..assignment
     };
-    let updated = ResourceRepository::<ProductCategoryAttributes>::update(
-        &db,
-        created.id,
-        &valid(moved.clone()),
-    )
-    .await
-    .expect("update");
+    let updated = ResourceRepository::<ProductCategoryAttributes>::update(&db, created.id, &valid(moved.clone()))
+        .await
+        .expect("update");
     assert_eq!(updated.attributes, moved);
     create(
         &db,
@@ -847,11 +738,7 @@ async fn lists_page_and_filter_by_sku_and_name(db: SqlDatabase) {
     .await
     .expect("list");
     assert_eq!(page.total, 5);
-    let skus: Vec<&str> = page
-        .items
-        .iter()
-        .map(|record| record.attributes.sku.as_str())
-        .collect();
+    let skus: Vec<&str> = page.items.iter().map(|record| record.attributes.sku.as_str()).collect();
     assert_eq!(skus, ["002", "010"]);
 
     let by_sku = ResourceRepository::<ProductAbstractAttributes>::list(
@@ -889,10 +776,7 @@ async fn lists_page_and_filter_by_sku_and_name(db: SqlDatabase) {
     )
     .await
     .expect("list");
-    assert_eq!(
-        by_name.total, 2,
-        "each product counts once although both locales match"
-    );
+    assert_eq!(by_name.total, 2, "each product counts once although both locales match");
     let by_english_name = ResourceRepository::<ProductAbstractAttributes>::list(
         &db,
         &ListQuery {

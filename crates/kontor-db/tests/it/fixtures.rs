@@ -26,16 +26,33 @@ pub async fn create<R: kontor_domain::Resource>(db: &SqlDatabase, attributes: R)
 where
     SqlDatabase: ResourceRepository<R>,
 {
-    ResourceRepository::<R>::create(db, &valid(attributes)).await.expect("fixture is stored")
+    ResourceRepository::<R>::create(db, &valid(attributes))
+        .await
+        .expect("fixture is stored")
 }
 
 /// Locales de_DE and en_US, currencies EUR and CHF, store DE selling in both.
 pub async fn base_shop(db: &SqlDatabase) -> Record<StoreAttributes> {
     for name in ["de_DE", "en_US"] {
-        create(db, LocaleAttributes { name: locale(name), is_active: true }).await;
+        create(
+            db,
+            LocaleAttributes {
+                name: locale(name),
+                is_active: true,
+            },
+        )
+        .await;
     }
     for (code, name) in [("EUR", "Euro"), ("CHF", "Swiss Franc")] {
-        create(db, CurrencyAttributes { code: currency(code), name: name.to_owned(), fraction_digits: 2 }).await;
+        create(
+            db,
+            CurrencyAttributes {
+                code: currency(code),
+                name: name.to_owned(),
+                fraction_digits: 2,
+            },
+        )
+        .await;
     }
     create(
         db,
@@ -53,11 +70,18 @@ pub async fn base_shop(db: &SqlDatabase) -> Record<StoreAttributes> {
 
 /// The id of the newest outbox row, to look only at what a step adds.
 pub async fn outbox_mark(db: &SqlDatabase) -> i64 {
-    db.outbox_after(0, 1_000_000).await.expect("outbox").last().map_or(0, |entry| entry.id)
+    db.outbox_after(0, 1_000_000)
+        .await
+        .expect("outbox")
+        .last()
+        .map_or(0, |entry| entry.id)
 }
 
 /// Outbox rows after `mark` as `(resource, id, event)`.
 pub async fn outbox_since(db: &SqlDatabase, mark: i64) -> Vec<(String, i64, String)> {
     let entries: Vec<OutboxEntry> = db.outbox_after(mark, 10_000).await.expect("outbox");
-    entries.into_iter().map(|entry| (entry.resource, entry.resource_id, entry.event.as_str().to_owned())).collect()
+    entries
+        .into_iter()
+        .map(|entry| (entry.resource, entry.resource_id, entry.event.as_str().to_owned()))
+        .collect()
 }

@@ -33,19 +33,12 @@ async fn glossary_keys_round_trip_and_replace_translations(db: SqlDatabase) {
         .await
         .expect("read back");
     assert_eq!(read, created);
-    assert_eq!(
-        read.attributes.translations[&locale("de_DE")],
-        "In den Warenkorb"
-    );
+    assert_eq!(read.attributes.translations[&locale("de_DE")], "In den Warenkorb");
 
     let changed = glossary_key("cart.add-to-cart", &[("en_US", "Add to basket")]);
-    let updated = ResourceRepository::<GlossaryKeyAttributes>::update(
-        &db,
-        created.id,
-        &valid(changed.clone()),
-    )
-    .await
-    .expect("update");
+    let updated = ResourceRepository::<GlossaryKeyAttributes>::update(&db, created.id, &valid(changed.clone()))
+        .await
+        .expect("update");
     assert_eq!(
         updated.attributes, changed,
         "the German text is gone, the English one replaced"
@@ -65,10 +58,7 @@ async fn glossary_keys_round_trip_and_replace_translations(db: SqlDatabase) {
     let missing = ResourceRepository::<GlossaryKeyAttributes>::get(&db, created.id)
         .await
         .expect_err("gone");
-    assert!(
-        matches!(missing, DomainError::NotFound { .. }),
-        "{missing:?}"
-    );
+    assert!(matches!(missing, DomainError::NotFound { .. }), "{missing:?}");
 }
 
 async fn unknown_locales_are_named_by_pointer_and_nothing_is_written(db: SqlDatabase) {
@@ -98,12 +88,9 @@ async fn duplicate_glossary_keys_conflict_on_key(db: SqlDatabase) {
     base_shop(&db).await;
     create(&db, glossary_key("cart.title", &[("de_DE", "Warenkorb")])).await;
     let mark = outbox_mark(&db).await;
-    let error = ResourceRepository::<GlossaryKeyAttributes>::create(
-        &db,
-        &valid(glossary_key("cart.title", &[])),
-    )
-    .await
-    .expect_err("duplicate");
+    let error = ResourceRepository::<GlossaryKeyAttributes>::create(&db, &valid(glossary_key("cart.title", &[])))
+        .await
+        .expect_err("duplicate");
     assert!(
         matches!(&error, DomainError::Conflict { pointer, .. } if pointer == "/key"),
         "{error:?}"
@@ -132,11 +119,7 @@ async fn glossary_lists_page_and_filter_by_key(db: SqlDatabase) {
     .await
     .expect("list");
     assert_eq!(page.total, 5);
-    let keys: Vec<&str> = page
-        .items
-        .iter()
-        .map(|record| record.attributes.key.as_str())
-        .collect();
+    let keys: Vec<&str> = page.items.iter().map(|record| record.attributes.key.as_str()).collect();
     assert_eq!(keys, ["cart.add-to-cart", "checkout.title"]);
     assert_eq!(
         page.items[0].attributes.translations[&locale("en_US")],

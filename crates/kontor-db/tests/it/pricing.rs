@@ -13,11 +13,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 
 /// Inserts an abstract product and its concretes straight through the entities, so these tests do
 /// not depend on the catalog repository. Returns the abstract id and the concrete ids.
-pub async fn insert_product(
-    db: &SqlDatabase,
-    abstract_sku: &str,
-    concrete_skus: &[&str],
-) -> (i64, Vec<i64>) {
+pub async fn insert_product(db: &SqlDatabase, abstract_sku: &str, concrete_skus: &[&str]) -> (i64, Vec<i64>) {
     let product = product_abstract::ActiveModel {
         sku: Set(abstract_sku.to_owned()),
         attributes: Set("{}".to_owned()),
@@ -136,33 +132,17 @@ async fn prices_round_trip_with_their_natural_key(db: SqlDatabase) {
         ]
     );
 
-    let updated = ResourceRepository::<PriceAttributes>::update(
-        &db,
-        created.id,
-        &valid(abstract_price("001", 8999)),
-    )
-    .await
-    .expect("update");
+    let updated = ResourceRepository::<PriceAttributes>::update(&db, created.id, &valid(abstract_price("001", 8999)))
+        .await
+        .expect("update");
     assert_eq!(updated.attributes.gross_amount, Some(8999));
     assert_eq!(updated.attributes.net_amount, None);
     assert_eq!(
         outbox_since(&db, mark).await,
         [
-            (
-                "price_product".to_owned(),
-                created.id.0,
-                "created".to_owned()
-            ),
-            (
-                "price_product".to_owned(),
-                concrete.id.0,
-                "created".to_owned()
-            ),
-            (
-                "price_product".to_owned(),
-                created.id.0,
-                "updated".to_owned()
-            ),
+            ("price_product".to_owned(), created.id.0, "created".to_owned()),
+            ("price_product".to_owned(), concrete.id.0, "created".to_owned()),
+            ("price_product".to_owned(), created.id.0, "updated".to_owned()),
         ]
     );
 }
@@ -184,17 +164,13 @@ async fn unknown_references_are_named_by_pointer_and_nothing_is_written(db: SqlD
         panic!("expected a validation error, got {error:?}")
     };
     let pointers: Vec<&str> = fields.iter().map(|field| field.pointer.as_str()).collect();
-    assert_eq!(
-        pointers,
-        ["/abstractSku", "/priceType", "/store", "/currency"]
-    );
+    assert_eq!(pointers, ["/abstractSku", "/priceType", "/store", "/currency"]);
     assert!(fields[0].detail.contains("404"), "{}", fields[0].detail);
 
     // A concrete SKU is looked up among concrete products only.
-    let error =
-        ResourceRepository::<PriceAttributes>::create(&db, &valid(concrete_price("001", 100)))
-            .await
-            .expect_err("rejected");
+    let error = ResourceRepository::<PriceAttributes>::create(&db, &valid(concrete_price("001", 100)))
+        .await
+        .expect_err("rejected");
     let DomainError::Validation(fields) = error else {
         panic!("expected a validation error, got {error:?}")
     };
@@ -268,10 +244,9 @@ async fn a_second_price_for_the_same_key_conflicts(db: SqlDatabase) {
     create(&db, concrete_price("001_1", 100)).await;
 
     let mark = outbox_mark(&db).await;
-    let error =
-        ResourceRepository::<PriceAttributes>::create(&db, &valid(abstract_price("001", 200)))
-            .await
-            .expect_err("duplicate");
+    let error = ResourceRepository::<PriceAttributes>::create(&db, &valid(abstract_price("001", 200)))
+        .await
+        .expect_err("duplicate");
     let DomainError::Conflict { pointer, detail } = &error else {
         panic!("expected a conflict, got {error:?}")
     };
@@ -282,25 +257,17 @@ async fn a_second_price_for_the_same_key_conflicts(db: SqlDatabase) {
     );
 
     // Moving the CHF price onto the EUR key conflicts too; rewriting a price onto its own key does not.
-    let error = ResourceRepository::<PriceAttributes>::update(
-        &db,
-        chf.id,
-        &valid(abstract_price("001", 110)),
-    )
-    .await
-    .expect_err("duplicate");
+    let error = ResourceRepository::<PriceAttributes>::update(&db, chf.id, &valid(abstract_price("001", 110)))
+        .await
+        .expect_err("duplicate");
     assert!(
         matches!(&error, DomainError::Conflict { pointer, .. } if pointer == "/priceType"),
         "{error:?}"
     );
     assert!(outbox_since(&db, mark).await.is_empty());
-    ResourceRepository::<PriceAttributes>::update(
-        &db,
-        first.id,
-        &valid(abstract_price("001", 300)),
-    )
-    .await
-    .expect("same key");
+    ResourceRepository::<PriceAttributes>::update(&db, first.id, &valid(abstract_price("001", 300)))
+        .await
+        .expect("same key");
 }
 
 async fn negative_or_missing_amounts_are_rejected_by_validation(db: SqlDatabase) {
@@ -356,11 +323,7 @@ async fn price_lists_page_and_filter_by_sku_prefix(db: SqlDatabase) {
     .await
     .expect("list");
     assert_eq!(page.total, 6);
-    let amounts: Vec<Option<i64>> = page
-        .items
-        .iter()
-        .map(|record| record.attributes.gross_amount)
-        .collect();
+    let amounts: Vec<Option<i64>> = page.items.iter().map(|record| record.attributes.gross_amount).collect();
     assert_eq!(amounts, [Some(101), Some(102), Some(200)]);
 
     let by_sku = |prefix: &str| ListQuery {

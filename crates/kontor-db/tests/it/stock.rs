@@ -58,10 +58,9 @@ async fn warehouses_round_trip_and_replace_their_stores(db: SqlDatabase) {
         is_active: false,
         ..warehouse("Warehouse1", &["DE"])
     };
-    let updated =
-        ResourceRepository::<WarehouseAttributes>::update(&db, created.id, &valid(changed.clone()))
-            .await
-            .expect("update");
+    let updated = ResourceRepository::<WarehouseAttributes>::update(&db, created.id, &valid(changed.clone()))
+        .await
+        .expect("update");
     assert_eq!(updated.attributes, changed);
     let id = created.id.0;
     assert_eq!(
@@ -76,12 +75,10 @@ async fn warehouses_round_trip_and_replace_their_stores(db: SqlDatabase) {
 async fn unknown_stores_are_named_by_index_and_nothing_is_written(db: SqlDatabase) {
     base_shop(&db).await;
     let mark = outbox_mark(&db).await;
-    let error = ResourceRepository::<WarehouseAttributes>::create(
-        &db,
-        &valid(warehouse("Warehouse1", &["DE", "AT", "CH"])),
-    )
-    .await
-    .expect_err("rejected");
+    let error =
+        ResourceRepository::<WarehouseAttributes>::create(&db, &valid(warehouse("Warehouse1", &["DE", "AT", "CH"])))
+            .await
+            .expect_err("rejected");
     let DomainError::Validation(fields) = error else {
         panic!("expected a validation error, got {error:?}")
     };
@@ -97,21 +94,13 @@ async fn unknown_stores_are_named_by_index_and_nothing_is_written(db: SqlDatabas
 
 async fn duplicate_warehouse_names_conflict_and_lists_filter_by_name(db: SqlDatabase) {
     base_shop(&db).await;
-    for name in [
-        "Warehouse1",
-        "Warehouse2",
-        "Outlet Berlin",
-        "warehouse-zurich",
-    ] {
+    for name in ["Warehouse1", "Warehouse2", "Outlet Berlin", "warehouse-zurich"] {
         create(&db, warehouse(name, &["DE"])).await;
     }
     let mark = outbox_mark(&db).await;
-    let error = ResourceRepository::<WarehouseAttributes>::create(
-        &db,
-        &valid(warehouse("Warehouse1", &[])),
-    )
-    .await
-    .expect_err("duplicate");
+    let error = ResourceRepository::<WarehouseAttributes>::create(&db, &valid(warehouse("Warehouse1", &[])))
+        .await
+        .expect_err("duplicate");
     assert!(
         matches!(&error, DomainError::Conflict { pointer, .. } if pointer == "/name"),
         "{error:?}"
@@ -159,13 +148,10 @@ async fn stock_round_trips_per_concrete_and_warehouse(db: SqlDatabase) {
     )
     .await;
 
-    let updated = ResourceRepository::<StockAttributes>::update(
-        &db,
-        created.id,
-        &valid(stock("001_1", "Warehouse1", 7)),
-    )
-    .await
-    .expect("update");
+    let updated =
+        ResourceRepository::<StockAttributes>::update(&db, created.id, &valid(stock("001_1", "Warehouse1", 7)))
+            .await
+            .expect("update");
     assert_eq!(updated.attributes.quantity, 7);
     let events: Vec<(String, String)> = outbox_since(&db, mark)
         .await
@@ -190,28 +176,23 @@ async fn stock_with_unknown_references_or_twice_is_rejected(db: SqlDatabase) {
     let mark = outbox_mark(&db).await;
 
     // The abstract SKU is not a concrete product.
-    let error =
-        ResourceRepository::<StockAttributes>::create(&db, &valid(stock("001", "Nowhere", 1)))
-            .await
-            .expect_err("rejected");
+    let error = ResourceRepository::<StockAttributes>::create(&db, &valid(stock("001", "Nowhere", 1)))
+        .await
+        .expect_err("rejected");
     let DomainError::Validation(fields) = error else {
         panic!("expected a validation error, got {error:?}")
     };
     let pointers: Vec<&str> = fields.iter().map(|field| field.pointer.as_str()).collect();
     assert_eq!(pointers, ["/sku", "/warehouse"]);
 
-    let error =
-        ResourceRepository::<StockAttributes>::create(&db, &valid(stock("001_1", "Warehouse1", 3)))
-            .await
-            .expect_err("duplicate");
+    let error = ResourceRepository::<StockAttributes>::create(&db, &valid(stock("001_1", "Warehouse1", 3)))
+        .await
+        .expect_err("duplicate");
     let DomainError::Conflict { pointer, detail } = &error else {
         panic!("expected a conflict, got {error:?}")
     };
     assert_eq!(pointer, "/warehouse");
-    assert!(
-        detail.contains("001_1") && detail.contains("Warehouse1"),
-        "{detail}"
-    );
+    assert!(detail.contains("001_1") && detail.contains("Warehouse1"), "{detail}");
 
     let error = Valid::new(stock("001_1", "Warehouse1", -1)).expect_err("negative");
     assert!(
@@ -247,11 +228,7 @@ async fn stock_lists_filter_by_concrete_sku_and_keep_warehouses_in_use(db: SqlDa
     let filtered = ResourceRepository::<StockAttributes>::list(&db, &by_sku("001_"))
         .await
         .expect("list");
-    let quantities: Vec<i64> = filtered
-        .items
-        .iter()
-        .map(|record| record.attributes.quantity)
-        .collect();
+    let quantities: Vec<i64> = filtered.items.iter().map(|record| record.attributes.quantity).collect();
     assert_eq!(quantities, [1, 2]);
     let none = ResourceRepository::<StockAttributes>::list(&db, &by_sku("_"))
         .await

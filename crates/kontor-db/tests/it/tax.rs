@@ -10,11 +10,7 @@ use kontor_testkit::repo_test_suite;
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 
 fn rate(country: &str, basis_points: i32) -> TaxRateAttributes {
-    TaxRateAttributes::from_basis_points(
-        country.to_owned(),
-        format!("{country} Standard"),
-        basis_points,
-    )
+    TaxRateAttributes::from_basis_points(country.to_owned(), format!("{country} Standard"), basis_points)
 }
 
 fn tax_set(name: &str, rates: Vec<TaxRateAttributes>) -> TaxSetAttributes {
@@ -54,10 +50,9 @@ async fn tax_sets_round_trip_in_basis_points(db: SqlDatabase) {
     assert_eq!(read, created);
 
     let changed = tax_set("Reduced", vec![rate("CH", 260)]);
-    let updated =
-        ResourceRepository::<TaxSetAttributes>::update(&db, created.id, &valid(changed.clone()))
-            .await
-            .expect("update");
+    let updated = ResourceRepository::<TaxSetAttributes>::update(&db, created.id, &valid(changed.clone()))
+        .await
+        .expect("update");
     assert_eq!(updated.attributes, changed);
     assert_eq!(
         tax_rate::Entity::find()
@@ -88,10 +83,7 @@ async fn invalid_rates_are_rejected_before_storage(db: SqlDatabase) {
         panic!("expected a validation error, got {error:?}")
     };
     let pointers: Vec<&str> = fields.iter().map(|field| field.pointer.as_str()).collect();
-    assert_eq!(
-        pointers,
-        ["/rates/0/rate", "/rates/1/country", "/rates/2/rate"]
-    );
+    assert_eq!(pointers, ["/rates/0/rate", "/rates/1/country", "/rates/2/rate"]);
     let sets = ResourceRepository::<TaxSetAttributes>::list(&db, &ListQuery::default())
         .await
         .expect("list");
@@ -101,10 +93,9 @@ async fn invalid_rates_are_rejected_before_storage(db: SqlDatabase) {
 async fn duplicate_tax_set_names_conflict_and_used_sets_stay(db: SqlDatabase) {
     let standard = create(&db, tax_set("Standard", vec![rate("DE", 1900)])).await;
     let mark = outbox_mark(&db).await;
-    let error =
-        ResourceRepository::<TaxSetAttributes>::create(&db, &valid(tax_set("Standard", vec![])))
-            .await
-            .expect_err("duplicate");
+    let error = ResourceRepository::<TaxSetAttributes>::create(&db, &valid(tax_set("Standard", vec![])))
+        .await
+        .expect_err("duplicate");
     assert!(
         matches!(&error, DomainError::Conflict { pointer, .. } if pointer == "/name"),
         "{error:?}"

@@ -46,10 +46,7 @@ async fn users_are_created_and_found_by_email(db: SqlDatabase) {
         matches!(&error, DomainError::Conflict { pointer, .. } if pointer == "/email"),
         "{error:?}"
     );
-    assert!(
-        outbox_since(&db, mark).await.is_empty(),
-        "accounts are not published"
-    );
+    assert!(outbox_since(&db, mark).await.is_empty(), "accounts are not published");
 }
 
 async fn tokens_find_their_user_until_revoked(db: SqlDatabase) {
@@ -80,9 +77,7 @@ async fn tokens_find_their_user_until_revoked(db: SqlDatabase) {
             .expect("lookup"),
         None
     );
-    db.revoke_api_token(token)
-        .await
-        .expect("revoking twice is harmless");
+    db.revoke_api_token(token).await.expect("revoking twice is harmless");
     let error = db
         .revoke_api_token(ApiTokenId(token.0 + 1000))
         .await
@@ -152,22 +147,13 @@ async fn user_service_authenticates_end_to_end(db: SqlDatabase) {
         .expect_err("unknown");
     assert!(matches!(unknown, DomainError::Unauthorized), "{unknown:?}");
 
-    let issued = service
-        .issue_api_token(user.id, "deploy")
-        .await
-        .expect("issued");
+    let issued = service.issue_api_token(user.id, "deploy").await.expect("issued");
     assert_eq!(
-        service
-            .authenticate_token(&issued.secret)
-            .await
-            .expect("authenticated"),
+        service.authenticate_token(&issued.secret).await.expect("authenticated"),
         user
     );
     service.revoke_api_token(issued.id).await.expect("revoked");
-    let revoked = service
-        .authenticate_token(&issued.secret)
-        .await
-        .expect_err("revoked");
+    let revoked = service.authenticate_token(&issued.secret).await.expect_err("revoked");
     assert!(matches!(revoked, DomainError::Unauthorized), "{revoked:?}");
 }
 

@@ -1,8 +1,8 @@
 //! Product attribute keys (`color`, `storage_capacity`). Super attributes are the axes variants differ by.
 
+use crate::FieldError;
 use crate::resource::{Filter, Resource};
 use crate::validate::Checks;
-use crate::FieldError;
 use kontor_core::ids::AttributeKeyId;
 use serde::{Deserialize, Serialize};
 

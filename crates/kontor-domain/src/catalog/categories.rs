@@ -1,10 +1,10 @@
 //! Categories: a tree per store (a category without a parent is a root), names and URLs per locale, and
 //! the assignment of abstract products to categories.
 
+use crate::FieldError;
 use crate::resource::{Filter, Resource};
 use crate::store::yes;
 use crate::validate::{Checks, slugify};
-use crate::FieldError;
 use kontor_core::ids::{CategoryId, ProductCategoryId};
 use kontor_core::{LocaleName, Sku, StoreName};
 use serde::{Deserialize, Serialize};
@@ -74,7 +74,11 @@ impl Resource for CategoryAttributes {
             let base = format!("/localizedAttributes/{locale}");
             checks.text(&format!("{base}/name"), &localized.name, 255);
             checks.optional_text(&format!("{base}/metaTitle"), Some(&localized.meta_title), 255);
-            checks.optional_text(&format!("{base}/metaDescription"), Some(&localized.meta_description), 1024);
+            checks.optional_text(
+                &format!("{base}/metaDescription"),
+                Some(&localized.meta_description),
+                1024,
+            );
             if let Some(url) = &localized.url {
                 checks.url_path(&format!("{base}/url"), url);
             }

@@ -1,10 +1,10 @@
 //! Abstract products (what a customer sees as one product) and concrete products (the variants that
 //! are sold, stocked and priced).
 
+use crate::FieldError;
 use crate::resource::{Filter, Resource};
 use crate::store::yes;
 use crate::validate::{Checks, slugify};
-use crate::FieldError;
 use kontor_core::ids::{ProductAbstractId, ProductConcreteId};
 use kontor_core::{LocaleName, Sku, StoreName};
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,11 @@ impl Resource for ProductAbstractAttributes {
             checks.optional_text(&format!("{base}/description"), Some(&localized.description), 65_535);
             checks.optional_text(&format!("{base}/metaTitle"), Some(&localized.meta_title), 255);
             checks.optional_text(&format!("{base}/metaKeywords"), Some(&localized.meta_keywords), 255);
-            checks.optional_text(&format!("{base}/metaDescription"), Some(&localized.meta_description), 1024);
+            checks.optional_text(
+                &format!("{base}/metaDescription"),
+                Some(&localized.meta_description),
+                1024,
+            );
             checks.attribute_map(&format!("{base}/attributes"), &localized.attributes);
             if let Some(url) = &localized.url {
                 checks.url_path(&format!("{base}/url"), url);

@@ -32,11 +32,23 @@ impl Shop {
 
     /// Starts `kontor backend` and returns it with its base URL, read from its first line of output.
     fn start_backend(&self) -> (Backend, String) {
-        let mut child = self.command().arg("backend").stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn");
+        let mut child = self
+            .command()
+            .arg("backend")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
-        let url = line.trim().strip_prefix("backend listening on ").expect("listening line").to_owned();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let url = line
+            .trim()
+            .strip_prefix("backend listening on ")
+            .expect("listening line")
+            .to_owned();
         (Backend(child), url)
     }
 }
@@ -58,11 +70,17 @@ impl Drop for Backend {
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "command failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -103,13 +121,41 @@ async fn fresh_sqlite_migrate_user_create_and_curl_a_catalog() {
     };
     post("locales", json!({"name": "de_DE"})).await;
     post("currencies", json!({"code": "EUR", "name": "Euro"})).await;
-    post("stores", json!({"name": "DE", "defaultLocale": "de_DE", "defaultCurrency": "EUR"})).await;
-    post("categories", json!({"categoryKey": "cameras", "stores": ["DE"], "localizedAttributes": {"de_DE": {"name": "Kameras"}}})).await;
-    let product = post("abstract-products", json!({"sku": "100", "stores": ["DE"], "localizedAttributes": {"de_DE": {"name": "Kamera"}}})).await;
-    post("concrete-products", json!({"sku": "100_a", "abstractSku": "100", "localizedAttributes": {"de_DE": {"name": "Kamera A"}}})).await;
-    post("concrete-products", json!({"sku": "100_b", "abstractSku": "100", "localizedAttributes": {"de_DE": {"name": "Kamera B"}}})).await;
-    post("product-categories", json!({"abstractSku": "100", "categoryKey": "cameras"})).await;
-    post("prices", json!({"abstractSku": "100", "store": "DE", "currency": "EUR", "grossAmount": 12999})).await;
+    post(
+        "stores",
+        json!({"name": "DE", "defaultLocale": "de_DE", "defaultCurrency": "EUR"}),
+    )
+    .await;
+    post(
+        "categories",
+        json!({"categoryKey": "cameras", "stores": ["DE"], "localizedAttributes": {"de_DE": {"name": "Kameras"}}}),
+    )
+    .await;
+    let product = post(
+        "abstract-products",
+        json!({"sku": "100", "stores": ["DE"], "localizedAttributes": {"de_DE": {"name": "Kamera"}}}),
+    )
+    .await;
+    post(
+        "concrete-products",
+        json!({"sku": "100_a", "abstractSku": "100", "localizedAttributes": {"de_DE": {"name": "Kamera A"}}}),
+    )
+    .await;
+    post(
+        "concrete-products",
+        json!({"sku": "100_b", "abstractSku": "100", "localizedAttributes": {"de_DE": {"name": "Kamera B"}}}),
+    )
+    .await;
+    post(
+        "product-categories",
+        json!({"abstractSku": "100", "categoryKey": "cameras"}),
+    )
+    .await;
+    post(
+        "prices",
+        json!({"abstractSku": "100", "store": "DE", "currency": "EUR", "grossAmount": 12999}),
+    )
+    .await;
     post("warehouses", json!({"name": "Main", "stores": ["DE"]})).await;
     post("stocks", json!({"sku": "100_a", "warehouse": "Main", "quantity": 5})).await;
 
@@ -123,7 +169,10 @@ async fn fresh_sqlite_migrate_user_create_and_curl_a_catalog() {
         .await
         .expect("JSON");
     assert_eq!(read["data"]["attributes"]["sku"], "100");
-    assert_eq!(read["data"]["attributes"]["localizedAttributes"]["de_DE"]["name"], "Kamera");
+    assert_eq!(
+        read["data"]["attributes"]["localizedAttributes"]["de_DE"]["name"],
+        "Kamera"
+    );
     let concretes: Value = client
         .get(format!("{base}/admin/concrete-products?filter[sku]=100_"))
         .bearer_auth(&token)
@@ -152,16 +201,27 @@ fn config_show_redacts_secrets_and_bad_values_name_the_key() {
     let shop = Shop::new();
     let shown = shop
         .command()
-        .env("KONTOR_DATABASE__URL", "postgres://kontor:hunter2-secret@db.internal/kontor")
+        .env(
+            "KONTOR_DATABASE__URL",
+            "postgres://kontor:hunter2-secret@db.internal/kontor",
+        )
         .env("KONTOR_INTERNAL__TOKEN", "internal-secret-value")
         .args(["config", "show"])
         .output()
         .expect("run");
     let text = stdout(&shown);
     assert!(text.contains("[database]"), "{text}");
-    assert!(!text.contains("hunter2-secret") && !text.contains("internal-secret-value"), "{text}");
+    assert!(
+        !text.contains("hunter2-secret") && !text.contains("internal-secret-value"),
+        "{text}"
+    );
 
-    let bad = shop.command().env("KONTOR_DATABASE__MAX_CONNECTIONS", "many").args(["config", "show"]).output().expect("run");
+    let bad = shop
+        .command()
+        .env("KONTOR_DATABASE__MAX_CONNECTIONS", "many")
+        .args(["config", "show"])
+        .output()
+        .expect("run");
     assert!(!bad.status.success());
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("max_connections"), "{stderr}");
@@ -170,7 +230,10 @@ fn config_show_redacts_secrets_and_bad_values_name_the_key() {
     let bad_file = shop.run(&["config", "show"]);
     assert!(!bad_file.status.success());
     let stderr = String::from_utf8_lossy(&bad_file.stderr);
-    assert!(stderr.contains("`log.format`") && stderr.contains("kontor.toml"), "{stderr}");
+    assert!(
+        stderr.contains("`log.format`") && stderr.contains("kontor.toml"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -181,7 +244,14 @@ fn user_create_rejects_bad_input_clearly() {
     assert!(!bad_email.status.success());
     assert!(String::from_utf8_lossy(&bad_email.stderr).contains("email"));
 
-    let mut short = shop.command().args(["user", "create", "--email", "a@example.com", "--password-stdin"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut short = shop
+        .command()
+        .args(["user", "create", "--email", "a@example.com", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
     {
         use std::io::Write;
         let mut stdin = short.stdin.take().expect("stdin");

@@ -8,8 +8,7 @@ use kontor_domain::catalog::AttributeKeyAttributes;
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 
 impl SqlResource for AttributeKeyAttributes {
@@ -38,10 +37,7 @@ impl SqlResource for AttributeKeyAttributes {
         Ok(saved.map_err(storage_error)?.id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(
-        connection: &C,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = product_attribute_key::Entity::find()
             .filter(product_attribute_key::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -63,10 +59,7 @@ impl SqlResource for AttributeKeyAttributes {
     fn list_filter(query: &ListQuery) -> Condition {
         let mut condition = Condition::all();
         if let Some(name) = &query.name {
-            condition = condition.add(contains_ignoring_case(
-                product_attribute_key::Column::Key,
-                name,
-            ));
+            condition = condition.add(contains_ignoring_case(product_attribute_key::Column::Key, name));
         }
         condition
     }

@@ -6,26 +6,25 @@
 //! move below itself.
 
 use super::{
-    UrlOwner, WantedUrl, current_urls, locale_names, locale_of, resolve_locales, resolve_stores,
-    sorted_stores, store_names, sync_urls,
+    UrlOwner, WantedUrl, current_urls, locale_names, locale_of, resolve_locales, resolve_stores, sorted_stores,
+    store_names, sync_urls,
 };
 use crate::entity::{
-    category, category_localized, category_node, category_store, product_abstract,
-    product_category, url,
+    category, category_localized, category_node, category_store, product_abstract, product_category, url,
 };
 use crate::repo::resource::SqlResource;
 use crate::repo::store::in_id_order;
 use crate::repo::{
-    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve,
-    starts_with, storage_error, stored,
+    References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve, starts_with,
+    storage_error, stored,
 };
 use kontor_core::Sku;
 use kontor_domain::catalog::{CategoryAttributes, CategoryLocalized, ProductCategoryAttributes};
 use kontor_domain::{DomainError, FieldError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -40,10 +39,7 @@ async fn main_nodes<C: ConnectionTrait>(
         .all(connection)
         .await
         .map_err(storage_error)?;
-    Ok(nodes
-        .into_iter()
-        .map(|node| (node.category_id, node))
-        .collect())
+    Ok(nodes.into_iter().map(|node| (node.category_id, node)).collect())
 }
 
 /// Whether `category_id` is `ancestor_node` or lies on the path from it up to its root, i.e. whether
@@ -120,12 +116,9 @@ impl SqlResource for CategoryAttributes {
             .and_then(|key| parent_ids.get(key.as_str()).copied());
         let parent_node = match parent_id {
             Some(parent_id) => {
-                let node = main_nodes(transaction, [parent_id])
-                    .await?
-                    .remove(&parent_id);
-                let node = node.ok_or_else(|| {
-                    DomainError::Storage(format!("category {parent_id} has no main node"))
-                })?;
+                let node = main_nodes(transaction, [parent_id]).await?.remove(&parent_id);
+                let node =
+                    node.ok_or_else(|| DomainError::Storage(format!("category {parent_id} has no main node")))?;
                 Some(node)
             }
             None => None,
@@ -154,9 +147,7 @@ impl SqlResource for CategoryAttributes {
         };
         let category_id = saved.map_err(storage_error)?.id;
 
-        let existing_node = main_nodes(transaction, [category_id])
-            .await?
-            .remove(&category_id);
+        let existing_node = main_nodes(transaction, [category_id]).await?.remove(&category_id);
         let node = category_node::ActiveModel {
             id: existing_node.as_ref().map_or(NotSet, |node| Set(node.id)),
             category_id: Set(category_id),
@@ -177,17 +168,18 @@ impl SqlResource for CategoryAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let localized_rows = attributes
-            .localized_attributes
-            .iter()
-            .map(|(locale, localized)| category_localized::ActiveModel {
-                id: NotSet,
-                category_id: Set(category_id),
-                locale_id: Set(locale_ids[locale.as_str()]),
-                name: Set(localized.name.trim().to_owned()),
-                meta_title: Set(localized.meta_title.clone()),
-                meta_description: Set(localized.meta_description.clone()),
-            });
+        let localized_rows =
+            attributes
+                .localized_attributes
+                .iter()
+                .map(|(locale, localized)| category_localized::ActiveModel {
+                    id: NotSet,
+                    category_id: Set(category_id),
+                    locale_id: Set(locale_ids[locale.as_str()]),
+                    name: Set(localized.name.trim().to_owned()),
+                    meta_title: Set(localized.meta_title.clone()),
+                    meta_description: Set(localized.meta_description.clone()),
+                });
         insert_all(transaction, localized_rows.collect()).await?;
 
         category_store::Entity::delete_many()
@@ -195,13 +187,10 @@ impl SqlResource for CategoryAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let store_rows = attributes
-            .stores
-            .iter()
-            .map(|store| category_store::ActiveModel {
-                category_id: Set(category_id),
-                store_id: Set(store_ids[store.as_str()]),
-            });
+        let store_rows = attributes.stores.iter().map(|store| category_store::ActiveModel {
+            category_id: Set(category_id),
+            store_id: Set(store_ids[store.as_str()]),
+        });
         insert_all(transaction, store_rows.collect()).await?;
 
         let wanted: Vec<WantedUrl> = attributes
@@ -211,11 +200,7 @@ impl SqlResource for CategoryAttributes {
                 locale: locale.clone(),
                 locale_id: locale_ids[locale.as_str()],
                 url: localized.url.clone().unwrap_or_else(|| {
-                    CategoryAttributes::generated_url(
-                        locale,
-                        &localized.name,
-                        &attributes.category_key,
-                    )
+                    CategoryAttributes::generated_url(locale, &localized.name, &attributes.category_key)
                 }),
             })
             .collect();
@@ -223,10 +208,7 @@ impl SqlResource for CategoryAttributes {
         Ok(category_id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(
-        connection: &C,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = category::Entity::find()
             .filter(category::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -234,11 +216,8 @@ impl SqlResource for CategoryAttributes {
             .map_err(storage_error)?;
         let nodes = main_nodes(connection, ids.iter().copied()).await?;
         // Parent nodes are main nodes too, so their category ids lead to the parents' keys.
-        let parent_nodes = categories_of_nodes(
-            connection,
-            nodes.values().filter_map(|node| node.parent_node_id),
-        )
-        .await?;
+        let parent_nodes =
+            categories_of_nodes(connection, nodes.values().filter_map(|node| node.parent_node_id)).await?;
         let parent_keys = names_by_id::<category::Entity, _>(
             connection,
             category::Column::Id,
@@ -311,10 +290,7 @@ impl SqlResource for CategoryAttributes {
             let named = category_localized::Entity::find()
                 .select_only()
                 .column(category_localized::Column::CategoryId)
-                .filter(contains_ignoring_case(
-                    category_localized::Column::Name,
-                    name,
-                ))
+                .filter(contains_ignoring_case(category_localized::Column::Name, name))
                 .into_query();
             condition = condition.add(
                 Condition::any()
@@ -401,10 +377,7 @@ impl SqlResource for ProductCategoryAttributes {
         Ok(saved.map_err(storage_error)?.id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(
-        connection: &C,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = product_category::Entity::find()
             .filter(product_category::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
@@ -429,9 +402,7 @@ impl SqlResource for ProductCategoryAttributes {
             rows,
             |row| row.id,
             |row| {
-                let sku = skus
-                    .get(&row.product_abstract_id)
-                    .map_or("", String::as_str);
+                let sku = skus.get(&row.product_abstract_id).map_or("", String::as_str);
                 Ok(ProductCategoryAttributes {
                     abstract_sku: stored(Sku::parse(sku), "sku", sku)?,
                     category_key: keys.get(&row.category_id).cloned().unwrap_or_default(),
@@ -449,8 +420,7 @@ impl SqlResource for ProductCategoryAttributes {
                 .column(product_abstract::Column::Id)
                 .filter(starts_with(product_abstract::Column::Sku, sku))
                 .into_query();
-            condition =
-                condition.add(product_category::Column::ProductAbstractId.in_subquery(matching));
+            condition = condition.add(product_category::Column::ProductAbstractId.in_subquery(matching));
         }
         condition
     }

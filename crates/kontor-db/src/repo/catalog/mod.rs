@@ -15,9 +15,7 @@ use kontor_core::{LocaleName, StoreName};
 use kontor_domain::{DomainError, FieldError};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Resolves locale names in one query: `{name → id}`; unknown ones are reported at their pointers.
@@ -92,9 +90,7 @@ async fn locale_names<C: ConnectionTrait>(
     connection: &C,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, LocaleName>, DomainError> {
-    let names =
-        names_by_id::<locale::Entity, _>(connection, locale::Column::Id, locale::Column::Name, ids)
-            .await?;
+    let names = names_by_id::<locale::Entity, _>(connection, locale::Column::Id, locale::Column::Name, ids).await?;
     names
         .into_iter()
         .map(|(id, name)| Ok((id, stored(LocaleName::parse(&name), "locale", &name)?)))
@@ -106,9 +102,7 @@ async fn store_names<C: ConnectionTrait>(
     connection: &C,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, StoreName>, DomainError> {
-    let names =
-        names_by_id::<store::Entity, _>(connection, store::Column::Id, store::Column::Name, ids)
-            .await?;
+    let names = names_by_id::<store::Entity, _>(connection, store::Column::Id, store::Column::Name, ids).await?;
     names
         .into_iter()
         .map(|(id, name)| Ok((id, stored(StoreName::parse(&name), "store", &name)?)))
@@ -218,8 +212,7 @@ async fn sync_urls(
         .collect();
     for entry in wanted {
         if let Some(row) = taken.get(&entry.url) {
-            let owned_by_a_page =
-                row.product_abstract_id.is_some() || row.category_node_id.is_some();
+            let owned_by_a_page = row.product_abstract_id.is_some() || row.category_node_id.is_some();
             let unchanged = owner.owns(row) && row.locale_id == entry.locale_id;
             if owned_by_a_page && !unchanged {
                 return Err(url_conflict(&entry.locale));
@@ -256,9 +249,7 @@ async fn sync_urls(
             redirect(transaction, old, &entry.url, now).await?;
         }
         match taken.get(&entry.url) {
-            Some(previous_redirect) => {
-                take_over(transaction, owner, previous_redirect, entry, now).await?
-            }
+            Some(previous_redirect) => take_over(transaction, owner, previous_redirect, entry, now).await?,
             None => {
                 let mut row = url::ActiveModel {
                     id: NotSet,

@@ -2,18 +2,18 @@
 //! storefront URLs. Attribute maps are JSON text; their keys must be declared attribute keys.
 
 use super::{
-    UrlOwner, WantedUrl, check_attribute_keys, current_urls, locale_names, locale_of,
-    resolve_locales, resolve_stores, sorted_stores, store_names, sync_urls,
+    UrlOwner, WantedUrl, check_attribute_keys, current_urls, locale_names, locale_of, resolve_locales, resolve_stores,
+    sorted_stores, store_names, sync_urls,
 };
 use crate::entity::{
-    product_abstract, product_abstract_localized, product_abstract_store, product_concrete,
-    product_concrete_localized, tax_set, url,
+    product_abstract, product_abstract_localized, product_abstract_store, product_concrete, product_concrete_localized,
+    tax_set, url,
 };
 use crate::repo::resource::SqlResource;
 use crate::repo::store::in_id_order;
 use crate::repo::{
-    References, contains_ignoring_case, decode_map, encode_map, fail_on, group_by, insert_all,
-    names_by_id, resolve, starts_with, storage_error, stored,
+    References, contains_ignoring_case, decode_map, encode_map, fail_on, group_by, insert_all, names_by_id, resolve,
+    starts_with, storage_error, stored,
 };
 use kontor_core::Sku;
 use kontor_core::ids::ProductAbstractId;
@@ -23,8 +23,8 @@ use kontor_domain::catalog::{
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait,
 };
 
 impl SqlResource for ProductAbstractAttributes {
@@ -64,19 +64,15 @@ impl SqlResource for ProductAbstractAttributes {
             &mut errors,
         )
         .await?;
-        let localized_maps = attributes
-            .localized_attributes
-            .iter()
-            .map(|(locale, localized)| {
-                (
-                    format!("/localizedAttributes/{locale}/attributes"),
-                    &localized.attributes,
-                )
-            });
+        let localized_maps = attributes.localized_attributes.iter().map(|(locale, localized)| {
+            (
+                format!("/localizedAttributes/{locale}/attributes"),
+                &localized.attributes,
+            )
+        });
         check_attribute_keys(
             transaction,
-            std::iter::once(("/attributes".to_owned(), &attributes.attributes))
-                .chain(localized_maps),
+            std::iter::once(("/attributes".to_owned(), &attributes.attributes)).chain(localized_maps),
             &mut errors,
         )
         .await?;
@@ -86,10 +82,7 @@ impl SqlResource for ProductAbstractAttributes {
             id: id.map_or(NotSet, Set),
             sku: Set(attributes.sku.to_string()),
             attributes: Set(encode_map(&attributes.attributes)),
-            tax_set_id: Set(attributes
-                .tax_set
-                .as_ref()
-                .map(|name| tax_set_ids[name.as_str()])),
+            tax_set_id: Set(attributes.tax_set.as_ref().map(|name| tax_set_ids[name.as_str()])),
             created_at: if id.is_some() { NotSet } else { Set(now) },
             updated_at: Set(now),
         };
@@ -105,11 +98,11 @@ impl SqlResource for ProductAbstractAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let localized_rows = attributes
-            .localized_attributes
-            .iter()
-            .map(
-                |(locale, localized)| product_abstract_localized::ActiveModel {
+        let localized_rows =
+            attributes
+                .localized_attributes
+                .iter()
+                .map(|(locale, localized)| product_abstract_localized::ActiveModel {
                     id: NotSet,
                     product_abstract_id: Set(product_id),
                     locale_id: Set(locale_ids[locale.as_str()]),
@@ -119,8 +112,7 @@ impl SqlResource for ProductAbstractAttributes {
                     meta_keywords: Set(localized.meta_keywords.clone()),
                     meta_description: Set(localized.meta_description.clone()),
                     attributes: Set(encode_map(&localized.attributes)),
-                },
-            );
+                });
         insert_all(transaction, localized_rows.collect()).await?;
 
         product_abstract_store::Entity::delete_many()
@@ -128,14 +120,13 @@ impl SqlResource for ProductAbstractAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let store_rows =
-            attributes
-                .stores
-                .iter()
-                .map(|store| product_abstract_store::ActiveModel {
-                    product_abstract_id: Set(product_id),
-                    store_id: Set(store_ids[store.as_str()]),
-                });
+        let store_rows = attributes
+            .stores
+            .iter()
+            .map(|store| product_abstract_store::ActiveModel {
+                product_abstract_id: Set(product_id),
+                store_id: Set(store_ids[store.as_str()]),
+            });
         insert_all(transaction, store_rows.collect()).await?;
 
         let wanted: Vec<WantedUrl> = attributes
@@ -145,37 +136,22 @@ impl SqlResource for ProductAbstractAttributes {
                 locale: locale.clone(),
                 locale_id: locale_ids[locale.as_str()],
                 url: localized.url.clone().unwrap_or_else(|| {
-                    ProductAbstractAttributes::generated_url(
-                        locale,
-                        &localized.name,
-                        ProductAbstractId(product_id),
-                    )
+                    ProductAbstractAttributes::generated_url(locale, &localized.name, ProductAbstractId(product_id))
                 }),
             })
             .collect();
-        sync_urls(
-            transaction,
-            UrlOwner::ProductAbstract(product_id),
-            &wanted,
-            now,
-        )
-        .await?;
+        sync_urls(transaction, UrlOwner::ProductAbstract(product_id), &wanted, now).await?;
         Ok(product_id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(
-        connection: &C,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = product_abstract::Entity::find()
             .filter(product_abstract::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
             .await
             .map_err(storage_error)?;
         let localized = product_abstract_localized::Entity::find()
-            .filter(
-                product_abstract_localized::Column::ProductAbstractId.is_in(ids.iter().copied()),
-            )
+            .filter(product_abstract_localized::Column::ProductAbstractId.is_in(ids.iter().copied()))
             .all(connection)
             .await
             .map_err(storage_error)?;
@@ -229,9 +205,7 @@ impl SqlResource for ProductAbstractAttributes {
                 Ok(ProductAbstractAttributes {
                     sku: stored(Sku::parse(&row.sku), "sku", &row.sku)?,
                     attributes: decode_map(&row.attributes),
-                    tax_set: row
-                        .tax_set_id
-                        .and_then(|tax_set_id| tax_sets.get(&tax_set_id).cloned()),
+                    tax_set: row.tax_set_id.and_then(|tax_set_id| tax_sets.get(&tax_set_id).cloned()),
                     stores: sorted_stores(&stores, store_ids)?,
                     localized_attributes,
                 })
@@ -248,10 +222,7 @@ impl SqlResource for ProductAbstractAttributes {
             let named = product_abstract_localized::Entity::find()
                 .select_only()
                 .column(product_abstract_localized::Column::ProductAbstractId)
-                .filter(contains_ignoring_case(
-                    product_abstract_localized::Column::Name,
-                    name,
-                ))
+                .filter(contains_ignoring_case(product_abstract_localized::Column::Name, name))
                 .into_query();
             condition = condition.add(product_abstract::Column::Id.in_subquery(named));
         }
@@ -293,19 +264,15 @@ impl SqlResource for ProductConcreteAttributes {
             &mut errors,
         )
         .await?;
-        let localized_maps = attributes
-            .localized_attributes
-            .iter()
-            .map(|(locale, localized)| {
-                (
-                    format!("/localizedAttributes/{locale}/attributes"),
-                    &localized.attributes,
-                )
-            });
+        let localized_maps = attributes.localized_attributes.iter().map(|(locale, localized)| {
+            (
+                format!("/localizedAttributes/{locale}/attributes"),
+                &localized.attributes,
+            )
+        });
         check_attribute_keys(
             transaction,
-            std::iter::once(("/attributes".to_owned(), &attributes.attributes))
-                .chain(localized_maps),
+            std::iter::once(("/attributes".to_owned(), &attributes.attributes)).chain(localized_maps),
             &mut errors,
         )
         .await?;
@@ -332,11 +299,11 @@ impl SqlResource for ProductConcreteAttributes {
             .exec(transaction)
             .await
             .map_err(storage_error)?;
-        let localized_rows = attributes
-            .localized_attributes
-            .iter()
-            .map(
-                |(locale, localized)| product_concrete_localized::ActiveModel {
+        let localized_rows =
+            attributes
+                .localized_attributes
+                .iter()
+                .map(|(locale, localized)| product_concrete_localized::ActiveModel {
                     id: NotSet,
                     product_concrete_id: Set(product_id),
                     locale_id: Set(locale_ids[locale.as_str()]),
@@ -344,25 +311,19 @@ impl SqlResource for ProductConcreteAttributes {
                     description: Set(localized.description.clone()),
                     is_searchable: Set(localized.is_searchable),
                     attributes: Set(encode_map(&localized.attributes)),
-                },
-            );
+                });
         insert_all(transaction, localized_rows.collect()).await?;
         Ok(product_id)
     }
 
-    async fn load<C: ConnectionTrait + Sync>(
-        connection: &C,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Self)>, DomainError> {
+    async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
         let rows = product_concrete::Entity::find()
             .filter(product_concrete::Column::Id.is_in(ids.iter().copied()))
             .all(connection)
             .await
             .map_err(storage_error)?;
         let localized = product_concrete_localized::Entity::find()
-            .filter(
-                product_concrete_localized::Column::ProductConcreteId.is_in(ids.iter().copied()),
-            )
+            .filter(product_concrete_localized::Column::ProductConcreteId.is_in(ids.iter().copied()))
             .all(connection)
             .await
             .map_err(storage_error)?;
@@ -390,9 +351,7 @@ impl SqlResource for ProductConcreteAttributes {
                     };
                     localized_attributes.insert(locale_of(&locales, text.locale_id)?, localized);
                 }
-                let abstract_sku = abstract_skus
-                    .get(&row.product_abstract_id)
-                    .map_or("", String::as_str);
+                let abstract_sku = abstract_skus.get(&row.product_abstract_id).map_or("", String::as_str);
                 Ok(ProductConcreteAttributes {
                     sku: stored(Sku::parse(&row.sku), "sku", &row.sku)?,
                     abstract_sku: stored(Sku::parse(abstract_sku), "sku", abstract_sku)?,
@@ -413,10 +372,7 @@ impl SqlResource for ProductConcreteAttributes {
             let named = product_concrete_localized::Entity::find()
                 .select_only()
                 .column(product_concrete_localized::Column::ProductConcreteId)
-                .filter(contains_ignoring_case(
-                    product_concrete_localized::Column::Name,
-                    name,
-                ))
+                .filter(contains_ignoring_case(product_concrete_localized::Column::Name, name))
                 .into_query();
             condition = condition.add(product_concrete::Column::Id.in_subquery(named));
         }
