@@ -407,6 +407,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_documents_the_defaults() {
+        let dir = std::env::temp_dir().join(format!("kontor-config-example-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("kontor.toml");
+        std::fs::write(&file, include_str!("../../../config/kontor.example.toml")).expect("write");
+        let from_example = Settings::load_with_env(Some(&file), &[]).expect("the example loads");
+        assert_eq!(from_example, load(&[]).expect("defaults"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn secrets_are_redacted() {
         let settings = load(&[
             ("KONTOR_DATABASE__URL", "postgres://kontor:s3cret@db/kontor"),
