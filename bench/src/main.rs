@@ -98,7 +98,11 @@ impl Plan {
                         "en_US": {"name": format!("Bench product {sku}")}
                     }
                 }}});
-                (Method::POST, "/admin/abstract-products".to_owned(), Some(body.to_string()))
+                (
+                    Method::POST,
+                    "/admin/abstract-products".to_owned(),
+                    Some(body.to_string()),
+                )
             }
             Self::List { total, page_size } => {
                 let pages = total.div_ceil(*page_size).max(1);
@@ -146,7 +150,10 @@ async fn worker(shared: Arc<Shared>) -> Tally {
         tally.latencies_us.push(started.elapsed().as_micros() as u64);
         if let Err(message) = outcome {
             tally.errors += 1;
-            let mut samples = shared.error_samples.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut samples = shared
+                .error_samples
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             if samples.len() < SHOWN_ERRORS {
                 samples.push(format!("{path}: {message}"));
             }

@@ -1,34 +1,47 @@
-//! The outbox (ARCHITECTURE §3): a row per changed entity, written in the same transaction as the
-//! change, later relayed to `publish.<resource>` queues.
+//! The outbox (ARCHITECTURE §3, `../shared/spec/publish-sync.md` §2): a row per changed entity, written
+//! in the same transaction as the change, later relayed to `publish.<resource>` queues.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// What happened to the entity.
+/// What happened to the entity, in Spryker's event vocabulary (`Entity.<table>.<op>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
-    Created,
-    Updated,
-    Deleted,
+    Create,
+    Update,
+    Delete,
 }
 
 impl ChangeKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            ChangeKind::Created => "created",
-            ChangeKind::Updated => "updated",
-            ChangeKind::Deleted => "deleted",
+            ChangeKind::Create => "create",
+            ChangeKind::Update => "update",
+            ChangeKind::Delete => "delete",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
-            "created" => Some(ChangeKind::Created),
-            "updated" => Some(ChangeKind::Updated),
-            "deleted" => Some(ChangeKind::Deleted),
+            "create" => Some(ChangeKind::Create),
+            "update" => Some(ChangeKind::Update),
+            "delete" => Some(ChangeKind::Delete),
             _ => None,
         }
+    }
+
+    /// The event name stored in the outbox: `Entity.product_abstract.update`.
+    pub fn event_name(self, resource: &str) -> String {
+        format!("Entity.{resource}.{}", self.as_str())
+    }
+
+    /// Reads the operation back from an event name such as `Entity.price_product.delete`.
+    pub fn from_event_name(event: &str) -> Option<Self> {
+        event
+            .strip_prefix("Entity.")
+            .and_then(|rest| rest.rsplit_once('.'))
+            .and_then(|(_, op)| Self::parse(op))
     }
 }
 
@@ -36,8 +49,38 @@ impl ChangeKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub id: i64,
+    /// The changed source table, e.g. `price_product`.
     pub resource: String,
-    pub resource_id: i64,
-    pub event: ChangeKind,
+    /// Primary key of the changed row.
+    pub entity_id: i64,
+    /// `Entity.<resource>.<op>` or a named event such as `Product.publish`.
+    pub event: String,
     pub changed_at: DateTime<Utc>,
+    /// When the relay handed the row to the queue; `None` while it waits.
+    pub relayed_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxEntry {
+    /// The operation of an `Entity.*` event; named events have none.
+    pub fn change_kind(&self) -> Option<ChangeKind> {
+        ChangeKind::from_event_name(&self.event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChangeKind;
+
+    #[test]
+    fn event_names_round_trip() {
+        for kind in [ChangeKind::Create, ChangeKind::Update, ChangeKind::Delete] {
+            let event = kind.event_name("price_product");
+            assert_eq!(ChangeKind::from_event_name(&event), Some(kind), "{event}");
+        }
+        assert_eq!(
+            ChangeKind::event_name(ChangeKind::Update, "product_abstract"),
+            "Entity.product_abstract.update"
+        );
+        assert_eq!(ChangeKind::from_event_name("Product.publish"), None);
+    }
 }

@@ -53,7 +53,7 @@ pub struct StockAttributes {
 
 impl Resource for StockAttributes {
     const TYPE: &'static str = "stocks";
-    const OUTBOX: &'static str = "stock";
+    const OUTBOX: &'static str = "stock_product";
     const FILTERS: &'static [Filter] = &[Filter::Sku];
     type Id = StockId;
 

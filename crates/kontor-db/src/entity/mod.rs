@@ -638,9 +638,12 @@ pub mod outbox {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub resource: String,
-        pub resource_id: i64,
+        pub entity_id: i64,
         pub event: String,
+        pub changed_columns: Option<String>,
+        pub foreign_keys: Option<String>,
         pub changed_at: i64,
+        pub relayed_at: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

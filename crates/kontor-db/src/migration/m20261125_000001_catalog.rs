@@ -352,13 +352,19 @@ impl MigrationTrait for Migration {
             .create(manager)
             .await?;
 
+        // The outbox of ../shared/spec/publish-sync.md §2. `id` is an insertion id, not a commit order:
+        // the relay claims rows whose `relayed_at` is NULL, never "ids above a mark".
         table("outbox")
             .id()
             .string("resource", 64)
-            .big_integer("resource_id")
-            .string("event", 16)
+            .big_integer("entity_id")
+            .string("event", 128)
+            .text_null("changed_columns")
+            .text_null("foreign_keys")
             .timestamp("changed_at")
-            .index(&["resource", "resource_id"])
+            .timestamp_null("relayed_at")
+            .index(&["relayed_at", "id"])
+            .index(&["resource", "entity_id"])
             .create(manager)
             .await?;
         Ok(())

@@ -59,6 +59,18 @@ impl TableBuilder {
         self
     }
 
+    /// Nullable unbounded text (JSON documents, lists).
+    pub fn text_null(mut self, column: &'static str) -> Self {
+        let mut definition = ColumnDef::new(column);
+        if self.backend == DbBackend::MySql {
+            definition.custom("longtext");
+        } else {
+            definition.text();
+        }
+        self.statement.col(definition.null());
+        self
+    }
+
     pub fn boolean(mut self, column: &'static str, default: bool) -> Self {
         self.statement
             .col(ColumnDef::new(column).boolean().not_null().default(default));

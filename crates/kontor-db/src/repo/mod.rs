@@ -129,15 +129,18 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<DatabaseConne
 pub(crate) async fn record_change(
     transaction: &DatabaseTransaction,
     resource: &str,
-    resource_id: i64,
-    event: ChangeKind,
+    entity_id: i64,
+    change: ChangeKind,
     changed_at: i64,
 ) -> Result<(), DomainError> {
     outbox_table::ActiveModel {
         resource: Set(resource.to_owned()),
-        resource_id: Set(resource_id),
-        event: Set(event.as_str().to_owned()),
+        entity_id: Set(entity_id),
+        event: Set(change.event_name(resource)),
+        changed_columns: Set(None),
+        foreign_keys: Set(None),
         changed_at: Set(changed_at),
+        relayed_at: Set(None),
         ..Default::default()
     }
     .insert(transaction)

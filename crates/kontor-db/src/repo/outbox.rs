@@ -3,10 +3,10 @@
 use super::{SqlDatabase, storage_error};
 use crate::entity::outbox;
 use kontor_domain::DomainError;
-use kontor_domain::outbox::{ChangeKind, OutboxEntry};
+use kontor_domain::outbox::OutboxEntry;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-/// Reads committed outbox rows in commit order.
+/// Reads committed outbox rows in insertion order.
 pub trait OutboxReader {
     /// Up to `limit` rows with an id above `after`, oldest first.
     fn outbox_after(
@@ -25,19 +25,18 @@ impl OutboxReader for SqlDatabase {
             .all(self.connection())
             .await
             .map_err(storage_error)?;
-        rows.into_iter()
-            .map(|row| {
-                let event = ChangeKind::parse(&row.event)
-                    .ok_or_else(|| DomainError::Storage(format!("unknown outbox event {:?}", row.event)))?;
-                let changed_at = chrono::DateTime::from_timestamp_micros(row.changed_at).unwrap_or_default();
-                Ok(OutboxEntry {
-                    id: row.id,
-                    resource: row.resource,
-                    resource_id: row.resource_id,
-                    event,
-                    changed_at,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(entry_from_row).collect())
+    }
+}
+
+pub(crate) fn entry_from_row(row: outbox::Model) -> OutboxEntry {
+    let micros = |value: i64| chrono::DateTime::from_timestamp_micros(value).unwrap_or_default();
+    OutboxEntry {
+        id: row.id,
+        resource: row.resource,
+        entity_id: row.entity_id,
+        event: row.event,
+        changed_at: micros(row.changed_at),
+        relayed_at: row.relayed_at.map(micros),
     }
 }

@@ -71,7 +71,7 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
         let transaction = self.write_transaction().await?;
         let now = self.now_micros();
         let id = R::write(&transaction, None, attributes, now).await?;
-        record_change(&transaction, R::OUTBOX, id, ChangeKind::Created, now).await?;
+        record_change(&transaction, R::OUTBOX, id, ChangeKind::Create, now).await?;
         let record = load_one::<R, _>(&transaction, id).await?;
         transaction.commit().await.map_err(storage_error)?;
         Ok(record)
@@ -89,7 +89,7 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
         }
         let now = self.now_micros();
         R::write(&transaction, Some(raw_id), attributes, now).await?;
-        record_change(&transaction, R::OUTBOX, raw_id, ChangeKind::Updated, now).await?;
+        record_change(&transaction, R::OUTBOX, raw_id, ChangeKind::Update, now).await?;
         let record = load_one::<R, _>(&transaction, raw_id).await?;
         transaction.commit().await.map_err(storage_error)?;
         Ok(record)
@@ -106,7 +106,7 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
         if deleted.rows_affected == 0 {
             return Err(DomainError::not_found(R::TYPE, raw_id));
         }
-        record_change(&transaction, R::OUTBOX, raw_id, ChangeKind::Deleted, self.now_micros()).await?;
+        record_change(&transaction, R::OUTBOX, raw_id, ChangeKind::Delete, self.now_micros()).await?;
         transaction.commit().await.map_err(storage_error)?;
         Ok(())
     }

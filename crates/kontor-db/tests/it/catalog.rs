@@ -142,7 +142,7 @@ async fn attribute_keys_round_trip_and_filter(db: SqlDatabase) {
     assert_eq!(updated.attributes, changed);
     assert_eq!(
         outbox_since(&db, mark).await,
-        [("product_attribute_key".to_owned(), color.id.0, "updated".to_owned())]
+        [("product_attribute_key".to_owned(), color.id.0, "update".to_owned())]
     );
 
     let filtered = ResourceRepository::<AttributeKeyAttributes>::list(
@@ -195,7 +195,7 @@ async fn abstract_products_round_trip_with_urls_stores_and_tax_set(db: SqlDataba
     let id = created.id.0;
     assert_eq!(
         outbox_since(&db, mark).await,
-        [("product_abstract".to_owned(), id, "created".to_owned())]
+        [("product_abstract".to_owned(), id, "create".to_owned())]
     );
     let german = &created.attributes.localized_attributes[&locale("de_DE")];
     assert_eq!(
@@ -292,7 +292,7 @@ async fn abstract_with_two_concretes(db: SqlDatabase) {
     assert_eq!(updated.attributes, renamed);
     assert_eq!(
         outbox_since(&db, mark).await,
-        [("product_concrete".to_owned(), black.id.0, "updated".to_owned())]
+        [("product_concrete".to_owned(), black.id.0, "update".to_owned())]
     );
 
     let error = ResourceRepository::<ProductAbstractAttributes>::delete(&db, product.id)
@@ -657,7 +657,7 @@ async fn product_categories_assign_once(db: SqlDatabase) {
     assert_eq!(created.attributes, assignment);
     assert_eq!(
         outbox_since(&db, mark).await,
-        [("product_category".to_owned(), created.id.0, "created".to_owned())]
+        [("product_category".to_owned(), created.id.0, "create".to_owned())]
     );
     let read = ResourceRepository::<ProductCategoryAttributes>::get(&db, created.id)
         .await

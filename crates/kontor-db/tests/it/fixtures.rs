@@ -82,6 +82,9 @@ pub async fn outbox_since(db: &SqlDatabase, mark: i64) -> Vec<(String, i64, Stri
     let entries: Vec<OutboxEntry> = db.outbox_after(mark, 10_000).await.expect("outbox");
     entries
         .into_iter()
-        .map(|entry| (entry.resource, entry.resource_id, entry.event.as_str().to_owned()))
+        .map(|entry| {
+            let op = entry.change_kind().map_or("named", |kind| kind.as_str()).to_owned();
+            (entry.resource, entry.entity_id, op)
+        })
         .collect()
 }

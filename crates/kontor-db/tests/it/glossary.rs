@@ -47,8 +47,8 @@ async fn glossary_keys_round_trip_and_replace_translations(db: SqlDatabase) {
     assert_eq!(
         outbox_since(&db, mark).await,
         [
-            ("glossary_key".to_owned(), id, "created".to_owned()),
-            ("glossary_key".to_owned(), id, "updated".to_owned())
+            ("glossary_key".to_owned(), id, "create".to_owned()),
+            ("glossary_key".to_owned(), id, "update".to_owned())
         ]
     );
 

@@ -140,9 +140,9 @@ async fn prices_round_trip_with_their_natural_key(db: SqlDatabase) {
     assert_eq!(
         outbox_since(&db, mark).await,
         [
-            ("price_product".to_owned(), created.id.0, "created".to_owned()),
-            ("price_product".to_owned(), concrete.id.0, "created".to_owned()),
-            ("price_product".to_owned(), created.id.0, "updated".to_owned()),
+            ("price_product".to_owned(), created.id.0, "create".to_owned()),
+            ("price_product".to_owned(), concrete.id.0, "create".to_owned()),
+            ("price_product".to_owned(), created.id.0, "update".to_owned()),
         ]
     );
 }

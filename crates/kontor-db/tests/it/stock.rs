@@ -66,8 +66,8 @@ async fn warehouses_round_trip_and_replace_their_stores(db: SqlDatabase) {
     assert_eq!(
         outbox_since(&db, mark).await,
         [
-            ("warehouse".to_owned(), id, "created".to_owned()),
-            ("warehouse".to_owned(), id, "updated".to_owned())
+            ("warehouse".to_owned(), id, "create".to_owned()),
+            ("warehouse".to_owned(), id, "update".to_owned())
         ]
     );
 }
@@ -161,9 +161,9 @@ async fn stock_round_trips_per_concrete_and_warehouse(db: SqlDatabase) {
     assert_eq!(
         events,
         [
-            ("stock".to_owned(), "created".to_owned()),
-            ("stock".to_owned(), "created".to_owned()),
-            ("stock".to_owned(), "updated".to_owned()),
+            ("stock_product".to_owned(), "create".to_owned()),
+            ("stock_product".to_owned(), "create".to_owned()),
+            ("stock_product".to_owned(), "update".to_owned()),
         ]
     );
 }

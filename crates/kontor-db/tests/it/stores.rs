@@ -25,7 +25,7 @@ async fn stores_round_trip_with_locales_and_currencies(db: SqlDatabase) {
     assert_eq!(updated.attributes.default_currency, currency("CHF"));
     assert_eq!(
         outbox_since(&db, mark).await,
-        [("store".to_owned(), store.id.0, "updated".to_owned())]
+        [("store".to_owned(), store.id.0, "update".to_owned())]
     );
 }
 
@@ -56,9 +56,9 @@ async fn each_write_leaves_exactly_its_outbox_row(db: SqlDatabase) {
     assert_eq!(
         outbox_since(&db, mark).await,
         [
-            ("locale".to_owned(), id, "created".to_owned()),
-            ("locale".to_owned(), id, "updated".to_owned()),
-            ("locale".to_owned(), id, "deleted".to_owned()),
+            ("locale".to_owned(), id, "create".to_owned()),
+            ("locale".to_owned(), id, "update".to_owned()),
+            ("locale".to_owned(), id, "delete".to_owned()),
         ]
     );
 }

@@ -67,8 +67,8 @@ async fn tax_sets_round_trip_in_basis_points(db: SqlDatabase) {
     assert_eq!(
         outbox_since(&db, mark).await,
         [
-            ("tax_set".to_owned(), id, "created".to_owned()),
-            ("tax_set".to_owned(), id, "updated".to_owned())
+            ("tax_set".to_owned(), id, "create".to_owned()),
+            ("tax_set".to_owned(), id, "update".to_owned())
         ]
     );
 }
