@@ -3,7 +3,9 @@
 //! them again is a no-op. Past migrations are never edited; a change is a new migration.
 
 mod m20261125_000001_catalog;
-mod schema;
+mod m20261125_000002_queue;
+mod m20261125_000003_read_model;
+pub(crate) mod schema;
 
 use sea_orm_migration::prelude::*;
 
@@ -20,6 +22,10 @@ pub fn migration_names() -> Vec<String> {
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_catalog::Migration)]
+        vec![
+            Box::new(m20261125_000001_catalog::Migration),
+            Box::new(m20261125_000002_queue::Migration),
+            Box::new(m20261125_000003_read_model::Migration),
+        ]
     }
 }

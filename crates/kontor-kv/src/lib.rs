@@ -1,0 +1,1 @@
+//! KvStore port and its backends (being written).

@@ -1,0 +1,1 @@
+//! MessageBus port, its backends and the worker runtime (being written).

@@ -1,0 +1,1 @@
+//! Storefront documents and their keys (being written).

@@ -1,0 +1,1 @@
+//! SearchIndex port on Tantivy (being written).
