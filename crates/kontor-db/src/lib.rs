@@ -6,7 +6,9 @@
 
 pub mod entity;
 pub mod migration;
+pub mod read_model;
 mod repo;
 
+pub use read_model::{RowOutcome, StorageRow};
 pub use repo::{SqlDatabase, outbox::OutboxReader};
 pub use sea_orm::{DatabaseConnection, DbBackend, DbErr};

@@ -1,5 +1,9 @@
-//! Storage and search tables of the read model (being written).
+//! Storage and search tables of the read model (`../shared/spec/publish-sync.md` §5): one table per
+//! projection, `<projection>_storage` for KV documents and `product_page_search` for search documents.
+//! They are the single SQL copy of the read model; `kontor sync` rebuilds KV and search from them.
 
+use super::schema::TableBuilder;
+use kontor_readmodel::storage::projection;
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -10,13 +14,43 @@ impl MigrationName for Migration {
     }
 }
 
+/// The table a projection's documents are kept in.
+pub fn table_name(projection_name: &str) -> String {
+    if projection_name == projection::PRODUCT_PAGE {
+        "product_page_search".to_owned()
+    } else {
+        format!("{projection_name}_storage")
+    }
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
-    async fn up(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
+        for projection_name in projection::ALL {
+            TableBuilder::new(backend, table_name(projection_name))
+                .id()
+                .string("key", 512)
+                .big_integer_null("entity_id")
+                .string_null("store", 8)
+                .string_null("locale", 16)
+                // NULL marks a tombstone: the document was deleted at `source_ts`.
+                .text_null("data")
+                .string("data_hash", 32)
+                .timestamp("source_ts")
+                .timestamps()
+                .unique(&["key"])
+                .index(&["entity_id"])
+                .create(manager)
+                .await?;
+        }
         Ok(())
     }
 
-    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for projection_name in projection::ALL.iter().rev() {
+            manager.drop_table(Table::drop().table(table_name(projection_name)).if_exists().to_owned()).await?;
+        }
         Ok(())
     }
 }

@@ -9,6 +9,8 @@ pub(crate) mod schema;
 
 use sea_orm_migration::prelude::*;
 
+pub use m20261125_000003_read_model::table_name as storage_table_name;
+
 pub struct Migrator;
 
 /// The names of every migration this binary knows, oldest first.

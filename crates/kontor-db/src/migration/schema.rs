@@ -8,15 +8,16 @@ use sea_orm_migration::sea_orm::DbBackend;
 
 pub struct TableBuilder {
     backend: DbBackend,
-    name: &'static str,
+    name: String,
     statement: TableCreateStatement,
     indexes: Vec<IndexCreateStatement>,
 }
 
 impl TableBuilder {
-    pub fn new(backend: DbBackend, name: &'static str) -> Self {
+    pub fn new(backend: DbBackend, name: impl Into<String>) -> Self {
+        let name = name.into();
         let mut statement = Table::create();
-        statement.table(name);
+        statement.table(name.clone());
         if backend == DbBackend::MySql {
             statement
                 .engine("InnoDB")
@@ -44,6 +45,11 @@ impl TableBuilder {
 
     pub fn string(mut self, column: &'static str, length: u32) -> Self {
         self.statement.col(ColumnDef::new(column).string_len(length).not_null());
+        self
+    }
+
+    pub fn string_null(mut self, column: &'static str, length: u32) -> Self {
+        self.statement.col(ColumnDef::new(column).string_len(length).null());
         self
     }
 
@@ -122,7 +128,7 @@ impl TableBuilder {
         self.statement.foreign_key(
             ForeignKey::create()
                 .name(format!("fk_{}_{column}", self.name))
-                .from(self.name, column)
+                .from(self.name.clone(), column)
                 .to(target, "id")
                 .on_delete(on_delete)
                 .on_update(ForeignKeyAction::Cascade),
@@ -144,7 +150,7 @@ impl TableBuilder {
         let mut index = Index::create();
         index
             .name(format!("uq_{}_{}", self.name, columns.join("_")))
-            .table(self.name)
+            .table(self.name.clone())
             .unique();
         for column in columns {
             index.col(*column);
@@ -157,7 +163,7 @@ impl TableBuilder {
         let mut index = Index::create();
         index
             .name(format!("ix_{}_{}", self.name, columns.join("_")))
-            .table(self.name);
+            .table(self.name.clone());
         for column in columns {
             index.col(*column);
         }

@@ -4,6 +4,7 @@
 mod catalog;
 mod glossary;
 pub mod outbox;
+pub(crate) use outbox::entry_from_row as outbox_entry;
 mod pricing;
 mod resource;
 mod stock;

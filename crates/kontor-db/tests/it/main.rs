@@ -5,6 +5,7 @@ mod fixtures;
 mod glossary;
 mod migrations;
 mod pricing;
+mod read_model;
 mod stock;
 mod stores;
 mod tax;

@@ -1,0 +1,264 @@
+//! The SQL side of publish & synchronize (`../shared/spec/publish-sync.md` §2, §5): claiming outbox rows
+//! for the relay, and the per-projection storage tables with their stale-write guard.
+//!
+//! Storage tables share one shape, so they are addressed by projection name with sea-query statements
+//! instead of one SeaORM entity per table; the statements are still built once for every engine.
+
+use crate::SqlDatabase;
+use crate::entity::outbox;
+use crate::migration::storage_table_name;
+use crate::repo::{outbox_entry, storage_error};
+use kontor_domain::DomainError;
+use kontor_domain::outbox::OutboxEntry;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, OnConflict, Order, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect};
+use std::collections::HashMap;
+use std::future::Future;
+
+/// One row of a `<projection>_storage` / `product_page_search` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageRow {
+    pub key: String,
+    pub entity_id: Option<i64>,
+    pub store: Option<String>,
+    pub locale: Option<String>,
+    /// The document with `_timestamp`, as JSON text; `None` is a tombstone.
+    pub data: Option<String>,
+    /// Hash of the document without `_timestamp`; equal hashes mean nothing to send downstream.
+    pub data_hash: String,
+    /// Microseconds; equals the document's `_timestamp`.
+    pub source_ts: i64,
+}
+
+/// What the stale-write guard decided for one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// New or different: stored, and the change must go downstream.
+    Written,
+    /// Newer but the same document: only the timestamp advanced; nothing to send.
+    Unchanged,
+    /// Not newer than what is stored: dropped.
+    Stale,
+}
+
+const COLUMNS: [&str; 7] = ["key", "entity_id", "store", "locale", "data", "data_hash", "source_ts"];
+/// Rows per INSERT … ON CONFLICT statement, well under every engine's bind-parameter limit.
+const UPSERT_CHUNK: usize = 200;
+
+fn row_from(result: &QueryResult) -> Result<StorageRow, sea_orm::DbErr> {
+    Ok(StorageRow {
+        key: result.try_get("", "key")?,
+        entity_id: result.try_get("", "entity_id")?,
+        store: result.try_get("", "store")?,
+        locale: result.try_get("", "locale")?,
+        data: result.try_get("", "data")?,
+        data_hash: result.try_get("", "data_hash")?,
+        source_ts: result.try_get("", "source_ts")?,
+    })
+}
+
+impl SqlDatabase {
+    /// Storage rows of these entities (tombstones included).
+    pub async fn storage_rows_by_entity(&self, projection: &str, entity_ids: &[i64]) -> Result<Vec<StorageRow>, DomainError> {
+        let mut rows = Vec::new();
+        for chunk in entity_ids.chunks(1000) {
+            let query = Query::select()
+                .columns(COLUMNS.map(Alias::new))
+                .from(Alias::new(storage_table_name(projection)))
+                .and_where(Expr::col(Alias::new("entity_id")).is_in(chunk.iter().copied()))
+                .to_owned();
+            let results = self.connection().query_all(&query).await.map_err(storage_error)?;
+            for result in &results {
+                rows.push(row_from(result).map_err(storage_error)?);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Storage rows with these keys (tombstones included).
+    pub async fn storage_rows_by_keys(&self, projection: &str, keys: &[String]) -> Result<Vec<StorageRow>, DomainError> {
+        let mut rows = Vec::new();
+        for chunk in keys.chunks(500) {
+            let query = Query::select()
+                .columns(COLUMNS.map(Alias::new))
+                .from(Alias::new(storage_table_name(projection)))
+                .and_where(Expr::col(Alias::new("key")).is_in(chunk.iter().cloned()))
+                .to_owned();
+            let results = self.connection().query_all(&query).await.map_err(storage_error)?;
+            for result in &results {
+                rows.push(row_from(result).map_err(storage_error)?);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Writes rows through the stale-write guard in one transaction: a row not newer than the stored
+    /// one is dropped; a newer row with the same hash only advances `source_ts`; anything else is stored.
+    /// Returns one outcome per input row, in order.
+    pub async fn write_storage_rows(&self, projection: &str, rows: &[StorageRow], now: i64) -> Result<Vec<RowOutcome>, DomainError> {
+        let keys: Vec<String> = rows.iter().map(|row| row.key.clone()).collect();
+        let transaction = self.write_transaction().await?;
+        let mut stored: HashMap<String, (i64, String, bool)> = HashMap::new();
+        for chunk in keys.chunks(500) {
+            let query = Query::select()
+                .columns(["key", "source_ts", "data_hash"].map(Alias::new))
+                .expr_as(Expr::col(Alias::new("data")).is_null(), Alias::new("is_tombstone"))
+                .from(Alias::new(storage_table_name(projection)))
+                .and_where(Expr::col(Alias::new("key")).is_in(chunk.iter().cloned()))
+                .to_owned();
+            for result in transaction.query_all(&query).await.map_err(storage_error)? {
+                let key: String = result.try_get("", "key").map_err(storage_error)?;
+                let source_ts: i64 = result.try_get("", "source_ts").map_err(storage_error)?;
+                let hash: String = result.try_get("", "data_hash").map_err(storage_error)?;
+                let tombstone: bool = result.try_get("", "is_tombstone").map_err(storage_error)?;
+                stored.insert(key, (source_ts, hash, tombstone));
+            }
+        }
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut to_write: Vec<&StorageRow> = Vec::new();
+        // Within one call the last row for a key wins, as if written one after the other.
+        let mut latest: HashMap<&str, usize> = HashMap::new();
+        for row in rows {
+            let outcome = match stored.get(&row.key) {
+                Some((source_ts, _, _)) if *source_ts >= row.source_ts => RowOutcome::Stale,
+                Some((_, hash, tombstone)) if *hash == row.data_hash && *tombstone == row.data.is_none() => {
+                    RowOutcome::Unchanged
+                }
+                _ => RowOutcome::Written,
+            };
+            if outcome != RowOutcome::Stale {
+                stored.insert(row.key.clone(), (row.source_ts, row.data_hash.clone(), row.data.is_none()));
+                match latest.get(row.key.as_str()) {
+                    Some(index) => to_write[*index] = row,
+                    None => {
+                        latest.insert(&row.key, to_write.len());
+                        to_write.push(row);
+                    }
+                }
+            }
+            outcomes.push(outcome);
+        }
+        for chunk in to_write.chunks(UPSERT_CHUNK) {
+            let mut insert = Query::insert();
+            insert
+                .into_table(Alias::new(storage_table_name(projection)))
+                .columns(COLUMNS.map(Alias::new).into_iter().chain([Alias::new("created_at"), Alias::new("updated_at")]));
+            for row in chunk {
+                insert
+                    .values([
+                        row.key.clone().into(),
+                        row.entity_id.into(),
+                        row.store.clone().into(),
+                        row.locale.clone().into(),
+                        row.data.clone().into(),
+                        row.data_hash.clone().into(),
+                        row.source_ts.into(),
+                        now.into(),
+                        now.into(),
+                    ])
+                    .map_err(|error| DomainError::Storage(error.to_string()))?;
+            }
+            insert.on_conflict(
+                OnConflict::column(Alias::new("key"))
+                    .update_columns(
+                        ["entity_id", "store", "locale", "data", "data_hash", "source_ts", "updated_at"].map(Alias::new),
+                    )
+                    .to_owned(),
+            );
+            transaction.execute(&insert).await.map_err(storage_error)?;
+        }
+        transaction.commit().await.map_err(storage_error)?;
+        Ok(outcomes)
+    }
+
+    /// Up to `limit` live rows (no tombstones) with a row id above `after_id`, in id order; for
+    /// rebuilding KV and search from the tables.
+    pub async fn scan_storage(&self, projection: &str, after_id: i64, limit: u64) -> Result<Vec<(i64, StorageRow)>, DomainError> {
+        let query = Query::select()
+            .column(Alias::new("id"))
+            .columns(COLUMNS.map(Alias::new))
+            .from(Alias::new(storage_table_name(projection)))
+            .and_where(Expr::col(Alias::new("id")).gt(after_id))
+            .and_where(Expr::col(Alias::new("data")).is_not_null())
+            .order_by(Alias::new("id"), Order::Asc)
+            .limit(limit)
+            .to_owned();
+        let results = self.connection().query_all(&query).await.map_err(storage_error)?;
+        results
+            .iter()
+            .map(|result| {
+                let id: i64 = result.try_get("", "id").map_err(storage_error)?;
+                Ok((id, row_from(result).map_err(storage_error)?))
+            })
+            .collect()
+    }
+
+    /// Number of live rows in a projection's table.
+    pub async fn count_storage(&self, projection: &str) -> Result<u64, DomainError> {
+        let query = Query::select()
+            .expr_as(Expr::col(Alias::new("id")).count(), Alias::new("total"))
+            .from(Alias::new(storage_table_name(projection)))
+            .and_where(Expr::col(Alias::new("data")).is_not_null())
+            .to_owned();
+        let result = self.connection().query_one(&query).await.map_err(storage_error)?;
+        let total: i64 = match result {
+            Some(row) => row.try_get("", "total").map_err(storage_error)?,
+            None => 0,
+        };
+        Ok(u64::try_from(total).unwrap_or(0))
+    }
+
+    /// Claims up to `limit` unrelayed outbox rows, hands them to `relay` (which publishes them), and marks
+    /// them relayed when it succeeds — all in one transaction, so a failed publish leaves them for the
+    /// next round, and a crash after publishing re-sends them (publishers are idempotent). Concurrent
+    /// relays skip each other's rows (`FOR UPDATE SKIP LOCKED`; SQLite has one writer anyway).
+    pub async fn relay_outbox<F, Fut>(&self, limit: u64, relay: F) -> Result<usize, DomainError>
+    where
+        F: FnOnce(Vec<OutboxEntry>) -> Fut + Send,
+        Fut: Future<Output = Result<(), DomainError>> + Send,
+    {
+        let transaction = self.write_transaction().await?;
+        let mut select = outbox::Entity::find()
+            .filter(outbox::Column::RelayedAt.is_null())
+            .order_by_asc(outbox::Column::Id)
+            .limit(limit);
+        if self.backend() != DbBackend::Sqlite {
+            select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        let rows = select.all(&transaction).await.map_err(storage_error)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        let count = rows.len();
+        relay(rows.into_iter().map(outbox_entry).collect()).await?;
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::RelayedAt, Expr::value(self.now_micros()))
+            .filter(outbox::Column::Id.is_in(ids))
+            .exec(&transaction)
+            .await
+            .map_err(storage_error)?;
+        transaction.commit().await.map_err(storage_error)?;
+        Ok(count)
+    }
+
+    /// Number of outbox rows still waiting for the relay.
+    pub async fn outbox_backlog(&self) -> Result<u64, DomainError> {
+        use sea_orm::PaginatorTrait;
+        outbox::Entity::find()
+            .filter(outbox::Column::RelayedAt.is_null())
+            .count(self.connection())
+            .await
+            .map_err(storage_error)
+    }
+
+    /// Deletes relayed outbox rows older than `before` (epoch µs); returns how many.
+    pub async fn purge_relayed_outbox(&self, before: i64) -> Result<u64, DomainError> {
+        let deleted = outbox::Entity::delete_many()
+            .filter(outbox::Column::RelayedAt.lt(before))
+            .exec(self.connection())
+            .await
+            .map_err(storage_error)?;
+        Ok(deleted.rows_affected)
+    }
+}

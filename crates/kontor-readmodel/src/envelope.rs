@@ -1,0 +1,90 @@
+//! What travels between publishers and sync writers: the sync operation in Spryker's envelope
+//! (`../shared/spec/publish-sync.md` §6), and the `_timestamp` convention.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Unix seconds with microseconds, as `_timestamp` carries it.
+pub fn timestamp_seconds(micros: i64) -> f64 {
+    // Two steps keep the microsecond digits exact for present-day dates.
+    (micros / 1_000_000) as f64 + (micros % 1_000_000) as f64 / 1_000_000.0
+}
+
+/// Back from `_timestamp` seconds to microseconds, rounding to the nearest microsecond.
+pub fn timestamp_micros(seconds: f64) -> i64 {
+    (seconds * 1_000_000.0).round() as i64
+}
+
+/// Adds `_timestamp` to a document (an object); other values are wrapped as `{"value": …}`.
+pub fn stamp(document: Value, micros: i64) -> Value {
+    let mut object = match document {
+        Value::Object(object) => object,
+        other => {
+            let mut wrapper = serde_json::Map::new();
+            wrapper.insert("value".to_owned(), other);
+            wrapper
+        }
+    };
+    object.insert("_timestamp".to_owned(), Value::from(timestamp_seconds(micros)));
+    Value::Object(object)
+}
+
+/// One operation of a sync message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncOp {
+    Write(SyncEntry),
+    Delete(SyncEntry),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncEntry {
+    pub key: String,
+    /// The projection, e.g. `product_abstract` or `product_page`.
+    pub resource: String,
+    /// Search ops carry `{"type": "page", "store": "de", "locale": "en_us"}`; storage ops `[]`.
+    pub params: Value,
+    /// The document with `_timestamp` (deletes: only `_timestamp`).
+    pub value: Value,
+}
+
+impl SyncOp {
+    pub fn entry(&self) -> &SyncEntry {
+        match self {
+            SyncOp::Write(entry) | SyncOp::Delete(entry) => entry,
+        }
+    }
+
+    /// The operation's `_timestamp` in microseconds (0 when missing).
+    pub fn timestamp_micros(&self) -> i64 {
+        self.entry().value.get("_timestamp").and_then(Value::as_f64).map_or(0, timestamp_micros)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_keep_microseconds() {
+        let micros = 1_795_511_702_123_456;
+        let seconds = timestamp_seconds(micros);
+        assert_eq!(timestamp_micros(seconds), micros);
+        assert_eq!(timestamp_micros(timestamp_seconds(micros + 1)), micros + 1);
+    }
+
+    #[test]
+    fn ops_use_the_spryker_envelope() {
+        let op = SyncOp::Delete(SyncEntry {
+            key: "product_abstract:de:en_us:124".into(),
+            resource: "product_abstract".into(),
+            params: serde_json::json!([]),
+            value: stamp(serde_json::json!({}), 1_795_511_702_123_999),
+        });
+        let json = serde_json::to_value(&op).expect("serialises");
+        assert_eq!(json["delete"]["key"], "product_abstract:de:en_us:124");
+        assert_eq!(op.timestamp_micros(), 1_795_511_702_123_999);
+        let back: SyncOp = serde_json::from_value(json).expect("parses");
+        assert_eq!(back, op);
+    }
+}
