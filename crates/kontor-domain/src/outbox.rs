@@ -55,12 +55,24 @@ pub struct OutboxEntry {
     pub entity_id: i64,
     /// `Entity.<resource>.<op>` or a named event such as `Product.publish`.
     pub event: String,
+    /// Ids the changed row pointed to, e.g. `{"fk_product_abstract": [12]}`, for routing.
+    pub foreign_keys: Option<serde_json::Value>,
     pub changed_at: DateTime<Utc>,
     /// When the relay handed the row to the queue; `None` while it waits.
     pub relayed_at: Option<DateTime<Utc>>,
 }
 
 impl OutboxEntry {
+    /// The ids recorded under a foreign-key name (`fk_product_abstract`).
+    pub fn foreign_key_ids(&self, name: &str) -> Vec<i64> {
+        self.foreign_keys
+            .as_ref()
+            .and_then(|keys| keys.get(name))
+            .and_then(serde_json::Value::as_array)
+            .map(|ids| ids.iter().filter_map(serde_json::Value::as_i64).collect())
+            .unwrap_or_default()
+    }
+
     /// The operation of an `Entity.*` event; named events have none.
     pub fn change_kind(&self) -> Option<ChangeKind> {
         ChangeKind::from_event_name(&self.event)

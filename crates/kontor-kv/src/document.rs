@@ -90,7 +90,7 @@ fn checked_object<'a>(key: &str, document: &'a Value, op_micros: i64) -> Result<
 }
 
 fn append_member(encoded: &mut Vec<u8>, key: &str, name: &str, value: &Value) -> Result<(), KvError> {
-    let result = serde_json::to_writer(&mut *encoded, name)
+    serde_json::to_writer(&mut *encoded, name)
         .and_then(|()| {
             encoded.push(b':');
             serde_json::to_writer(&mut *encoded, value)
@@ -98,14 +98,16 @@ fn append_member(encoded: &mut Vec<u8>, key: &str, name: &str, value: &Value) ->
         .map_err(|_| KvError::InvalidDocument {
             key: key.to_owned(),
             reason: "the document cannot be serialized",
-        });
-    result
+        })
 }
 
 /// The stored form of a delete: `{"_timestamp":<seconds>,"_deleted":true}`. The seconds are written
 /// from the integer microseconds as an exact decimal, so no precision is lost on the way.
 pub(crate) fn tombstone_json(timestamp_micros: i64) -> String {
-    format!(r#"{{"{TIMESTAMP_FIELD}":{},"{DELETED_FIELD}":true}}"#, seconds_text(timestamp_micros))
+    format!(
+        r#"{{"{TIMESTAMP_FIELD}":{},"{DELETED_FIELD}":true}}"#,
+        seconds_text(timestamp_micros)
+    )
 }
 
 fn seconds_text(timestamp_micros: i64) -> String {
@@ -131,7 +133,11 @@ pub(crate) fn decode(key: &str, bytes: &[u8]) -> Result<Value, KvError> {
         };
         KvError::CorruptValue {
             key: key.to_owned(),
-            reason: format!("not JSON: {category} at line {} column {}", error.line(), error.column()),
+            reason: format!(
+                "not JSON: {category} at line {} column {}",
+                error.line(),
+                error.column()
+            ),
         }
     })
 }

@@ -30,7 +30,10 @@ pub enum KvError {
         op_micros: i64,
     },
 
-    #[error("document for kv key `{}` is {bytes} bytes, more than the limit of {limit}", preview(key))]
+    #[error(
+        "document for kv key `{}` is {bytes} bytes, more than the limit of {limit}",
+        preview(key)
+    )]
     ValueTooLarge { key: String, bytes: usize, limit: usize },
 
     #[error("stored value of kv key `{}` is unreadable: {reason}", preview(key))]

@@ -68,7 +68,12 @@ impl KvStore for MemoryKv {
         let entries = self.read();
         Ok(keys
             .iter()
-            .map(|key| entries.get(&self.physical(key)).and_then(Record::live_document).cloned())
+            .map(|key| {
+                entries
+                    .get(&self.physical(key))
+                    .and_then(Record::live_document)
+                    .cloned()
+            })
             .collect())
     }
 
@@ -154,4 +159,3 @@ impl KvStore for MemoryKv {
         Ok(u64::try_from(before - entries.len()).unwrap_or(u64::MAX))
     }
 }
-

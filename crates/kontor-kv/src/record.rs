@@ -17,8 +17,14 @@ const HEADER_BYTES: usize = 1 + 8;
 /// A stored entry; `D` is the document (`serde_json::Value` in memory, JSON bytes on redb).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Record<D> {
-    Document { timestamp_micros: i64, document: D },
-    Tombstone { timestamp_micros: i64, expires_at_millis: i64 },
+    Document {
+        timestamp_micros: i64,
+        document: D,
+    },
+    Tombstone {
+        timestamp_micros: i64,
+        expires_at_millis: i64,
+    },
 }
 
 impl<D> Record<D> {

@@ -99,7 +99,10 @@ impl RedbKv {
 }
 
 /// The live document stored under `physical_key` in an open table.
-fn read_document(table: &impl ReadableTable<&'static str, &'static [u8]>, physical_key: &str) -> Result<Option<Value>, KvError> {
+fn read_document(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    physical_key: &str,
+) -> Result<Option<Value>, KvError> {
     let Some(stored) = table.get(physical_key).map_err(redb_error)? else {
         return Ok(None);
     };
@@ -285,7 +288,8 @@ impl KvStore for RedbKv {
                     .retain(|physical_key, stored| {
                         // A record that does not decode is kept: purging must never lose a document.
                         let expired = physical_key.starts_with(&prefix)
-                            && Record::decode(physical_key, stored).is_ok_and(|record| record.is_expired_tombstone(now));
+                            && Record::decode(physical_key, stored)
+                                .is_ok_and(|record| record.is_expired_tombstone(now));
                         removed += u64::from(expired);
                         !expired
                     })

@@ -152,7 +152,10 @@ impl RedisKv {
             return Ok(Vec::new());
         }
         let mut connection = self.connection.clone();
-        let values = redis::cmd("MGET").arg(physical_keys).query_async(&mut connection).await?;
+        let values = redis::cmd("MGET")
+            .arg(physical_keys)
+            .query_async(&mut connection)
+            .await?;
         Ok(values)
     }
 }
@@ -188,7 +191,10 @@ impl KvStore for RedisKv {
         key::validate(key)?;
         let physical_key = self.physical(key);
         let mut connection = self.connection.clone();
-        let raw: Option<Vec<u8>> = redis::cmd("GET").arg(&physical_key).query_async(&mut connection).await?;
+        let raw: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(&physical_key)
+            .query_async(&mut connection)
+            .await?;
         live_document(&physical_key, raw)
     }
 
@@ -216,7 +222,9 @@ impl KvStore for RedisKv {
                     value,
                     timestamp_micros,
                 } => ("w", document::encode_document(key, value, *timestamp_micros)?),
-                KvOp::Delete { timestamp_micros, .. } => ("d", document::tombstone_json(*timestamp_micros).into_bytes()),
+                KvOp::Delete { timestamp_micros, .. } => {
+                    ("d", document::tombstone_json(*timestamp_micros).into_bytes())
+                }
             };
             encoded.push((self.physical(op.key()), kind, op.timestamp_micros(), payload));
         }

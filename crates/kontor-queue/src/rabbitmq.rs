@@ -185,19 +185,25 @@ impl RabbitMqBus {
 
     /// Deletes `queue`, its error queue and its delay queues under this bus's retry policy.
     pub async fn delete_topology(&self, queue: &str) -> Result<usize, QueueError> {
+        let names = topology_queue_names(queue, &self.inner.options.retry);
+        self.delete_queues(&names).await
+    }
+
+    /// Deletes the named queues with whatever they hold (missing ones are fine); returns how many.
+    pub async fn delete_queues(&self, names: &[String]) -> Result<usize, QueueError> {
         let session = self.session().await?;
         let channel = session
             .connection
             .create_channel()
             .await
             .map_err(QueueError::broker("channel.open"))?;
-        let names = topology_queue_names(queue, &self.inner.options.retry);
-        for name in &names {
+        for name in names {
             channel
                 .queue_delete(ShortString::from(name.as_str()), QueueDeleteOptions::default())
                 .await
                 .map_err(QueueError::broker("queue.delete"))?;
         }
+        // Re-declare on next use: the cache would otherwise claim the deleted queues still exist.
         lock(&session.declared).clear();
         let _ = channel.close(200, ShortString::from("done")).await;
         Ok(names.len())

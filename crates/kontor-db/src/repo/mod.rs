@@ -2,6 +2,7 @@
 //! mapping database errors to domain errors, batched reference lookups and paged listing.
 
 mod catalog;
+mod foreign_keys;
 mod glossary;
 pub mod outbox;
 pub(crate) use outbox::entry_from_row as outbox_entry;
@@ -132,6 +133,7 @@ pub(crate) async fn record_change(
     resource: &str,
     entity_id: i64,
     change: ChangeKind,
+    foreign_keys: &resource::ForeignKeys,
     changed_at: i64,
 ) -> Result<(), DomainError> {
     outbox_table::ActiveModel {
@@ -139,7 +141,7 @@ pub(crate) async fn record_change(
         entity_id: Set(entity_id),
         event: Set(change.event_name(resource)),
         changed_columns: Set(None),
-        foreign_keys: Set(None),
+        foreign_keys: Set(foreign_keys.to_json()),
         changed_at: Set(changed_at),
         relayed_at: Set(None),
         ..Default::default()

@@ -224,6 +224,13 @@ impl SqlResource for PriceAttributes {
         )
     }
 
+    async fn foreign_keys(
+        transaction: &DatabaseTransaction,
+        id: i64,
+    ) -> Result<crate::repo::resource::ForeignKeys, DomainError> {
+        crate::repo::foreign_keys::of_price(transaction, id).await
+    }
+
     fn list_filter(query: &ListQuery) -> Condition {
         let mut condition = Condition::all();
         if let Some(sku) = &query.sku {

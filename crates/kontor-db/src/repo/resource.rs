@@ -39,6 +39,45 @@ pub(crate) trait SqlResource: Resource {
     fn list_filter(_query: &ListQuery) -> Condition {
         Condition::all()
     }
+
+    /// The ids of the rows this record points to that publishers route by, such as
+    /// `{"fk_product_abstract": [12]}` for a price; stored with the outbox row so that even a delete can
+    /// be routed to the documents it affects.
+    fn foreign_keys(
+        _transaction: &DatabaseTransaction,
+        _id: i64,
+    ) -> impl Future<Output = Result<ForeignKeys, DomainError>> + Send {
+        async { Ok(ForeignKeys::default()) }
+    }
+}
+
+/// Foreign keys of a changed row, by name; several values when an update moved the row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ForeignKeys(std::collections::BTreeMap<&'static str, Vec<i64>>);
+
+impl ForeignKeys {
+    pub fn add(&mut self, name: &'static str, id: Option<i64>) {
+        if let Some(id) = id {
+            let ids = self.0.entry(name).or_default();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+
+    pub fn merge(mut self, other: ForeignKeys) -> Self {
+        for (name, ids) in other.0 {
+            for id in ids {
+                self.add(name, Some(id));
+            }
+        }
+        self
+    }
+
+    /// `{"fk_product_abstract": [12]}`, or nothing when there are none.
+    pub fn to_json(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| serde_json::to_string(&self.0).unwrap_or_default())
+    }
 }
 
 async fn load_one<R: SqlResource, C: ConnectionTrait + Sync>(
@@ -71,7 +110,8 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
         let transaction = self.write_transaction().await?;
         let now = self.now_micros();
         let id = R::write(&transaction, None, attributes, now).await?;
-        record_change(&transaction, R::OUTBOX, id, ChangeKind::Create, now).await?;
+        let foreign_keys = R::foreign_keys(&transaction, id).await?;
+        record_change(&transaction, R::OUTBOX, id, ChangeKind::Create, &foreign_keys, now).await?;
         let record = load_one::<R, _>(&transaction, id).await?;
         transaction.commit().await.map_err(storage_error)?;
         Ok(record)
@@ -88,8 +128,10 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
             return Err(DomainError::not_found(R::TYPE, raw_id));
         }
         let now = self.now_micros();
+        let before = R::foreign_keys(&transaction, raw_id).await?;
         R::write(&transaction, Some(raw_id), attributes, now).await?;
-        record_change(&transaction, R::OUTBOX, raw_id, ChangeKind::Update, now).await?;
+        let foreign_keys = before.merge(R::foreign_keys(&transaction, raw_id).await?);
+        record_change(&transaction, R::OUTBOX, raw_id, ChangeKind::Update, &foreign_keys, now).await?;
         let record = load_one::<R, _>(&transaction, raw_id).await?;
         transaction.commit().await.map_err(storage_error)?;
         Ok(record)
@@ -98,6 +140,7 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
     async fn delete(&self, id: R::Id) -> Result<(), DomainError> {
         let raw_id: i64 = id.into();
         let transaction = self.write_transaction().await?;
+        let foreign_keys = R::foreign_keys(&transaction, raw_id).await?;
         let deleted = R::Entity::delete_many()
             .filter(R::id_column().eq(raw_id))
             .exec(&transaction)
@@ -106,7 +149,7 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
         if deleted.rows_affected == 0 {
             return Err(DomainError::not_found(R::TYPE, raw_id));
         }
-        record_change(&transaction, R::OUTBOX, raw_id, ChangeKind::Delete, self.now_micros()).await?;
+        record_change(&transaction, R::OUTBOX, raw_id, ChangeKind::Delete, &foreign_keys, self.now_micros()).await?;
         transaction.commit().await.map_err(storage_error)?;
         Ok(())
     }

@@ -237,6 +237,13 @@ impl SqlResource for StockAttributes {
         )
     }
 
+    async fn foreign_keys(
+        transaction: &DatabaseTransaction,
+        id: i64,
+    ) -> Result<crate::repo::resource::ForeignKeys, DomainError> {
+        crate::repo::foreign_keys::of_stock(transaction, id).await
+    }
+
     fn list_filter(query: &ListQuery) -> Condition {
         let mut condition = Condition::all();
         if let Some(sku) = &query.sku {

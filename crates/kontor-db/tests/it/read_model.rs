@@ -136,7 +136,38 @@ async fn concurrent_relays_never_claim_the_same_row(db: SqlDatabase) {
     assert_eq!(ids.len(), 40);
 }
 
+async fn outbox_rows_carry_the_foreign_keys_to_route_by(db: SqlDatabase) {
+    use kontor_domain::ResourceRepository;
+    use kontor_domain::pricing::PriceAttributes;
+    base_shop(&db).await;
+    let (abstract_id, concrete_ids) = crate::pricing::insert_product(&db, "100", &["100_a"]).await;
+    let mark = outbox_mark(&db).await;
+    let price = create(
+        &db,
+        PriceAttributes {
+            abstract_sku: None,
+            concrete_sku: Some(kontor_core::Sku::parse("100_a").expect("sku")),
+            price_type: "DEFAULT".into(),
+            store: store_name("DE"),
+            currency: currency("EUR"),
+            net_amount: None,
+            gross_amount: Some(999),
+        },
+    )
+    .await;
+    ResourceRepository::<PriceAttributes>::delete(&db, price.id).await.expect("delete");
+    let entries = db.outbox_after(mark, 10).await.expect("outbox");
+    assert_eq!(entries.len(), 2);
+    for entry in &entries {
+        assert_eq!(entry.foreign_key_ids("fk_product_abstract"), [abstract_id], "{entry:?}");
+        assert_eq!(entry.foreign_key_ids("fk_product_concrete"), concrete_ids, "{entry:?}");
+        assert!(entry.foreign_key_ids("fk_price_product_abstract").is_empty());
+    }
+    assert_eq!(entries[1].event, "Entity.price_product.delete");
+}
+
 repo_test_suite!(
+    outbox_rows_carry_the_foreign_keys_to_route_by,
     storage_rows_pass_the_stale_write_guard,
     many_rows_are_written_in_chunks_and_scanned_in_order,
     the_relay_claims_each_outbox_row_once,

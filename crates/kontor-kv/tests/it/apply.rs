@@ -6,9 +6,21 @@ use std::sync::Arc;
 
 async fn older_write_after_newer_is_skipped(kv: TestKv) {
     let newer = kv.store.apply(&[write("p:1", T0 + 10, "newer")]).await.expect("apply");
-    assert_eq!(newer, ApplyReport { applied: 1, skipped_stale: 0 });
+    assert_eq!(
+        newer,
+        ApplyReport {
+            applied: 1,
+            skipped_stale: 0
+        }
+    );
     let older = kv.store.apply(&[write("p:1", T0, "older")]).await.expect("apply");
-    assert_eq!(older, ApplyReport { applied: 0, skipped_stale: 1 });
+    assert_eq!(
+        older,
+        ApplyReport {
+            applied: 0,
+            skipped_stale: 1
+        }
+    );
     assert_eq!(name_of(&kv, "p:1").await.as_deref(), Some("newer"));
 }
 
@@ -24,7 +36,13 @@ async fn one_microsecond_decides(kv: TestKv) {
 async fn equal_timestamp_applies(kv: TestKv) {
     kv.store.apply(&[write("p:1", T0, "first")]).await.expect("apply");
     let report = kv.store.apply(&[write("p:1", T0, "second")]).await.expect("apply");
-    assert_eq!(report, ApplyReport { applied: 1, skipped_stale: 0 });
+    assert_eq!(
+        report,
+        ApplyReport {
+            applied: 1,
+            skipped_stale: 0
+        }
+    );
     assert_eq!(name_of(&kv, "p:1").await.as_deref(), Some("second"));
 }
 
@@ -53,7 +71,13 @@ async fn ops_of_one_batch_apply_in_order(kv: TestKv) {
         write("p:2", T0, "other"),
     ];
     let report = kv.store.apply(&batch).await.expect("apply");
-    assert_eq!(report, ApplyReport { applied: 3, skipped_stale: 1 });
+    assert_eq!(
+        report,
+        ApplyReport {
+            applied: 3,
+            skipped_stale: 1
+        }
+    );
     assert_eq!(name_of(&kv, "p:1").await.as_deref(), Some("third"));
     assert_eq!(name_of(&kv, "p:2").await.as_deref(), Some("other"));
 }
@@ -65,10 +89,22 @@ async fn empty_batch_does_nothing(kv: TestKv) {
 
 async fn batch_of_1000_ops(kv: TestKv) {
     let ops: Vec<KvOp> = (0..1000)
-        .map(|index| write(&format!("product_abstract:de:en_us:{index:04}"), T0 + index, &format!("product {index}")))
+        .map(|index| {
+            write(
+                &format!("product_abstract:de:en_us:{index:04}"),
+                T0 + index,
+                &format!("product {index}"),
+            )
+        })
         .collect();
     let report = kv.store.apply(&ops).await.expect("apply");
-    assert_eq!(report, ApplyReport { applied: 1000, skipped_stale: 0 });
+    assert_eq!(
+        report,
+        ApplyReport {
+            applied: 1000,
+            skipped_stale: 0
+        }
+    );
     let keys: Vec<String> = ops.iter().map(|op| op.key().to_owned()).collect();
     let documents = kv.store.get_many(&keys).await.expect("get_many");
     for (index, document) in documents.iter().enumerate() {
@@ -80,8 +116,17 @@ async fn batch_of_1000_ops(kv: TestKv) {
         .map(|index| write(&format!("product_abstract:de:en_us:{index:04}"), T0 - 1, "stale"))
         .collect();
     let report = kv.store.apply(&stale).await.expect("apply");
-    assert_eq!(report, ApplyReport { applied: 0, skipped_stale: 500 });
-    assert_eq!(name_of(&kv, "product_abstract:de:en_us:0000").await.as_deref(), Some("product 0"));
+    assert_eq!(
+        report,
+        ApplyReport {
+            applied: 0,
+            skipped_stale: 500
+        }
+    );
+    assert_eq!(
+        name_of(&kv, "product_abstract:de:en_us:0000").await.as_deref(),
+        Some("product 0")
+    );
 }
 
 async fn concurrent_applies_end_with_the_newest_value(kv: TestKv) {

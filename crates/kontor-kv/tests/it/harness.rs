@@ -100,7 +100,9 @@ impl TestKv {
             ..self.options.clone()
         };
         if self.backend == TestBackend::Memory {
-            self.store = kontor_kv::open(&self.url, options.clone()).await.expect("open memory store");
+            self.store = kontor_kv::open(&self.url, options.clone())
+                .await
+                .expect("open memory store");
         }
         self.reopen_with(options).await;
     }
@@ -111,9 +113,15 @@ impl TestKv {
             return;
         }
         // redb allows one open handle per file: the old one must be gone before the new one opens.
-        let placeholder = kontor_kv::open("memory://", KvOptions::default()).await.expect("open memory store");
+        let placeholder = kontor_kv::open("memory://", KvOptions::default())
+            .await
+            .expect("open memory store");
         let previous = std::mem::replace(&mut self.store, placeholder);
-        assert_eq!(Arc::strong_count(&previous), 1, "a test still holds the store it wants reopened");
+        assert_eq!(
+            Arc::strong_count(&previous),
+            1,
+            "a test still holds the store it wants reopened"
+        );
         drop(previous);
         self.store = kontor_kv::open(&self.url, self.options.clone())
             .await

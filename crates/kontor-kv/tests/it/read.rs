@@ -6,7 +6,11 @@ use serde_json::json;
 
 async fn missing_key_is_none(kv: TestKv) {
     assert_eq!(kv.store.get("product_abstract:de:en_us:404").await.expect("get"), None);
-    let none = kv.store.get_many(&["a".to_owned(), "b".to_owned()]).await.expect("get_many");
+    let none = kv
+        .store
+        .get_many(&["a".to_owned(), "b".to_owned()])
+        .await
+        .expect("get_many");
     assert_eq!(none, vec![None, None]);
     assert!(kv.store.get_many(&[]).await.expect("get_many of nothing").is_empty());
 }
@@ -40,7 +44,11 @@ async fn get_many_returns_documents_in_key_order(kv: TestKv) {
     let documents = kv.store.get_many(&keys).await.expect("get_many");
     let names: Vec<Option<&str>> = documents
         .iter()
-        .map(|document| document.as_ref().map(|document| document["name"].as_str().expect("a name")))
+        .map(|document| {
+            document
+                .as_ref()
+                .map(|document| document["name"].as_str().expect("a name"))
+        })
         .collect();
     assert_eq!(names, vec![Some("b"), None, Some("a"), Some("c"), Some("a")]);
 }
@@ -50,7 +58,10 @@ async fn reopen_keeps_data(mut kv: TestKv) {
         .apply(&[write("keep:1", T0, "kept"), write("gone:1", T0, "x")])
         .await
         .expect("apply");
-    kv.store.apply(&[crate::harness::delete("gone:1", T0 + 1)]).await.expect("delete");
+    kv.store
+        .apply(&[crate::harness::delete("gone:1", T0 + 1)])
+        .await
+        .expect("delete");
     kv.reopen().await;
     assert_eq!(name_of(&kv, "keep:1").await.as_deref(), Some("kept"));
     assert_eq!(name_of(&kv, "gone:1").await, None);
@@ -82,8 +93,15 @@ async fn namespaces_do_not_see_each_other(kv: TestKv) {
 async fn clear_removes_every_key_of_the_namespace(kv: TestKv) {
     let ops: Vec<KvOp> = (0..25).map(|index| write(&format!("c:{index:02}"), T0, "x")).collect();
     kv.store.apply(&ops).await.expect("apply");
-    kv.store.apply(&[crate::harness::delete("c:00", T0 + 1)]).await.expect("delete");
-    assert_eq!(kv.store.clear().await.expect("clear"), 25, "documents and the tombstone");
+    kv.store
+        .apply(&[crate::harness::delete("c:00", T0 + 1)])
+        .await
+        .expect("delete");
+    assert_eq!(
+        kv.store.clear().await.expect("clear"),
+        25,
+        "documents and the tombstone"
+    );
     assert!(kv.store.scan_prefix("", None, 100).await.expect("scan").is_empty());
     // With the tombstone gone, an older write applies again: clear is a full reset.
     let report = kv.store.apply(&[write("c:00", T0, "again")]).await.expect("apply");

@@ -17,13 +17,21 @@ async fn scan_pages_through_a_prefix_in_key_order(kv: TestKv) {
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = kv.store.scan_prefix("url:/de/", after.as_deref(), 5).await.expect("scan");
+        let page = kv
+            .store
+            .scan_prefix("url:/de/", after.as_deref(), 5)
+            .await
+            .expect("scan");
         assert!(page.len() <= 5);
         let last_page = page.len() < 5;
         after = page.last().map(|(key, _)| key.clone());
         for (key, document) in page {
             let index: u32 = document["name"].as_str().expect("a name").parse().expect("a number");
-            assert_eq!(key, format!("url:/de/p-{index:02}"), "each key comes with its own document");
+            assert_eq!(
+                key,
+                format!("url:/de/p-{index:02}"),
+                "each key comes with its own document"
+            );
             seen.push(key);
         }
         if last_page {
@@ -56,12 +64,30 @@ async fn scan_edges(kv: TestKv) {
         .await
         .expect("apply");
     assert!(kv.store.scan_prefix("s:", None, 0).await.expect("limit 0").is_empty());
-    assert!(kv.store.scan_prefix("nothing:", None, 10).await.expect("no match").is_empty());
+    assert!(
+        kv.store
+            .scan_prefix("nothing:", None, 10)
+            .await
+            .expect("no match")
+            .is_empty()
+    );
     // An `after_key` before the prefix starts at the prefix; one past it ends the scan.
     let from_start = kv.store.scan_prefix("s:", Some("a"), 10).await.expect("scan");
     assert_eq!(from_start.len(), 2);
-    assert!(kv.store.scan_prefix("s:", Some("s:9"), 10).await.expect("scan").is_empty());
-    assert!(kv.store.scan_prefix("s:", Some("z"), 10).await.expect("scan").is_empty());
+    assert!(
+        kv.store
+            .scan_prefix("s:", Some("s:9"), 10)
+            .await
+            .expect("scan")
+            .is_empty()
+    );
+    assert!(
+        kv.store
+            .scan_prefix("s:", Some("z"), 10)
+            .await
+            .expect("scan")
+            .is_empty()
+    );
     // Glob characters in a prefix are taken literally (Redis SCAN MATCH is a glob).
     kv.store.apply(&[write("g:a*b", T0, "star")]).await.expect("apply");
     let literal = kv.store.scan_prefix("g:a*", None, 10).await.expect("scan");

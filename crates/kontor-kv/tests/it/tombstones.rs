@@ -7,11 +7,27 @@ use std::time::Duration;
 async fn delete_blocks_an_older_write(kv: TestKv) {
     kv.store.apply(&[write("p:1", T0, "live")]).await.expect("apply");
     let deleted = kv.store.apply(&[delete("p:1", T0 + 10)]).await.expect("delete");
-    assert_eq!(deleted, ApplyReport { applied: 1, skipped_stale: 0 });
+    assert_eq!(
+        deleted,
+        ApplyReport {
+            applied: 1,
+            skipped_stale: 0
+        }
+    );
     assert_eq!(name_of(&kv, "p:1").await, None);
     // A late write from before the delete must not resurrect the key.
-    let late = kv.store.apply(&[write("p:1", T0 + 5, "resurrected")]).await.expect("apply");
-    assert_eq!(late, ApplyReport { applied: 0, skipped_stale: 1 });
+    let late = kv
+        .store
+        .apply(&[write("p:1", T0 + 5, "resurrected")])
+        .await
+        .expect("apply");
+    assert_eq!(
+        late,
+        ApplyReport {
+            applied: 0,
+            skipped_stale: 1
+        }
+    );
     assert_eq!(name_of(&kv, "p:1").await, None);
 }
 
@@ -26,18 +42,35 @@ async fn delete_of_a_missing_key_still_blocks(kv: TestKv) {
 async fn newer_write_revives_a_deleted_key(kv: TestKv) {
     kv.store.apply(&[write("p:1", T0, "old")]).await.expect("apply");
     kv.store.apply(&[delete("p:1", T0 + 10)]).await.expect("delete");
-    let equal = kv.store.apply(&[write("p:1", T0 + 10, "same time")]).await.expect("apply");
+    let equal = kv
+        .store
+        .apply(&[write("p:1", T0 + 10, "same time")])
+        .await
+        .expect("apply");
     assert_eq!(equal.applied, 1, "an equal timestamp applies after a delete too");
     kv.store.apply(&[delete("p:1", T0 + 20)]).await.expect("delete");
-    let revived = kv.store.apply(&[write("p:1", T0 + 30, "revived")]).await.expect("apply");
+    let revived = kv
+        .store
+        .apply(&[write("p:1", T0 + 30, "revived")])
+        .await
+        .expect("apply");
     assert_eq!(revived.applied, 1);
     assert_eq!(name_of(&kv, "p:1").await.as_deref(), Some("revived"));
 }
 
 async fn older_delete_is_skipped(kv: TestKv) {
-    kv.store.apply(&[write("p:1", T0 + 10, "current")]).await.expect("apply");
+    kv.store
+        .apply(&[write("p:1", T0 + 10, "current")])
+        .await
+        .expect("apply");
     let stale = kv.store.apply(&[delete("p:1", T0)]).await.expect("delete");
-    assert_eq!(stale, ApplyReport { applied: 0, skipped_stale: 1 });
+    assert_eq!(
+        stale,
+        ApplyReport {
+            applied: 0,
+            skipped_stale: 1
+        }
+    );
     assert_eq!(name_of(&kv, "p:1").await.as_deref(), Some("current"));
 }
 
@@ -48,7 +81,11 @@ async fn tombstone_is_invisible_to_every_read(kv: TestKv) {
         .expect("apply");
     kv.store.apply(&[delete("t:b", T0 + 1)]).await.expect("delete");
     assert_eq!(kv.store.get("t:b").await.expect("get"), None);
-    let many = kv.store.get_many(&["t:a".to_owned(), "t:b".to_owned()]).await.expect("get_many");
+    let many = kv
+        .store
+        .get_many(&["t:a".to_owned(), "t:b".to_owned()])
+        .await
+        .expect("get_many");
     assert!(many[0].is_some());
     assert_eq!(many[1], None);
     let keys: Vec<String> = kv
@@ -82,7 +119,11 @@ async fn tombstone_expires_after_its_ttl(mut kv: TestKv) {
     let purged = kv.store.purge_expired_tombstones().await.expect("purge");
     let expected = if kv.backend() == TestBackend::Redis { 0 } else { 1 };
     assert_eq!(purged, expected);
-    assert_eq!(kv.store.clear().await.expect("clear"), 1, "only the revived document is left");
+    assert_eq!(
+        kv.store.clear().await.expect("clear"),
+        1,
+        "only the revived document is left"
+    );
 }
 
 kv_test_suite!(

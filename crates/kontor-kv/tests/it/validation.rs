@@ -9,9 +9,16 @@ async fn oversize_key_is_rejected_naming_it(kv: TestKv) {
     let long_key = format!("product_abstract:de:en_us:{}", "x".repeat(MAX_KEY_BYTES));
     let batch = [write("ok:1", T0, "valid"), write(&long_key, T0, "too long")];
     let error = kv.store.apply(&batch).await.expect_err("an oversize key is rejected");
-    assert!(matches!(&error, KvError::InvalidKey { key, .. } if *key == long_key), "{error:?}");
+    assert!(
+        matches!(&error, KvError::InvalidKey { key, .. } if *key == long_key),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("product_abstract:de:en_us:xxx"), "{error}");
-    assert_eq!(name_of(&kv, "ok:1").await, None, "the valid op of the rejected batch was not written");
+    assert_eq!(
+        name_of(&kv, "ok:1").await,
+        None,
+        "the valid op of the rejected batch was not written"
+    );
 
     assert!(matches!(kv.store.get(&long_key).await, Err(KvError::InvalidKey { .. })));
     assert!(matches!(
@@ -63,7 +70,10 @@ async fn documents_breaking_the_contract_are_rejected(kv: TestKv) {
         .expect("has a timestamp");
     let error = kv.store.apply(&[too_large]).await.expect_err("too large");
     assert!(matches!(error, KvError::ValueTooLarge { .. }));
-    assert!(!error.to_string().contains("xxxx"), "errors never carry the value: {error}");
+    assert!(
+        !error.to_string().contains("xxxx"),
+        "errors never carry the value: {error}"
+    );
     assert_eq!(name_of(&kv, "p:1").await, None);
 }
 

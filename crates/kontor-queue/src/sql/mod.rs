@@ -131,6 +131,13 @@ fn new_lease_token() -> i64 {
     rand::random::<i64>() & i64::MAX
 }
 
+fn entry(stats: &mut HashMap<String, QueueStats>, queue: String) -> &mut QueueStats {
+    stats.entry(queue.clone()).or_insert_with(|| QueueStats {
+        queue,
+        ..QueueStats::default()
+    })
+}
+
 fn to_u64(count: i64) -> u64 {
     u64::try_from(count).unwrap_or(0)
 }
@@ -331,12 +338,6 @@ impl MessageBus for SqlBus {
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError> {
         let now = now_micros();
         let mut stats: HashMap<String, QueueStats> = HashMap::new();
-        let mut entry = |queue: String| -> &mut QueueStats {
-            stats.entry(queue.clone()).or_insert_with(|| QueueStats {
-                queue,
-                ..QueueStats::default()
-            })
-        };
         // Four grouped counts rather than one conditional aggregate: each is a plain indexed query on
         // every engine. They are not one snapshot, which a depth gauge does not need.
         let ready: Vec<(String, i64, Option<i64>)> = message::Entity::find()
@@ -350,7 +351,7 @@ impl MessageBus for SqlBus {
             .all(&self.connection)
             .await?;
         for (queue, count, oldest) in ready {
-            let stats = entry(queue);
+            let stats = entry(&mut stats, queue);
             stats.ready = to_u64(count);
             stats.oldest_ready_age = oldest.map(|since| age(now, since));
         }
@@ -371,7 +372,7 @@ impl MessageBus for SqlBus {
                 .all(&self.connection)
                 .await?;
             for (queue, count) in waiting {
-                let stats = entry(queue);
+                let stats = entry(&mut stats, queue);
                 if leased {
                     stats.in_flight = to_u64(count);
                 } else {
@@ -388,7 +389,7 @@ impl MessageBus for SqlBus {
             .all(&self.connection)
             .await?;
         for (queue, count) in dead {
-            entry(queue).dead_letters = to_u64(count);
+            entry(&mut stats, queue).dead_letters = to_u64(count);
         }
         let mut stats: Vec<QueueStats> = stats.into_values().collect();
         stats.sort_by(|a, b| a.queue.cmp(&b.queue));

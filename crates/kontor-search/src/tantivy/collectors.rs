@@ -195,7 +195,14 @@ pub(crate) struct FacetSegmentCollector {
     strings: Option<(StrColumn, Vec<u64>)>,
     categories: Option<Column<i64>>,
     category_counts: HashMap<i64, u64>,
-    ranges: Vec<(String, Column<i64>, Option<(i64, i64)>)>,
+    ranges: Vec<RangeColumn>,
+}
+
+/// An integer facet's column in one segment and the bounds seen so far.
+struct RangeColumn {
+    name: String,
+    column: Column<i64>,
+    bounds: Option<(i64, i64)>,
 }
 
 impl Collector for FacetCollector {
@@ -220,7 +227,11 @@ impl Collector for FacetCollector {
                         continue;
                     };
                     if let Some(column) = open_i64_column(reader, &json_path(names::INTEGER_FACET, &name))? {
-                        ranges.push((name, column, None));
+                        ranges.push(RangeColumn {
+                            name,
+                            column,
+                            bounds: None,
+                        });
                     }
                 }
             }
@@ -274,9 +285,9 @@ impl SegmentCollector for FacetSegmentCollector {
                 *self.category_counts.entry(category).or_default() += 1;
             }
         }
-        for (_, column, bounds) in &mut self.ranges {
-            for value in column.values_for_doc(doc) {
-                *bounds = Some(match *bounds {
+        for range in &mut self.ranges {
+            for value in range.column.values_for_doc(doc) {
+                range.bounds = Some(match range.bounds {
                     Some((min, max)) => (min.min(value), max.max(value)),
                     None => (value, value),
                 });
@@ -296,7 +307,7 @@ impl SegmentCollector for FacetSegmentCollector {
         let ranges = self
             .ranges
             .into_iter()
-            .filter_map(|(name, _, bounds)| bounds.map(|bounds| (name, bounds)))
+            .filter_map(|range| range.bounds.map(|bounds| (range.name, bounds)))
             .collect();
         FacetCounts {
             strings,

@@ -284,6 +284,13 @@ impl SqlResource for CategoryAttributes {
         )
     }
 
+    async fn foreign_keys(
+        transaction: &DatabaseTransaction,
+        id: i64,
+    ) -> Result<crate::repo::resource::ForeignKeys, DomainError> {
+        crate::repo::foreign_keys::of_category(transaction, id).await
+    }
+
     fn list_filter(query: &ListQuery) -> Condition {
         let mut condition = Condition::all();
         if let Some(name) = &query.name {
@@ -410,6 +417,13 @@ impl SqlResource for ProductCategoryAttributes {
                 })
             },
         )
+    }
+
+    async fn foreign_keys(
+        transaction: &DatabaseTransaction,
+        id: i64,
+    ) -> Result<crate::repo::resource::ForeignKeys, DomainError> {
+        crate::repo::foreign_keys::of_product_category(transaction, id).await
     }
 
     fn list_filter(query: &ListQuery) -> Condition {

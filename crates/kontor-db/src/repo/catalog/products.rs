@@ -363,6 +363,13 @@ impl SqlResource for ProductConcreteAttributes {
         )
     }
 
+    async fn foreign_keys(
+        transaction: &DatabaseTransaction,
+        id: i64,
+    ) -> Result<crate::repo::resource::ForeignKeys, DomainError> {
+        crate::repo::foreign_keys::of_concrete(transaction, id).await
+    }
+
     fn list_filter(query: &ListQuery) -> Condition {
         let mut condition = Condition::all();
         if let Some(sku) = &query.sku {
