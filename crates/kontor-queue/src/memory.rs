@@ -68,7 +68,10 @@ impl MemoryBus {
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave a half-applied change behind (every change is a
         // single map operation), so a poisoned lock is still consistent.
-        self.shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn claim(&self, queue: &str, max: usize) -> Vec<Delivery> {

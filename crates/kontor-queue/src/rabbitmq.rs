@@ -338,7 +338,12 @@ impl RabbitMqBus {
     }
 
     /// The consumer of `queue` on this session, started on first use with prefetch `prefetch`.
-    async fn consumer(&self, session: &Session, queue: &str, prefetch: usize) -> Result<Arc<QueueConsumer>, QueueError> {
+    async fn consumer(
+        &self,
+        session: &Session,
+        queue: &str,
+        prefetch: usize,
+    ) -> Result<Arc<QueueConsumer>, QueueError> {
         let mut consumers = session.consumers.lock().await;
         if let Some(consumer) = consumers.get(queue)
             && consumer.channel.status().connected()
@@ -427,7 +432,10 @@ impl RabbitMqBus {
         let session = self.session().await?;
         let generation = session.generation;
         let result = operation(session).await;
-        if matches!(result, Err(QueueError::Broker { .. } | QueueError::ConsumerClosed { .. })) {
+        if matches!(
+            result,
+            Err(QueueError::Broker { .. } | QueueError::ConsumerClosed { .. })
+        ) {
             self.invalidate(generation).await;
         }
         result
@@ -450,7 +458,10 @@ impl RabbitMqBus {
         let mut found = Vec::new();
         while found.len() < limit {
             let Some(message) = channel
-                .basic_get(ShortString::from(error_queue.as_str()), BasicGetOptions { no_ack: false })
+                .basic_get(
+                    ShortString::from(error_queue.as_str()),
+                    BasicGetOptions { no_ack: false },
+                )
                 .await
                 .map_err(QueueError::broker("basic.get"))?
             else {

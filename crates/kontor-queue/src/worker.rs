@@ -131,7 +131,12 @@ impl Worker {
     }
 
     /// Consumes `queue` in batches of up to `batch_size` with `options.concurrency` loops.
-    pub fn register(&mut self, queue: impl Into<String>, batch_size: usize, handler: Arc<dyn BatchHandler>) -> &mut Self {
+    pub fn register(
+        &mut self,
+        queue: impl Into<String>,
+        batch_size: usize,
+        handler: Arc<dyn BatchHandler>,
+    ) -> &mut Self {
         let concurrency = self.options.concurrency;
         self.register_with_concurrency(queue, batch_size, concurrency, handler)
     }
@@ -232,7 +237,11 @@ impl QueueLoop {
             if now >= deadline {
                 break;
             }
-            let more = match self.bus.receive(&self.queue, self.batch_size - batch.len(), deadline - now).await {
+            let more = match self
+                .bus
+                .receive(&self.queue, self.batch_size - batch.len(), deadline - now)
+                .await
+            {
                 Ok(more) => more,
                 Err(error) => {
                     // Keep what we hold; it is processed and the error shows again on the next receive.
@@ -336,7 +345,8 @@ async fn settle(
         }
     };
     // Ranges still to run, processed front to back (a stack holding them in reverse).
-    let mut pending = vec![0..batch.len()];
+    let whole = 0..batch.len();
+    let mut pending = vec![whole];
     while let Some(range) = pending.pop() {
         let part = &batch[range.clone()];
         match handler.handle(part).await {

@@ -20,8 +20,7 @@ pub mod tantivy;
 pub use error::SearchError;
 pub use port::{
     ApplyOutcome, CategoryCount, FacetValueCount, IntegerRange, KeyVersion, MAX_PAGE_LIMIT, RangeFacet, SearchFilters,
-    SearchHit, SearchIndex, SearchOp, SearchRequest, SearchResult, SearchSort, StoredDocument, Suggestions,
-    ValueFacet,
+    SearchHit, SearchIndex, SearchOp, SearchRequest, SearchResult, SearchSort, StoredDocument, Suggestions, ValueFacet,
 };
 pub use scope::IndexScope;
 pub use tantivy::{TantivyOptions, TantivySearchIndex};

@@ -32,7 +32,8 @@ impl IndexScope {
         else {
             return Err(SearchError::InvalidKey { key: key.to_owned() });
         };
-        let valid = |segment: &str| !segment.is_empty() && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid =
+            |segment: &str| !segment.is_empty() && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid(store) || !valid(locale) {
             return Err(SearchError::InvalidKey { key: key.to_owned() });
         }

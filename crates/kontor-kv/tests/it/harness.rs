@@ -87,6 +87,11 @@ impl TestKv {
         &self.url
     }
 
+    /// The namespace between `kv:` and the key (unique per test).
+    pub fn namespace(&self) -> &str {
+        &self.options.namespace
+    }
+
     /// Closes the store and opens it again on the same file or namespace. A memory store lives only as
     /// long as its handle, so it is kept as it is.
     pub async fn reopen(&mut self) {

@@ -29,6 +29,7 @@ macro_rules! kv_test_suite {
 
 mod apply;
 mod read;
+mod redis_layout;
 mod scan;
 mod tombstones;
 mod validation;

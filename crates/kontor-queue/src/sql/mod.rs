@@ -173,7 +173,9 @@ impl MessageBus for SqlBus {
             if chunk.is_empty() {
                 break;
             }
-            message::Entity::insert_many(chunk).exec_without_returning(&transaction).await?;
+            message::Entity::insert_many(chunk)
+                .exec_without_returning(&transaction)
+                .await?;
         }
         transaction.commit().await?;
         self.published.notify_waiters();
@@ -185,7 +187,10 @@ impl MessageBus for SqlBus {
         if max == 0 {
             return Ok(Vec::new());
         }
-        poll_receive(wait, self.options.poll_interval, &self.published, || self.claim(queue, max)).await
+        poll_receive(wait, self.options.poll_interval, &self.published, || {
+            self.claim(queue, max)
+        })
+        .await
     }
 
     async fn ack(&self, deliveries: &[Delivery]) -> Result<(), QueueError> {
@@ -233,7 +238,9 @@ impl MessageBus for SqlBus {
                 dead_at: Set(now),
                 ..Default::default()
             };
-            dead_letter::Entity::insert(dead).exec_without_returning(&transaction).await?;
+            dead_letter::Entity::insert(dead)
+                .exec_without_returning(&transaction)
+                .await?;
             message::Entity::delete_many()
                 .filter(Self::held(delivery))
                 .exec(&transaction)
@@ -324,7 +331,9 @@ impl MessageBus for SqlBus {
                 last_error: Set(None),
                 ..Default::default()
             });
-            message::Entity::insert_many(messages).exec_without_returning(&transaction).await?;
+            message::Entity::insert_many(messages)
+                .exec_without_returning(&transaction)
+                .await?;
             dead_letter::Entity::delete_many()
                 .filter(dead_letter::Column::Id.is_in(chunk.iter().map(|row| row.id)))
                 .exec(&transaction)

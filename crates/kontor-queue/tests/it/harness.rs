@@ -130,10 +130,10 @@ impl Drop for Harness {
                 return;
             };
             runtime.block_on(async move {
-                if let Ok(bus) = RabbitMqBus::connect(&amqp_url(), BusOptions::default()).await {
-                    if let Err(error) = bus.delete_queues(&names).await {
-                        eprintln!("could not delete test queues: {error}");
-                    }
+                if let Ok(bus) = RabbitMqBus::connect(&amqp_url(), BusOptions::default()).await
+                    && let Err(error) = bus.delete_queues(&names).await
+                {
+                    eprintln!("could not delete test queues: {error}");
                 }
             });
         });

@@ -92,10 +92,17 @@ async fn publish_receive_ack_in_fifo_order(h: Arc<Harness>) {
         .map(|payload| String::from_utf8(payload).expect("utf-8"))
         .collect();
     assert_eq!(received.iter().map(text).collect::<Vec<_>>(), expected);
-    assert!(received.iter().all(|delivery| delivery.attempt == 1 && delivery.queue == queue));
+    assert!(
+        received
+            .iter()
+            .all(|delivery| delivery.attempt == 1 && delivery.queue == queue)
+    );
     bus.ack(&received).await.expect("ack");
 
-    let after_ack = bus.receive(&queue, 10, Duration::from_millis(300)).await.expect("receive");
+    let after_ack = bus
+        .receive(&queue, 10, Duration::from_millis(300))
+        .await
+        .expect("receive");
     assert!(after_ack.is_empty(), "acked messages are gone");
 }
 
@@ -112,7 +119,10 @@ async fn unacked_messages_come_back_after_a_crash(h: Arc<Harness>) {
     assert_eq!(held.len(), 3);
 
     let survivor = h.bus(options()).await;
-    let while_leased = survivor.receive(&queue, 3, Duration::from_millis(100)).await.expect("receive");
+    let while_leased = survivor
+        .receive(&queue, 3, Duration::from_millis(100))
+        .await
+        .expect("receive");
     assert!(while_leased.is_empty(), "leased messages are not handed out twice");
 
     // The worker dies without acking: its process (bus, connection) goes away.
@@ -122,7 +132,10 @@ async fn unacked_messages_come_back_after_a_crash(h: Arc<Harness>) {
     texts.sort();
     assert_eq!(texts, vec!["m-000", "m-001", "m-002"]);
     survivor.ack(&redelivered).await.expect("ack");
-    let leftover = survivor.receive(&queue, 3, Duration::from_millis(300)).await.expect("receive");
+    let leftover = survivor
+        .receive(&queue, 3, Duration::from_millis(300))
+        .await
+        .expect("receive");
     assert!(leftover.is_empty());
 }
 
@@ -141,7 +154,10 @@ async fn competing_consumers_never_get_the_same_message(h: Arc<Harness>) {
         consumers.push(tokio::spawn(async move {
             let deadline = Instant::now() + PATIENCE;
             while Instant::now() < deadline && seen.lock().expect("seen").len() < TOTAL {
-                let batch = bus.receive(&queue, 7, Duration::from_millis(200)).await.expect("receive");
+                let batch = bus
+                    .receive(&queue, 7, Duration::from_millis(200))
+                    .await
+                    .expect("receive");
                 seen.lock().expect("seen").extend(batch.iter().map(text));
                 bus.ack(&batch).await.expect("ack");
             }
@@ -159,14 +175,19 @@ async fn competing_consumers_never_get_the_same_message(h: Arc<Harness>) {
 async fn nack_retries_with_backoff_then_dead_letters(h: Arc<Harness>) {
     let bus = h.bus(options_with_retry(3, &[60, 120])).await;
     let queue = h.queue("publish.retry");
-    bus.publish(&queue, vec![b"poison".to_vec(), b"good-1".to_vec()]).await.expect("publish");
+    bus.publish(&queue, vec![b"poison".to_vec(), b"good-1".to_vec()])
+        .await
+        .expect("publish");
 
     let mut poison_attempts = Vec::new();
     let mut poison_times = Vec::new();
     let mut good = Vec::new();
     let deadline = Instant::now() + PATIENCE;
     while poison_attempts.len() < 3 && Instant::now() < deadline {
-        let batch = bus.receive(&queue, 10, Duration::from_millis(200)).await.expect("receive");
+        let batch = bus
+            .receive(&queue, 10, Duration::from_millis(200))
+            .await
+            .expect("receive");
         for delivery in batch {
             if delivery.payload == b"poison" {
                 poison_attempts.push(delivery.attempt);
@@ -193,20 +214,12 @@ async fn nack_retries_with_backoff_then_dead_letters(h: Arc<Harness>) {
     good.sort();
     assert_eq!(good, vec!["good-1", "good-2"]);
 
-    let mut dead = Vec::new();
-    assert!(
-        eventually(|| {
-            let bus = Arc::clone(&bus);
-            let queue = queue.clone();
-            let dead = &mut dead;
-            async move {
-                *dead = bus.dead_letters(&queue, 10).await.expect("dead letters");
-                !dead.is_empty()
-            }
-        })
-        .await,
-        "the poison message reached the error queue"
-    );
+    let deadline = Instant::now() + PATIENCE;
+    let mut dead = bus.dead_letters(&queue, 10).await.expect("dead letters");
+    while dead.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        dead = bus.dead_letters(&queue, 10).await.expect("dead letters");
+    }
     assert_eq!(dead.len(), 1);
     let letter = &dead[0];
     assert_eq!(letter.payload, b"poison");
@@ -214,29 +227,43 @@ async fn nack_retries_with_backoff_then_dead_letters(h: Arc<Harness>) {
     assert_eq!(letter.reason, "boom on attempt 3");
     assert_eq!(letter.queue, queue);
     assert!(letter.first_failed_at < letter.last_failed_at);
-    let leftover = bus.receive(&queue, 10, Duration::from_millis(400)).await.expect("receive");
+    let leftover = bus
+        .receive(&queue, 10, Duration::from_millis(400))
+        .await
+        .expect("receive");
     assert!(leftover.is_empty(), "a dead letter is not delivered again");
 }
 
 async fn dead_letters_can_be_requeued(h: Arc<Harness>) {
     let bus = h.bus(options_with_retry(1, &[10])).await;
     let queue = h.queue("publish.requeue");
-    bus.publish(&queue, vec![b"a".to_vec(), b"b".to_vec()]).await.expect("publish");
+    bus.publish(&queue, vec![b"a".to_vec(), b"b".to_vec()])
+        .await
+        .expect("publish");
     for delivery in receive_n(&bus, &queue, 2).await {
         bus.nack(&delivery, "failed").await.expect("nack");
     }
     let dead = bus.dead_letters(&queue, 10).await.expect("dead letters");
-    assert_eq!(dead.iter().map(|d| d.payload.clone()).collect::<Vec<_>>(), vec![b"a".to_vec(), b"b".to_vec()]);
+    assert_eq!(
+        dead.iter().map(|d| d.payload.clone()).collect::<Vec<_>>(),
+        vec![b"a".to_vec(), b"b".to_vec()]
+    );
     assert!(dead.iter().all(|d| d.reason == "failed" && d.attempts == 1));
 
     let first = [dead[0].id];
-    assert_eq!(bus.requeue_dead_letters(&queue, Some(&first)).await.expect("requeue"), 1);
+    assert_eq!(
+        bus.requeue_dead_letters(&queue, Some(&first)).await.expect("requeue"),
+        1
+    );
     let again = receive_n(&bus, &queue, 1).await;
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].payload, b"a");
     assert_eq!(again[0].attempt, 1, "a re-queued message starts over");
     bus.ack(&again).await.expect("ack");
-    let remaining = bus.dead_letters(&format!("{queue}.error"), 10).await.expect("dead letters");
+    let remaining = bus
+        .dead_letters(&format!("{queue}.error"), 10)
+        .await
+        .expect("dead letters");
     assert_eq!(remaining.len(), 1);
     assert_eq!(remaining[0].payload, b"b");
 
@@ -262,21 +289,22 @@ async fn stats_count_ready_in_flight_and_dead_letters(h: Arc<Harness>) {
 
     let expected_busy = (2, 1, 0);
     let expected_failing = (0, 0, 1);
-    let mut last = (QueueStats::default(), QueueStats::default());
-    let matched = eventually(|| {
-        let bus = Arc::clone(&bus);
-        let (busy, failing) = (busy.clone(), failing.clone());
-        let last = &mut last;
-        async move {
-            *last = (stats_of(&bus, &busy).await, stats_of(&bus, &failing).await);
-            let shape = |s: &QueueStats| (s.ready, s.in_flight, s.dead_letters);
-            shape(&last.0) == expected_busy && shape(&last.1) == expected_failing
+    let shape = |s: &QueueStats| (s.ready, s.in_flight, s.dead_letters);
+    let deadline = Instant::now() + PATIENCE;
+    let (mut last, mut matched) = ((QueueStats::default(), QueueStats::default()), false);
+    while !matched && Instant::now() < deadline {
+        last = (stats_of(&bus, &busy).await, stats_of(&bus, &failing).await);
+        matched = shape(&last.0) == expected_busy && shape(&last.1) == expected_failing;
+        if !matched {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    })
-    .await;
+    }
     assert!(matched, "stats reached the expected counts, last seen {last:?}");
     if h.backend != crate::harness::Backend::RabbitMq {
-        assert!(last.0.oldest_ready_age.is_some(), "the age of the oldest ready message is known");
+        assert!(
+            last.0.oldest_ready_age.is_some(),
+            "the age of the oldest ready message is known"
+        );
     }
     bus.ack(&held).await.expect("ack");
     assert!(eventually(|| async { stats_of(&bus, &busy).await.in_flight == 0 }).await);
@@ -328,7 +356,12 @@ async fn worker_processes_a_queue(h: Arc<Harness>) {
     handled.dedup();
     assert_eq!(handled.len(), 50);
     assert!(report.acked >= 50);
-    assert!(bus.receive(&queue, 10, Duration::from_millis(300)).await.expect("receive").is_empty());
+    assert!(
+        bus.receive(&queue, 10, Duration::from_millis(300))
+            .await
+            .expect("receive")
+            .is_empty()
+    );
 }
 
 async fn worker_isolates_a_poison_message_by_bisection(h: Arc<Harness>) {
@@ -366,7 +399,11 @@ async fn worker_isolates_a_poison_message_by_bisection(h: Arc<Harness>) {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].payload, b"poison");
     assert_eq!(dead[0].attempts, 2);
-    assert!(dead[0].reason.contains("poison pill"), "reason kept: {}", dead[0].reason);
+    assert!(
+        dead[0].reason.contains("poison pill"),
+        "reason kept: {}",
+        dead[0].reason
+    );
     assert!(report.nacked >= 2);
 }
 
@@ -413,7 +450,10 @@ async fn worker_shutdown_returns_the_unfinished_batch(h: Arc<Harness>) {
     let mut texts: Vec<String> = returned.iter().map(text).collect();
     texts.sort();
     assert_eq!(texts, vec!["s-000", "s-001", "s-002"]);
-    assert!(returned.iter().all(|delivery| delivery.attempt == 1), "a released batch counts no attempt");
+    assert!(
+        returned.iter().all(|delivery| delivery.attempt == 1),
+        "a released batch counts no attempt"
+    );
     bus.ack(&returned).await.expect("ack");
 }
 

@@ -27,9 +27,12 @@ const MAX_TOKEN_BYTES: usize = 40;
 /// Registers this index's analyzers; must run before a writer or query parser uses the index.
 pub(crate) fn register_analyzers(index: &Index, language: &str) {
     index.tokenizers().register(TEXT_ANALYZER, text_analyzer(language));
-    index
-        .tokenizers()
-        .register(SKU_ANALYZER, TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build());
+    index.tokenizers().register(
+        SKU_ANALYZER,
+        TextAnalyzer::builder(RawTokenizer::default())
+            .filter(LowerCaser)
+            .build(),
+    );
 }
 
 /// The full-text analyzer for an ISO 639-1 language; unknown languages get tokenising and lower-casing
@@ -176,7 +179,10 @@ mod tests {
     fn german_folds_plurals_onto_the_singular() {
         let mut analyzer = text_analyzer("de");
         assert_eq!(analyze(&mut analyzer, "Kameras Kamera"), ["kamera", "kamera"]);
-        assert_eq!(analyze(&mut analyzer, "Regenjacken Regenjacke"), ["regenjack", "regenjack"]);
+        assert_eq!(
+            analyze(&mut analyzer, "Regenjacken Regenjacke"),
+            ["regenjack", "regenjack"]
+        );
         assert_eq!(analyze(&mut analyzer, "Haus"), ["haus"]);
     }
 

@@ -34,8 +34,7 @@ use self::query::FilterGroup;
 use self::schema::{FACET_SEPARATOR, Fields, build_schema, json_path, names};
 use crate::{
     ApplyOutcome, CategoryCount, FacetValueCount, IndexScope, KeyVersion, MAX_PAGE_LIMIT, RangeFacet, SearchError,
-    SearchHit, SearchIndex, SearchOp, SearchRequest, SearchResult, SearchSort, StoredDocument, Suggestions,
-    ValueFacet,
+    SearchHit, SearchIndex, SearchOp, SearchRequest, SearchResult, SearchSort, StoredDocument, Suggestions, ValueFacet,
 };
 
 /// Tuning of the Tantivy backend.
@@ -327,12 +326,13 @@ impl ScopeIndex {
         let mut writer = self.lock_writer()?;
         let searcher = self.reader.searcher();
         let mut outcome = ApplyOutcome::default();
-        // Version per key as decided so far in this batch, and the op that will be written for it: only
-        // the last accepted op of a key reaches Tantivy.
-        let mut winners: HashMap<String, SearchOp> = HashMap::new();
+        // The op that will be written per key: only the last accepted op of a key reaches Tantivy, in batch
+        // order so index order (the relevance tie-break) is deterministic.
+        let mut winners: Vec<SearchOp> = Vec::new();
+        let mut winner_of: HashMap<String, usize> = HashMap::new();
         for op in ops {
-            let stored = match winners.get(op.key()) {
-                Some(winner) => Some(winner.timestamp_micros()),
+            let stored = match winner_of.get(op.key()) {
+                Some(position) => Some(winners[*position].timestamp_micros()),
                 None => self.find(&searcher, op.key())?.map(|found| found.version),
             };
             // Equal versions are re-applied: a re-sync sends the stored timestamp again and must be able
@@ -342,12 +342,18 @@ impl ScopeIndex {
                 continue;
             }
             outcome.applied += 1;
-            winners.insert(op.key().to_owned(), op);
+            match winner_of.get(op.key()) {
+                Some(position) => winners[*position] = op,
+                None => {
+                    winner_of.insert(op.key().to_owned(), winners.len());
+                    winners.push(op);
+                }
+            }
         }
         if winners.is_empty() {
             return Ok(outcome);
         }
-        let written = self.write(&mut writer, winners.into_values());
+        let written = self.write(&mut writer, winners.into_iter());
         let committed = written.and_then(|()| writer.commit().map(|_| ()).in_index(&self.name));
         if let Err(error) = committed {
             // Drop the half-written batch so the next one does not commit it by accident.
@@ -385,7 +391,11 @@ impl ScopeIndex {
         for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
             let postings = segment
                 .inverted_index(self.fields.key)
-                .and_then(|inverted| inverted.read_postings(&term, IndexRecordOption::Basic).map_err(Into::into))
+                .and_then(|inverted| {
+                    inverted
+                        .read_postings(&term, IndexRecordOption::Basic)
+                        .map_err(Into::into)
+                })
                 .in_index(&self.name)?;
             let Some(mut postings) = postings else {
                 continue;
@@ -442,7 +452,11 @@ impl ScopeIndex {
         Ok((key, document))
     }
 
-    fn hits(&self, searcher: &Searcher, ranked: impl Iterator<Item = DocAddress>) -> Result<Vec<SearchHit>, SearchError> {
+    fn hits(
+        &self,
+        searcher: &Searcher,
+        ranked: impl Iterator<Item = DocAddress>,
+    ) -> Result<Vec<SearchHit>, SearchError> {
         ranked
             .map(|address| {
                 let (key, document) = self.load(searcher, address)?;
@@ -475,7 +489,11 @@ impl ScopeIndex {
         let found = searcher
             .search(&matching, &HitsCollector { order, top_n })
             .in_index(&self.name)?;
-        let page = found.ranked.into_iter().skip(request.offset).map(|(_, address)| address);
+        let page = found
+            .ranked
+            .into_iter()
+            .skip(request.offset)
+            .map(|(_, address)| address);
         let hits = self.hits(&searcher, page)?;
 
         let facets = FacetCollector {
@@ -546,7 +564,10 @@ impl ScopeIndex {
 
     fn keys(&self) -> Result<Vec<KeyVersion>, SearchError> {
         let searcher = self.reader.searcher();
-        let live = TermQuery::new(Term::from_field_bool(self.fields.deleted, false), IndexRecordOption::Basic);
+        let live = TermQuery::new(
+            Term::from_field_bool(self.fields.deleted, false),
+            IndexRecordOption::Basic,
+        );
         let mut keys: Vec<KeyVersion> = searcher
             .search(&live as &dyn Query, &KeysCollector)
             .in_index(&self.name)?
@@ -572,9 +593,12 @@ fn replace_group(counts: &mut FacetCounts, unfiltered: FacetCounts, group: &Filt
         FilterGroup::StringFacet(name) => {
             let prefix = format!("{name}{FACET_SEPARATOR}");
             counts.strings.retain(|term, _| !term.starts_with(&prefix));
-            counts
-                .strings
-                .extend(unfiltered.strings.into_iter().filter(|(term, _)| term.starts_with(&prefix)));
+            counts.strings.extend(
+                unfiltered
+                    .strings
+                    .into_iter()
+                    .filter(|(term, _)| term.starts_with(&prefix)),
+            );
         }
         FilterGroup::IntegerRange(name) => {
             counts.ranges.remove(name);
@@ -598,7 +622,12 @@ fn value_facets(strings: HashMap<String, u64>) -> Vec<ValueFacet> {
     by_name
         .into_iter()
         .map(|(name, mut values)| {
-            values.sort_by(|left, right| right.doc_count.cmp(&left.doc_count).then_with(|| left.value.cmp(&right.value)));
+            values.sort_by(|left, right| {
+                right
+                    .doc_count
+                    .cmp(&left.doc_count)
+                    .then_with(|| left.value.cmp(&right.value))
+            });
             ValueFacet { name, values }
         })
         .collect()

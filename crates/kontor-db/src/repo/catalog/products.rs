@@ -213,6 +213,13 @@ impl SqlResource for ProductAbstractAttributes {
         )
     }
 
+    async fn foreign_keys(
+        transaction: &DatabaseTransaction,
+        id: i64,
+    ) -> Result<crate::repo::resource::ForeignKeys, DomainError> {
+        crate::repo::foreign_keys::of_abstract(transaction, id).await
+    }
+
     fn list_filter(query: &ListQuery) -> Condition {
         let mut condition = Condition::all();
         if let Some(sku) = &query.sku {

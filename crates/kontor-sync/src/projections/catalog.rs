@@ -1,0 +1,401 @@
+//! Product documents: `product_abstract` (store × locale, with the variant map), `product_concrete`
+//! (locale) and the `product_page` search document (store × locale).
+
+use super::snapshot::{self, AbstractProduct, Shop, in_chunks};
+use super::{Document, Projection};
+use crate::SyncError;
+use async_trait::async_trait;
+use kontor_db::SqlDatabase;
+use kontor_db::entity::{product_abstract, product_concrete};
+use kontor_readmodel::storage::{
+    AttributeMap, GROSS_MODE, NET_MODE, ProductAbstractStorage, ProductConcreteStorage, VariantRef, projection,
+};
+use kontor_readmodel::{key, mapping_key};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub struct ProductAbstractProjection;
+pub struct ProductConcreteProjection;
+pub struct ProductPageProjection;
+
+async fn abstract_ids_after(db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
+    product_abstract::Entity::find()
+        .select_only()
+        .column(product_abstract::Column::Id)
+        .filter(product_abstract::Column::Id.gt(after))
+        .order_by_asc(product_abstract::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db.connection())
+        .await
+        .map_err(SyncError::from_db)
+}
+
+fn build_key(resource: &str, store: Option<&str>, locale: Option<&str>, reference: &str) -> Result<String, SyncError> {
+    key(resource, store, locale, Some(reference)).map_err(|error| SyncError::Document(error.to_string()))
+}
+
+fn sku_mapping(resource: &str, document: &Document) -> Vec<(String, Value)> {
+    let Some(sku) = document.data.get("sku").and_then(Value::as_str) else { return Vec::new() };
+    mapping_key(resource, document.store.as_deref(), document.locale.as_deref(), "sku", sku)
+        .map(|mapping| vec![(mapping, json!({"id": document.entity_id}))])
+        .unwrap_or_default()
+}
+
+/// Shared attributes overlaid with the localized ones.
+fn merged_attributes(shared: &str, localized: Option<&str>) -> BTreeMap<String, String> {
+    let mut attributes = snapshot::attribute_map(shared);
+    if let Some(localized) = localized {
+        attributes.extend(snapshot::attribute_map(localized));
+    }
+    attributes
+}
+
+/// Which super attribute values lead to which active concrete.
+fn attribute_map(product: &AbstractProduct, shop: &Shop) -> (Vec<String>, AttributeMap) {
+    let mut map = AttributeMap::default();
+    let mut definition = BTreeSet::new();
+    for concrete in product.concretes.iter().filter(|concrete| concrete.row.is_active) {
+        map.product_concrete_ids.push(concrete.row.id);
+        let attributes = snapshot::attribute_map(&concrete.row.attributes);
+        let supers: Vec<(&String, &String)> =
+            attributes.iter().filter(|(name, _)| shop.super_attributes.contains(*name)).collect();
+        for (name, value) in &supers {
+            definition.insert((*name).clone());
+            let values = map.super_attributes.entry((*name).clone()).or_default();
+            if !values.contains(value) {
+                values.push((*value).clone());
+            }
+            map.attribute_variants
+                .entry(format!("{name}:{value}"))
+                .or_insert(VariantRef { id_product_concrete: concrete.row.id });
+        }
+        if supers.len() > 1 {
+            let combination = supers.iter().map(|(name, value)| format!("{name}:{value}")).collect::<Vec<_>>().join("|");
+            map.attribute_variants.insert(combination, VariantRef { id_product_concrete: concrete.row.id });
+        }
+    }
+    for values in map.super_attributes.values_mut() {
+        values.sort();
+    }
+    (definition.into_iter().collect(), map)
+}
+
+/// Main category node id → its parent node, for computing every ancestor.
+struct CategoryIndex {
+    node_of_category: HashMap<i64, i64>,
+    parent_of_node: HashMap<i64, i64>,
+}
+
+impl CategoryIndex {
+    async fn load(db: &SqlDatabase) -> Result<Self, SyncError> {
+        let nodes = snapshot::category_nodes(db).await?;
+        Ok(Self {
+            node_of_category: nodes.iter().filter(|node| node.is_main).map(|node| (node.category_id, node.id)).collect(),
+            parent_of_node: nodes.iter().filter_map(|node| node.parent_node_id.map(|parent| (node.id, parent))).collect(),
+        })
+    }
+
+    /// (direct node ids, all node ids including ancestors) of these categories.
+    fn parents(&self, category_ids: &[i64]) -> (Vec<i64>, Vec<i64>) {
+        let direct: Vec<i64> = category_ids.iter().filter_map(|id| self.node_of_category.get(id).copied()).collect();
+        let mut all = BTreeSet::new();
+        for node in &direct {
+            let mut current = Some(*node);
+            // The depth bound guards against a cycle someone wrote into the database by hand.
+            for _ in 0..64 {
+                let Some(node) = current else { break };
+                if !all.insert(node) {
+                    break;
+                }
+                current = self.parent_of_node.get(&node).copied();
+            }
+        }
+        (direct, all.into_iter().collect())
+    }
+}
+
+#[async_trait]
+impl Projection for ProductAbstractProjection {
+    fn name(&self) -> &'static str {
+        projection::PRODUCT_ABSTRACT
+    }
+
+    async fn build(&self, db: &SqlDatabase, ids: &[i64]) -> Result<Vec<Document>, SyncError> {
+        let shop = Shop::load(db).await?;
+        let categories = CategoryIndex::load(db).await?;
+        let products = snapshot::abstract_products(db, ids).await?;
+        let mut documents = Vec::new();
+        for product in &products {
+            let (super_attributes_definition, attribute_map) = attribute_map(product, &shop);
+            let (direct_nodes, _) = categories.parents(&product.category_ids);
+            for store in product.store_ids.iter().filter_map(|id| shop.store(*id)) {
+                for (locale_id, locale_name) in &store.locales {
+                    let Some(localized) = product.localized.get(locale_id) else { continue };
+                    let document = ProductAbstractStorage {
+                        id_product_abstract: product.row.id,
+                        sku: product.row.sku.clone(),
+                        name: localized.name.clone(),
+                        description: localized.description.clone(),
+                        url: product.urls.get(locale_id).cloned(),
+                        meta_title: localized.meta_title.clone(),
+                        meta_keywords: localized.meta_keywords.clone(),
+                        meta_description: localized.meta_description.clone(),
+                        attributes: merged_attributes(&product.row.attributes, Some(&localized.attributes)),
+                        super_attributes_definition: super_attributes_definition.clone(),
+                        attribute_map: attribute_map.clone(),
+                        category_node_ids: direct_nodes.clone(),
+                    };
+                    documents.push(Document {
+                        key: build_key(self.name(), Some(&store.name), Some(locale_name), &product.row.id.to_string())?,
+                        entity_id: product.row.id,
+                        store: Some(store.name.clone()),
+                        locale: Some(locale_name.clone()),
+                        data: serde_json::to_value(document).map_err(SyncError::json)?,
+                    });
+                }
+            }
+        }
+        Ok(documents)
+    }
+
+    async fn ids_after(&self, db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
+        abstract_ids_after(db, after, limit).await
+    }
+
+    fn mappings(&self, document: &Document) -> Vec<(String, Value)> {
+        sku_mapping(self.name(), document)
+    }
+}
+
+#[async_trait]
+impl Projection for ProductConcreteProjection {
+    fn name(&self) -> &'static str {
+        projection::PRODUCT_CONCRETE
+    }
+
+    async fn build(&self, db: &SqlDatabase, ids: &[i64]) -> Result<Vec<Document>, SyncError> {
+        let shop = Shop::load(db).await?;
+        let rows: Vec<product_concrete::Model> = in_chunks!(ids, |chunk| product_concrete::Entity::find()
+            .filter(product_concrete::Column::Id.is_in(chunk.iter().copied()))
+            .all(db.connection()));
+        let abstract_ids: Vec<i64> = rows.iter().map(|row| row.product_abstract_id).collect::<BTreeSet<_>>().into_iter().collect();
+        let abstracts: HashMap<i64, AbstractProduct> = snapshot::abstract_products(db, &abstract_ids)
+            .await?
+            .into_iter()
+            .map(|product| (product.row.id, product))
+            .collect();
+        let concretes = snapshot::concretes(db, rows).await?;
+        let mut documents = Vec::new();
+        for concrete in concretes {
+            let Some(product) = abstracts.get(&concrete.row.product_abstract_id) else { continue };
+            let (super_attributes_definition, _) = attribute_map(product, &shop);
+            let locales: BTreeMap<i64, String> = product
+                .store_ids
+                .iter()
+                .filter_map(|id| shop.store(*id))
+                .flat_map(|store| store.locales.iter().cloned())
+                .collect();
+            for (locale_id, locale_name) in locales {
+                let own = concrete.localized.get(&locale_id);
+                let inherited = product.localized.get(&locale_id);
+                let Some(name) = own.map(|row| row.name.clone()).or_else(|| inherited.map(|row| row.name.clone())) else {
+                    continue;
+                };
+                let mut attributes = merged_attributes(&product.row.attributes, inherited.map(|row| row.attributes.as_str()));
+                attributes.extend(merged_attributes(&concrete.row.attributes, own.map(|row| row.attributes.as_str())));
+                let document = ProductConcreteStorage {
+                    id_product_concrete: concrete.row.id,
+                    id_product_abstract: product.row.id,
+                    sku: concrete.row.sku.clone(),
+                    abstract_sku: product.row.sku.clone(),
+                    name,
+                    description: own
+                        .map(|row| row.description.clone())
+                        .filter(|text| !text.is_empty())
+                        .or_else(|| inherited.map(|row| row.description.clone()))
+                        .unwrap_or_default(),
+                    attributes,
+                    super_attributes_definition: super_attributes_definition.clone(),
+                    is_active: concrete.row.is_active,
+                    is_searchable: own.is_none_or(|row| row.is_searchable),
+                };
+                documents.push(Document {
+                    key: build_key(self.name(), None, Some(&locale_name), &concrete.row.id.to_string())?,
+                    entity_id: concrete.row.id,
+                    store: None,
+                    locale: Some(locale_name.clone()),
+                    data: serde_json::to_value(document).map_err(SyncError::json)?,
+                });
+            }
+        }
+        Ok(documents)
+    }
+
+    async fn ids_after(&self, db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
+        product_concrete::Entity::find()
+            .select_only()
+            .column(product_concrete::Column::Id)
+            .filter(product_concrete::Column::Id.gt(after))
+            .order_by_asc(product_concrete::Column::Id)
+            .limit(limit)
+            .into_tuple()
+            .all(db.connection())
+            .await
+            .map_err(SyncError::from_db)
+    }
+
+    fn mappings(&self, document: &Document) -> Vec<(String, Value)> {
+        sku_mapping(self.name(), document)
+    }
+}
+
+/// The price facet/sort name Spryker uses: `price-DEFAULT-EUR-GROSS_MODE`.
+pub fn price_field(price_type: &str, currency: &str, mode: &str) -> String {
+    format!("price-{price_type}-{currency}-{mode}")
+}
+
+#[async_trait]
+impl Projection for ProductPageProjection {
+    fn name(&self) -> &'static str {
+        projection::PRODUCT_PAGE
+    }
+
+    fn is_search(&self) -> bool {
+        true
+    }
+
+    async fn build(&self, db: &SqlDatabase, ids: &[i64]) -> Result<Vec<Document>, SyncError> {
+        let shop = Shop::load(db).await?;
+        let categories = CategoryIndex::load(db).await?;
+        let products = snapshot::abstract_products(db, ids).await?;
+        let concrete_ids: Vec<i64> =
+            products.iter().flat_map(|product| product.concretes.iter().map(|concrete| concrete.row.id)).collect();
+        let prices = snapshot::prices_for(db, ids, &concrete_ids).await?;
+        let stock = snapshot::stock_for(db, &concrete_ids).await?;
+        let mut documents = Vec::new();
+        for product in &products {
+            let own_concretes: Vec<i64> = product.concretes.iter().map(|concrete| concrete.row.id).collect();
+            let active: Vec<&snapshot::ConcreteProduct> =
+                product.concretes.iter().filter(|concrete| concrete.row.is_active).collect();
+            let (direct_nodes, all_nodes) = categories.parents(&product.category_ids);
+            for store in product.store_ids.iter().filter_map(|id| shop.store(*id)) {
+                // The lowest DEFAULT price per currency and mode: the abstract's own, else its cheapest variant.
+                let mut integer_facets: BTreeMap<String, i64> = BTreeMap::new();
+                for (currency_id, currency_code) in &store.currencies {
+                    for (mode, pick) in [(GROSS_MODE, true), (NET_MODE, false)] {
+                        let amount_of = |price: &kontor_db::entity::price_product::Model| {
+                            if pick { price.gross_amount } else { price.net_amount }
+                        };
+                        let in_scope = |price: &&kontor_db::entity::price_product::Model| {
+                            price.store_id == store.id
+                                && price.currency_id == *currency_id
+                                && shop.price_types.get(&price.price_type_id).map(String::as_str) == Some("DEFAULT")
+                        };
+                        let abstract_price = prices
+                            .iter()
+                            .filter(in_scope)
+                            .filter(|price| price.product_abstract_id == Some(product.row.id))
+                            .find_map(amount_of);
+                        let variant_price = prices
+                            .iter()
+                            .filter(in_scope)
+                            .filter(|price| price.product_concrete_id.is_some_and(|id| own_concretes.contains(&id)))
+                            .filter_map(amount_of)
+                            .min();
+                        if let Some(amount) = abstract_price.or(variant_price) {
+                            integer_facets.insert(price_field("DEFAULT", currency_code, mode), amount);
+                        }
+                    }
+                }
+                let in_store_stock = stock
+                    .iter()
+                    .filter(|row| store.warehouse_ids.contains(&row.warehouse_id))
+                    .filter(|row| active.iter().any(|concrete| concrete.row.id == row.product_concrete_id));
+                let available = in_store_stock.clone().any(|row| row.is_never_out_of_stock || row.quantity > 0);
+                for (locale_id, locale_name) in &store.locales {
+                    let Some(localized) = product.localized.get(locale_id) else { continue };
+                    let attributes = merged_attributes(&product.row.attributes, Some(&localized.attributes));
+                    let mut facets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+                    for (name, value) in &attributes {
+                        facets.entry(name.clone()).or_default().insert(value.clone());
+                    }
+                    let mut full_text = vec![localized.description.clone()];
+                    let mut boosted = vec![localized.name.clone(), product.row.sku.clone()];
+                    for concrete in &active {
+                        boosted.push(concrete.row.sku.clone());
+                        let concrete_localized = concrete.localized.get(locale_id);
+                        if concrete_localized.is_some_and(|row| !row.is_searchable) {
+                            continue;
+                        }
+                        let variant_attributes = merged_attributes(
+                            &concrete.row.attributes,
+                            concrete_localized.map(|row| row.attributes.as_str()),
+                        );
+                        for (name, value) in variant_attributes {
+                            facets.entry(name).or_default().insert(value);
+                        }
+                        if let Some(row) = concrete_localized {
+                            full_text.push(row.name.clone());
+                        }
+                    }
+                    full_text.extend(attributes.values().cloned());
+                    full_text.retain(|text| !text.is_empty());
+                    let string_facets: Vec<Value> = facets
+                        .iter()
+                        .map(|(name, values)| json!({"facet-name": name, "facet-value": values}))
+                        .chain([json!({"facet-name": "availability", "facet-value": [if available { "in-stock" } else { "out-of-stock" }]})])
+                        .collect();
+                    let url = product.urls.get(locale_id).cloned().unwrap_or_default();
+                    let prices: Vec<Value> = integer_facets
+                        .iter()
+                        .filter_map(|(field, amount)| {
+                            let mut parts = field.splitn(4, '-').skip(1);
+                            let (price_type, currency, mode) = (parts.next()?, parts.next()?, parts.next()?);
+                            Some(json!({"price_type": price_type, "currency": currency, "price_mode": mode, "amount": amount}))
+                        })
+                        .collect();
+                    let add_to_cart_sku = (active.len() == 1).then(|| active[0].row.sku.clone());
+                    let data = json!({
+                        "store": store.name,
+                        "locale": locale_name,
+                        "type": "product_abstract",
+                        "is-active": !active.is_empty() || product.concretes.is_empty(),
+                        "search-result-data": {
+                            "id_product_abstract": product.row.id,
+                            "abstract_sku": product.row.sku,
+                            "abstract_name": localized.name,
+                            "url": url,
+                            "type": "product_abstract",
+                            "add_to_cart_sku": add_to_cart_sku,
+                            "prices": prices,
+                            "is_available": available,
+                        },
+                        "full-text": full_text,
+                        "full-text-boosted": boosted,
+                        "suggestion-terms": [localized.name],
+                        "completion-terms": [localized.name, product.row.sku],
+                        "string-facet": string_facets,
+                        "integer-facet": integer_facets.iter().map(|(name, value)| json!({"facet-name": name, "facet-value": [value]})).collect::<Vec<_>>(),
+                        "string-sort": {"name": localized.name.to_lowercase()},
+                        "integer-sort": integer_facets,
+                        "category": {"all-parents": all_nodes, "direct-parents": direct_nodes},
+                    });
+                    documents.push(Document {
+                        key: build_key(projection::PRODUCT_ABSTRACT, Some(&store.name), Some(locale_name), &product.row.id.to_string())?,
+                        entity_id: product.row.id,
+                        store: Some(store.name.clone()),
+                        locale: Some(locale_name.clone()),
+                        data,
+                    });
+                }
+            }
+        }
+        Ok(documents)
+    }
+
+    async fn ids_after(&self, db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
+        abstract_ids_after(db, after, limit).await
+    }
+}

@@ -1,0 +1,104 @@
+//! Which projections an outbox row touches, and which of their entities (ARCHITECTURE §3, dependent
+//! re-publish). Routing uses the ids in the row and its recorded foreign keys, so even a deleted row
+//! reaches every document that showed it. Sources nobody reads are dropped here.
+
+use kontor_domain::outbox::OutboxEntry;
+use kontor_readmodel::storage::projection as p;
+
+/// One routed change: rebuild `ids` (or everything, when `all`) of `projection`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub projection: &'static str,
+    pub ids: Vec<i64>,
+    pub all: bool,
+}
+
+fn to(projection: &'static str, ids: Vec<i64>) -> Route {
+    Route { projection, ids, all: false }
+}
+
+fn everything(projection: &'static str) -> Route {
+    Route { projection, ids: Vec::new(), all: true }
+}
+
+/// The routes of one outbox row; empty when no projection reads the source.
+pub fn routes(entry: &OutboxEntry) -> Vec<Route> {
+    let own = vec![entry.entity_id];
+    let fk = |name: &str| entry.foreign_key_ids(name);
+    let routes = match entry.resource.as_str() {
+        "product_abstract" => vec![
+            to(p::PRODUCT_ABSTRACT, own.clone()),
+            to(p::PRODUCT_PAGE, own.clone()),
+            to(p::AVAILABILITY, own.clone()),
+            to(p::PRICE_PRODUCT_ABSTRACT, own),
+            to(p::PRODUCT_CONCRETE, fk("fk_product_concrete")),
+            to(p::URL, fk("fk_url")),
+        ],
+        "product_concrete" => vec![
+            to(p::PRODUCT_CONCRETE, own.clone()),
+            to(p::PRICE_PRODUCT_CONCRETE, own),
+            to(p::PRODUCT_ABSTRACT, fk("fk_product_abstract")),
+            to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
+            to(p::AVAILABILITY, fk("fk_product_abstract")),
+        ],
+        "price_product" => vec![
+            to(p::PRICE_PRODUCT_ABSTRACT, fk("fk_price_product_abstract")),
+            to(p::PRICE_PRODUCT_CONCRETE, fk("fk_product_concrete")),
+            to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
+        ],
+        "stock_product" => {
+            vec![to(p::AVAILABILITY, fk("fk_product_abstract")), to(p::PRODUCT_PAGE, fk("fk_product_abstract"))]
+        }
+        "product_category" => {
+            vec![to(p::PRODUCT_ABSTRACT, fk("fk_product_abstract")), to(p::PRODUCT_PAGE, fk("fk_product_abstract"))]
+        }
+        "category" => {
+            let mut nodes = fk("fk_category_node");
+            nodes.extend(fk("fk_parent_category_node"));
+            vec![to(p::CATEGORY_NODE, nodes), to(p::CATEGORY_TREE, vec![0]), to(p::URL, fk("fk_url"))]
+        }
+        "glossary_key" => vec![to(p::TRANSLATION, own)],
+        "store" => vec![to(p::STORE, own)],
+        // A locale or currency can change what every store document lists.
+        "locale" | "currency" => vec![everything(p::STORE)],
+        // Which warehouses deliver to a store decides availability everywhere.
+        "warehouse" => vec![everything(p::AVAILABILITY), everything(p::PRODUCT_PAGE)],
+        // Making an attribute a variant axis changes every product's variant map.
+        "product_attribute_key" => vec![everything(p::PRODUCT_ABSTRACT), everything(p::PRODUCT_CONCRETE)],
+        _ => Vec::new(),
+    };
+    routes.into_iter().filter(|route| route.all || !route.ids.is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn entry(resource: &str, id: i64, foreign_keys: serde_json::Value) -> OutboxEntry {
+        OutboxEntry {
+            id: 1,
+            resource: resource.to_owned(),
+            entity_id: id,
+            event: format!("Entity.{resource}.update"),
+            foreign_keys: Some(foreign_keys),
+            changed_at: Utc::now(),
+            relayed_at: None,
+        }
+    }
+
+    #[test]
+    fn a_price_change_reaches_its_price_document_and_the_search_page() {
+        let routes = routes(&entry("price_product", 9, serde_json::json!({"fk_product_abstract": [3], "fk_product_concrete": [7]})));
+        assert_eq!(
+            routes,
+            [to(p::PRICE_PRODUCT_CONCRETE, vec![7]), to(p::PRODUCT_PAGE, vec![3])],
+            "a concrete-level price does not touch the abstract price document"
+        );
+    }
+
+    #[test]
+    fn unknown_sources_are_dropped() {
+        assert!(routes(&entry("tax_set", 1, serde_json::json!({}))).is_empty());
+    }
+}
