@@ -11,7 +11,9 @@ use crate::repo::{outbox_entry, storage_error};
 use kontor_domain::DomainError;
 use kontor_domain::outbox::OutboxEntry;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, OnConflict, Order, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+};
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -59,7 +61,11 @@ fn row_from(result: &QueryResult) -> Result<StorageRow, sea_orm::DbErr> {
 
 impl SqlDatabase {
     /// Storage rows of these entities (tombstones included).
-    pub async fn storage_rows_by_entity(&self, projection: &str, entity_ids: &[i64]) -> Result<Vec<StorageRow>, DomainError> {
+    pub async fn storage_rows_by_entity(
+        &self,
+        projection: &str,
+        entity_ids: &[i64],
+    ) -> Result<Vec<StorageRow>, DomainError> {
         let mut rows = Vec::new();
         for chunk in entity_ids.chunks(1000) {
             let query = Query::select()
@@ -76,7 +82,11 @@ impl SqlDatabase {
     }
 
     /// Storage rows with these keys (tombstones included).
-    pub async fn storage_rows_by_keys(&self, projection: &str, keys: &[String]) -> Result<Vec<StorageRow>, DomainError> {
+    pub async fn storage_rows_by_keys(
+        &self,
+        projection: &str,
+        keys: &[String],
+    ) -> Result<Vec<StorageRow>, DomainError> {
         let mut rows = Vec::new();
         for chunk in keys.chunks(500) {
             let query = Query::select()
@@ -95,7 +105,12 @@ impl SqlDatabase {
     /// Writes rows through the stale-write guard in one transaction: a row not newer than the stored
     /// one is dropped; a newer row with the same hash only advances `source_ts`; anything else is stored.
     /// Returns one outcome per input row, in order.
-    pub async fn write_storage_rows(&self, projection: &str, rows: &[StorageRow], now: i64) -> Result<Vec<RowOutcome>, DomainError> {
+    pub async fn write_storage_rows(
+        &self,
+        projection: &str,
+        rows: &[StorageRow],
+        now: i64,
+    ) -> Result<Vec<RowOutcome>, DomainError> {
         let keys: Vec<String> = rows.iter().map(|row| row.key.clone()).collect();
         let transaction = self.write_transaction().await?;
         let mut stored: HashMap<String, (i64, String, bool)> = HashMap::new();
@@ -127,7 +142,10 @@ impl SqlDatabase {
                 _ => RowOutcome::Written,
             };
             if outcome != RowOutcome::Stale {
-                stored.insert(row.key.clone(), (row.source_ts, row.data_hash.clone(), row.data.is_none()));
+                stored.insert(
+                    row.key.clone(),
+                    (row.source_ts, row.data_hash.clone(), row.data.is_none()),
+                );
                 match latest.get(row.key.as_str()) {
                     Some(index) => to_write[*index] = row,
                     None => {
@@ -140,9 +158,12 @@ impl SqlDatabase {
         }
         for chunk in to_write.chunks(UPSERT_CHUNK) {
             let mut insert = Query::insert();
-            insert
-                .into_table(Alias::new(storage_table_name(projection)))
-                .columns(COLUMNS.map(Alias::new).into_iter().chain([Alias::new("created_at"), Alias::new("updated_at")]));
+            insert.into_table(Alias::new(storage_table_name(projection))).columns(
+                COLUMNS
+                    .map(Alias::new)
+                    .into_iter()
+                    .chain([Alias::new("created_at"), Alias::new("updated_at")]),
+            );
             for row in chunk {
                 insert
                     .values([
@@ -161,7 +182,16 @@ impl SqlDatabase {
             insert.on_conflict(
                 OnConflict::column(Alias::new("key"))
                     .update_columns(
-                        ["entity_id", "store", "locale", "data", "data_hash", "source_ts", "updated_at"].map(Alias::new),
+                        [
+                            "entity_id",
+                            "store",
+                            "locale",
+                            "data",
+                            "data_hash",
+                            "source_ts",
+                            "updated_at",
+                        ]
+                        .map(Alias::new),
                     )
                     .to_owned(),
             );
@@ -173,7 +203,12 @@ impl SqlDatabase {
 
     /// Up to `limit` live rows (no tombstones) with a row id above `after_id`, in id order; for
     /// rebuilding KV and search from the tables.
-    pub async fn scan_storage(&self, projection: &str, after_id: i64, limit: u64) -> Result<Vec<(i64, StorageRow)>, DomainError> {
+    pub async fn scan_storage(
+        &self,
+        projection: &str,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, StorageRow)>, DomainError> {
         let query = Query::select()
             .column(Alias::new("id"))
             .columns(COLUMNS.map(Alias::new))
@@ -209,37 +244,58 @@ impl SqlDatabase {
     }
 
     /// Claims up to `limit` unrelayed outbox rows, hands them to `relay` (which publishes them), and marks
-    /// them relayed when it succeeds — all in one transaction, so a failed publish leaves them for the
-    /// next round, and a crash after publishing re-sends them (publishers are idempotent). Concurrent
-    /// relays skip each other's rows (`FOR UPDATE SKIP LOCKED`; SQLite has one writer anyway).
+    /// them relayed when it succeeds. A failed publish leaves them for the next round; a crash after
+    /// publishing re-sends them (publishers are idempotent).
+    ///
+    /// On PostgreSQL and MariaDB the rows stay locked (`FOR UPDATE SKIP LOCKED`) while `relay` runs, so
+    /// concurrent relays never send the same row. SQLite has a single writer, and `relay` may itself
+    /// need to write (the SQL queue), so there the rows are read without a lock and marked afterwards;
+    /// two relays on one SQLite file may then both send a row, which at-least-once delivery allows.
     pub async fn relay_outbox<F, Fut>(&self, limit: u64, relay: F) -> Result<usize, DomainError>
     where
         F: FnOnce(Vec<OutboxEntry>) -> Fut + Send,
         Fut: Future<Output = Result<(), DomainError>> + Send,
     {
-        let transaction = self.write_transaction().await?;
-        let mut select = outbox::Entity::find()
+        let unrelayed = outbox::Entity::find()
             .filter(outbox::Column::RelayedAt.is_null())
             .order_by_asc(outbox::Column::Id)
             .limit(limit);
-        if self.backend() != DbBackend::Sqlite {
-            select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        if self.backend() == DbBackend::Sqlite {
+            let rows = unrelayed.all(self.connection()).await.map_err(storage_error)?;
+            if rows.is_empty() {
+                return Ok(0);
+            }
+            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+            relay(rows.into_iter().map(outbox_entry).collect()).await?;
+            let transaction = self.write_transaction().await?;
+            self.mark_relayed(&transaction, &ids).await?;
+            transaction.commit().await.map_err(storage_error)?;
+            return Ok(ids.len());
         }
-        let rows = select.all(&transaction).await.map_err(storage_error)?;
+        let transaction = self.write_transaction().await?;
+        let rows = unrelayed
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&transaction)
+            .await
+            .map_err(storage_error)?;
         if rows.is_empty() {
             return Ok(0);
         }
         let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        let count = rows.len();
         relay(rows.into_iter().map(outbox_entry).collect()).await?;
+        self.mark_relayed(&transaction, &ids).await?;
+        transaction.commit().await.map_err(storage_error)?;
+        Ok(ids.len())
+    }
+
+    async fn mark_relayed(&self, transaction: &sea_orm::DatabaseTransaction, ids: &[i64]) -> Result<(), DomainError> {
         outbox::Entity::update_many()
             .col_expr(outbox::Column::RelayedAt, Expr::value(self.now_micros()))
-            .filter(outbox::Column::Id.is_in(ids))
-            .exec(&transaction)
+            .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+            .exec(transaction)
             .await
             .map_err(storage_error)?;
-        transaction.commit().await.map_err(storage_error)?;
-        Ok(count)
+        Ok(())
     }
 
     /// Number of outbox rows still waiting for the relay.

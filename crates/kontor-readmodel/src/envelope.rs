@@ -57,7 +57,11 @@ impl SyncOp {
 
     /// The operation's `_timestamp` in microseconds (0 when missing).
     pub fn timestamp_micros(&self) -> i64 {
-        self.entry().value.get("_timestamp").and_then(Value::as_f64).map_or(0, timestamp_micros)
+        self.entry()
+            .value
+            .get("_timestamp")
+            .and_then(Value::as_f64)
+            .map_or(0, timestamp_micros)
     }
 }
 

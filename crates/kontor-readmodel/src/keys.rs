@@ -13,7 +13,12 @@ pub struct KeyTooLong {
 }
 
 /// Builds a key from its parts.
-pub fn key(resource: &str, store: Option<&str>, locale: Option<&str>, reference: Option<&str>) -> Result<String, KeyTooLong> {
+pub fn key(
+    resource: &str,
+    store: Option<&str>,
+    locale: Option<&str>,
+    reference: Option<&str>,
+) -> Result<String, KeyTooLong> {
     let parts = [Some(resource), store, locale, reference];
     let joined = parts
         .into_iter()
@@ -25,10 +30,19 @@ pub fn key(resource: &str, store: Option<&str>, locale: Option<&str>, reference:
     let normalized: String = joined
         .to_lowercase()
         .chars()
-        .map(|ch| if matches!(ch, '"' | '\'' | ' ' | '\0' | '\n' | '\r') { '-' } else { ch })
+        .map(|ch| {
+            if matches!(ch, '"' | '\'' | ' ' | '\0' | '\n' | '\r') {
+                '-'
+            } else {
+                ch
+            }
+        })
         .collect();
     if normalized.len() > MAX_KEY_BYTES {
-        return Err(KeyTooLong { length: normalized.len(), key: normalized });
+        return Err(KeyTooLong {
+            length: normalized.len(),
+            key: normalized,
+        });
     }
     Ok(normalized)
 }
@@ -66,8 +80,14 @@ mod tests {
 
     #[test]
     fn keys_are_normalised() {
-        assert_eq!(key("url", None, None, Some(" /DE/Kamera X\"1 ")).as_deref(), Ok("url:/de/kamera-x-1"));
-        assert_eq!(mapping_key("product_abstract", Some("DE"), Some("en_US"), "sku", "M-100").as_deref(), Ok("product_abstract:de:en_us:sku:m-100"));
+        assert_eq!(
+            key("url", None, None, Some(" /DE/Kamera X\"1 ")).as_deref(),
+            Ok("url:/de/kamera-x-1")
+        );
+        assert_eq!(
+            mapping_key("product_abstract", Some("DE"), Some("en_US"), "sku", "M-100").as_deref(),
+            Ok("product_abstract:de:en_us:sku:m-100")
+        );
         assert!(key("url", None, None, Some(&"x".repeat(600))).is_err());
     }
 }

@@ -7,10 +7,12 @@
 //! rows and KV/search writes pass a set-if-newer guard on `_timestamp`, and deletes leave tombstones so
 //! an older write cannot resurrect a document.
 
+pub mod direct;
 pub mod messages;
 pub mod projections;
 pub mod publisher;
 pub mod routing;
+pub mod writers;
 
 pub use messages::PublishMessage;
 pub use projections::{Document, Projection};

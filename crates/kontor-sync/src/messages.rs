@@ -28,5 +28,9 @@ pub fn publish_queue(projection: &str) -> String {
 }
 
 pub fn sync_queue(projection: &str, search: bool) -> String {
-    if search { format!("sync.search.{projection}") } else { format!("sync.storage.{projection}") }
+    if search {
+        format!("sync.search.{projection}")
+    } else {
+        format!("sync.storage.{projection}")
+    }
 }

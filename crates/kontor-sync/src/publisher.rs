@@ -60,26 +60,46 @@ impl Publisher {
                 source_ts: timestamp,
             });
         }
-        let vanished: Vec<&StorageRow> =
-            previous.iter().filter(|row| row.data.is_some() && !new_keys.contains(row.key.as_str())).collect();
+        let vanished: Vec<&StorageRow> = previous
+            .iter()
+            .filter(|row| row.data.is_some() && !new_keys.contains(row.key.as_str()))
+            .collect();
         for row in &vanished {
-            rows.push(StorageRow { data: None, data_hash: String::new(), source_ts: timestamp, ..(*row).clone() });
+            rows.push(StorageRow {
+                data: None,
+                data_hash: String::new(),
+                source_ts: timestamp,
+                ..(*row).clone()
+            });
         }
 
         let outcomes = self.db.write_storage_rows(projection.name(), &rows, timestamp).await?;
-        let mut report = PublishReport { documents: documents.len(), ..PublishReport::default() };
+        let mut report = PublishReport {
+            documents: documents.len(),
+            ..PublishReport::default()
+        };
         for (row, outcome) in rows.iter().zip(outcomes) {
             match outcome {
                 RowOutcome::Stale => report.stale += 1,
                 RowOutcome::Unchanged => report.unchanged += 1,
                 RowOutcome::Written => {
-                    let before = previous_by_key.get(row.key.as_str()).and_then(|stored| previous_document(stored));
+                    let before = previous_by_key
+                        .get(row.key.as_str())
+                        .and_then(|stored| previous_document(stored));
                     match row.data.as_deref() {
                         Some(data) => {
                             report.written += 1;
                             let value: Value = serde_json::from_str(data).map_err(SyncError::json)?;
                             let document = documents.iter().find(|document| document.key == row.key);
-                            emit_write(projection, row, value, document, before.as_ref(), timestamp, &mut report.ops);
+                            emit_write(
+                                projection,
+                                row,
+                                value,
+                                document,
+                                before.as_ref(),
+                                timestamp,
+                                &mut report.ops,
+                            );
                         }
                         None => {
                             report.deleted += 1;
@@ -121,7 +141,12 @@ fn params(projection: &dyn Projection, row: &StorageRow) -> Value {
 }
 
 fn entry(projection: &dyn Projection, key: String, params: Value, value: Value) -> SyncEntry {
-    SyncEntry { key, resource: projection.name().to_owned(), params, value }
+    SyncEntry {
+        key,
+        resource: projection.name().to_owned(),
+        params,
+        value,
+    }
 }
 
 fn emit_write(
@@ -133,18 +158,35 @@ fn emit_write(
     timestamp: i64,
     ops: &mut Vec<SyncOp>,
 ) {
-    ops.push(SyncOp::Write(entry(projection, row.key.clone(), params(projection, row), value)));
-    let mappings = document.map(|document| projection.mappings(document)).unwrap_or_default();
+    ops.push(SyncOp::Write(entry(
+        projection,
+        row.key.clone(),
+        params(projection, row),
+        value,
+    )));
+    let mappings = document
+        .map(|document| projection.mappings(document))
+        .unwrap_or_default();
     let current: HashSet<&str> = mappings.iter().map(|(key, _)| key.as_str()).collect();
     if let Some(before) = before {
         for (key, _) in projection.mappings(before) {
             if !current.contains(key.as_str()) {
-                ops.push(SyncOp::Delete(entry(projection, key, json!([]), stamp(json!({}), timestamp))));
+                ops.push(SyncOp::Delete(entry(
+                    projection,
+                    key,
+                    json!([]),
+                    stamp(json!({}), timestamp),
+                )));
             }
         }
     }
     for (key, mapping) in mappings {
-        ops.push(SyncOp::Write(entry(projection, key, json!([]), stamp(mapping, timestamp))));
+        ops.push(SyncOp::Write(entry(
+            projection,
+            key,
+            json!([]),
+            stamp(mapping, timestamp),
+        )));
     }
 }
 
@@ -155,8 +197,18 @@ fn emit_delete(
     timestamp: i64,
     ops: &mut Vec<SyncOp>,
 ) {
-    ops.push(SyncOp::Delete(entry(projection, row.key.clone(), params(projection, row), stamp(json!({}), timestamp))));
+    ops.push(SyncOp::Delete(entry(
+        projection,
+        row.key.clone(),
+        params(projection, row),
+        stamp(json!({}), timestamp),
+    )));
     for (key, _) in before.map(|document| projection.mappings(document)).unwrap_or_default() {
-        ops.push(SyncOp::Delete(entry(projection, key, json!([]), stamp(json!({}), timestamp))));
+        ops.push(SyncOp::Delete(entry(
+            projection,
+            key,
+            json!([]),
+            stamp(json!({}), timestamp),
+        )));
     }
 }

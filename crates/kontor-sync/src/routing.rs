@@ -14,11 +14,19 @@ pub struct Route {
 }
 
 fn to(projection: &'static str, ids: Vec<i64>) -> Route {
-    Route { projection, ids, all: false }
+    Route {
+        projection,
+        ids,
+        all: false,
+    }
 }
 
 fn everything(projection: &'static str) -> Route {
-    Route { projection, ids: Vec::new(), all: true }
+    Route {
+        projection,
+        ids: Vec::new(),
+        all: true,
+    }
 }
 
 /// The routes of one outbox row; empty when no projection reads the source.
@@ -47,15 +55,25 @@ pub fn routes(entry: &OutboxEntry) -> Vec<Route> {
             to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
         ],
         "stock_product" => {
-            vec![to(p::AVAILABILITY, fk("fk_product_abstract")), to(p::PRODUCT_PAGE, fk("fk_product_abstract"))]
+            vec![
+                to(p::AVAILABILITY, fk("fk_product_abstract")),
+                to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
+            ]
         }
         "product_category" => {
-            vec![to(p::PRODUCT_ABSTRACT, fk("fk_product_abstract")), to(p::PRODUCT_PAGE, fk("fk_product_abstract"))]
+            vec![
+                to(p::PRODUCT_ABSTRACT, fk("fk_product_abstract")),
+                to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
+            ]
         }
         "category" => {
             let mut nodes = fk("fk_category_node");
             nodes.extend(fk("fk_parent_category_node"));
-            vec![to(p::CATEGORY_NODE, nodes), to(p::CATEGORY_TREE, vec![0]), to(p::URL, fk("fk_url"))]
+            vec![
+                to(p::CATEGORY_NODE, nodes),
+                to(p::CATEGORY_TREE, vec![0]),
+                to(p::URL, fk("fk_url")),
+            ]
         }
         "glossary_key" => vec![to(p::TRANSLATION, own)],
         "store" => vec![to(p::STORE, own)],
@@ -67,7 +85,10 @@ pub fn routes(entry: &OutboxEntry) -> Vec<Route> {
         "product_attribute_key" => vec![everything(p::PRODUCT_ABSTRACT), everything(p::PRODUCT_CONCRETE)],
         _ => Vec::new(),
     };
-    routes.into_iter().filter(|route| route.all || !route.ids.is_empty()).collect()
+    routes
+        .into_iter()
+        .filter(|route| route.all || !route.ids.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -89,7 +110,11 @@ mod tests {
 
     #[test]
     fn a_price_change_reaches_its_price_document_and_the_search_page() {
-        let routes = routes(&entry("price_product", 9, serde_json::json!({"fk_product_abstract": [3], "fk_product_concrete": [7]})));
+        let routes = routes(&entry(
+            "price_product",
+            9,
+            serde_json::json!({"fk_product_abstract": [3], "fk_product_concrete": [7]}),
+        ));
         assert_eq!(
             routes,
             [to(p::PRICE_PRODUCT_CONCRETE, vec![7]), to(p::PRODUCT_PAGE, vec![3])],

@@ -49,7 +49,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for projection_name in projection::ALL.iter().rev() {
-            manager.drop_table(Table::drop().table(table_name(projection_name)).if_exists().to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table_name(projection_name)).if_exists().to_owned())
+                .await?;
         }
         Ok(())
     }

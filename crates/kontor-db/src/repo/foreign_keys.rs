@@ -3,12 +3,17 @@
 
 use super::resource::ForeignKeys;
 use super::storage_error;
-use crate::entity::{category_node, price_product, product_category, product_concrete, stock_product, url, url_redirect};
+use crate::entity::{
+    category_node, price_product, product_category, product_concrete, stock_product, url, url_redirect,
+};
 use kontor_domain::DomainError;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 async fn abstract_of_concrete(transaction: &DatabaseTransaction, concrete_id: i64) -> Result<Option<i64>, DomainError> {
-    let concrete = product_concrete::Entity::find_by_id(concrete_id).one(transaction).await.map_err(storage_error)?;
+    let concrete = product_concrete::Entity::find_by_id(concrete_id)
+        .one(transaction)
+        .await
+        .map_err(storage_error)?;
     Ok(concrete.map(|row| row.product_abstract_id))
 }
 
@@ -20,7 +25,11 @@ pub(crate) async fn of_concrete(transaction: &DatabaseTransaction, id: i64) -> R
 
 pub(crate) async fn of_price(transaction: &DatabaseTransaction, id: i64) -> Result<ForeignKeys, DomainError> {
     let mut keys = ForeignKeys::default();
-    if let Some(price) = price_product::Entity::find_by_id(id).one(transaction).await.map_err(storage_error)? {
+    if let Some(price) = price_product::Entity::find_by_id(id)
+        .one(transaction)
+        .await
+        .map_err(storage_error)?
+    {
         keys.add("fk_product_concrete", price.product_concrete_id);
         let owner = match (price.product_abstract_id, price.product_concrete_id) {
             (Some(abstract_id), _) => Some(abstract_id),
@@ -38,16 +47,30 @@ pub(crate) async fn of_price(transaction: &DatabaseTransaction, id: i64) -> Resu
 
 pub(crate) async fn of_stock(transaction: &DatabaseTransaction, id: i64) -> Result<ForeignKeys, DomainError> {
     let mut keys = ForeignKeys::default();
-    if let Some(stock) = stock_product::Entity::find_by_id(id).one(transaction).await.map_err(storage_error)? {
+    if let Some(stock) = stock_product::Entity::find_by_id(id)
+        .one(transaction)
+        .await
+        .map_err(storage_error)?
+    {
         keys.add("fk_product_concrete", Some(stock.product_concrete_id));
-        keys.add("fk_product_abstract", abstract_of_concrete(transaction, stock.product_concrete_id).await?);
+        keys.add(
+            "fk_product_abstract",
+            abstract_of_concrete(transaction, stock.product_concrete_id).await?,
+        );
     }
     Ok(keys)
 }
 
-pub(crate) async fn of_product_category(transaction: &DatabaseTransaction, id: i64) -> Result<ForeignKeys, DomainError> {
+pub(crate) async fn of_product_category(
+    transaction: &DatabaseTransaction,
+    id: i64,
+) -> Result<ForeignKeys, DomainError> {
     let mut keys = ForeignKeys::default();
-    if let Some(link) = product_category::Entity::find_by_id(id).one(transaction).await.map_err(storage_error)? {
+    if let Some(link) = product_category::Entity::find_by_id(id)
+        .one(transaction)
+        .await
+        .map_err(storage_error)?
+    {
         keys.add("fk_product_abstract", Some(link.product_abstract_id));
         keys.add("fk_category", Some(link.category_id));
     }
@@ -74,7 +97,11 @@ pub(crate) async fn of_category(transaction: &DatabaseTransaction, id: i64) -> R
 
 /// A product's or category node's URL rows and the redirect rows pointing at them, so that the URL
 /// projection can rebuild (or tombstone) every key the change touches.
-async fn urls_of(transaction: &DatabaseTransaction, owner: url::Column, owner_ids: &[i64]) -> Result<Vec<i64>, DomainError> {
+async fn urls_of(
+    transaction: &DatabaseTransaction,
+    owner: url::Column,
+    owner_ids: &[i64],
+) -> Result<Vec<i64>, DomainError> {
     if owner_ids.is_empty() {
         return Ok(Vec::new());
     }

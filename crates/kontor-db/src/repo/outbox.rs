@@ -36,7 +36,10 @@ pub(crate) fn entry_from_row(row: outbox::Model) -> OutboxEntry {
         resource: row.resource,
         entity_id: row.entity_id,
         event: row.event,
-        foreign_keys: row.foreign_keys.as_deref().and_then(|raw| serde_json::from_str(raw).ok()),
+        foreign_keys: row
+            .foreign_keys
+            .as_deref()
+            .and_then(|raw| serde_json::from_str(raw).ok()),
         changed_at: micros(row.changed_at),
         relayed_at: row.relayed_at.map(micros),
     }

@@ -149,7 +149,15 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
         if deleted.rows_affected == 0 {
             return Err(DomainError::not_found(R::TYPE, raw_id));
         }
-        record_change(&transaction, R::OUTBOX, raw_id, ChangeKind::Delete, &foreign_keys, self.now_micros()).await?;
+        record_change(
+            &transaction,
+            R::OUTBOX,
+            raw_id,
+            ChangeKind::Delete,
+            &foreign_keys,
+            self.now_micros(),
+        )
+        .await?;
         transaction.commit().await.map_err(storage_error)?;
         Ok(())
     }

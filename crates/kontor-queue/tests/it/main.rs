@@ -2,4 +2,5 @@
 //! `bus_test_suite!` on every backend (memory, SQL on SQLite/PostgreSQL/MariaDB, RabbitMQ).
 
 mod harness;
+mod open;
 mod suite;

@@ -37,10 +37,18 @@ fn build_key(resource: &str, store: Option<&str>, locale: Option<&str>, referenc
 }
 
 fn sku_mapping(resource: &str, document: &Document) -> Vec<(String, Value)> {
-    let Some(sku) = document.data.get("sku").and_then(Value::as_str) else { return Vec::new() };
-    mapping_key(resource, document.store.as_deref(), document.locale.as_deref(), "sku", sku)
-        .map(|mapping| vec![(mapping, json!({"id": document.entity_id}))])
-        .unwrap_or_default()
+    let Some(sku) = document.data.get("sku").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    mapping_key(
+        resource,
+        document.store.as_deref(),
+        document.locale.as_deref(),
+        "sku",
+        sku,
+    )
+    .map(|mapping| vec![(mapping, json!({"id": document.entity_id}))])
+    .unwrap_or_default()
 }
 
 /// Shared attributes overlaid with the localized ones.
@@ -59,8 +67,10 @@ fn attribute_map(product: &AbstractProduct, shop: &Shop) -> (Vec<String>, Attrib
     for concrete in product.concretes.iter().filter(|concrete| concrete.row.is_active) {
         map.product_concrete_ids.push(concrete.row.id);
         let attributes = snapshot::attribute_map(&concrete.row.attributes);
-        let supers: Vec<(&String, &String)> =
-            attributes.iter().filter(|(name, _)| shop.super_attributes.contains(*name)).collect();
+        let supers: Vec<(&String, &String)> = attributes
+            .iter()
+            .filter(|(name, _)| shop.super_attributes.contains(*name))
+            .collect();
         for (name, value) in &supers {
             definition.insert((*name).clone());
             let values = map.super_attributes.entry((*name).clone()).or_default();
@@ -69,11 +79,22 @@ fn attribute_map(product: &AbstractProduct, shop: &Shop) -> (Vec<String>, Attrib
             }
             map.attribute_variants
                 .entry(format!("{name}:{value}"))
-                .or_insert(VariantRef { id_product_concrete: concrete.row.id });
+                .or_insert(VariantRef {
+                    id_product_concrete: concrete.row.id,
+                });
         }
         if supers.len() > 1 {
-            let combination = supers.iter().map(|(name, value)| format!("{name}:{value}")).collect::<Vec<_>>().join("|");
-            map.attribute_variants.insert(combination, VariantRef { id_product_concrete: concrete.row.id });
+            let combination = supers
+                .iter()
+                .map(|(name, value)| format!("{name}:{value}"))
+                .collect::<Vec<_>>()
+                .join("|");
+            map.attribute_variants.insert(
+                combination,
+                VariantRef {
+                    id_product_concrete: concrete.row.id,
+                },
+            );
         }
     }
     for values in map.super_attributes.values_mut() {
@@ -92,14 +113,24 @@ impl CategoryIndex {
     async fn load(db: &SqlDatabase) -> Result<Self, SyncError> {
         let nodes = snapshot::category_nodes(db).await?;
         Ok(Self {
-            node_of_category: nodes.iter().filter(|node| node.is_main).map(|node| (node.category_id, node.id)).collect(),
-            parent_of_node: nodes.iter().filter_map(|node| node.parent_node_id.map(|parent| (node.id, parent))).collect(),
+            node_of_category: nodes
+                .iter()
+                .filter(|node| node.is_main)
+                .map(|node| (node.category_id, node.id))
+                .collect(),
+            parent_of_node: nodes
+                .iter()
+                .filter_map(|node| node.parent_node_id.map(|parent| (node.id, parent)))
+                .collect(),
         })
     }
 
     /// (direct node ids, all node ids including ancestors) of these categories.
     fn parents(&self, category_ids: &[i64]) -> (Vec<i64>, Vec<i64>) {
-        let direct: Vec<i64> = category_ids.iter().filter_map(|id| self.node_of_category.get(id).copied()).collect();
+        let direct: Vec<i64> = category_ids
+            .iter()
+            .filter_map(|id| self.node_of_category.get(id).copied())
+            .collect();
         let mut all = BTreeSet::new();
         for node in &direct {
             let mut current = Some(*node);
@@ -132,7 +163,9 @@ impl Projection for ProductAbstractProjection {
             let (direct_nodes, _) = categories.parents(&product.category_ids);
             for store in product.store_ids.iter().filter_map(|id| shop.store(*id)) {
                 for (locale_id, locale_name) in &store.locales {
-                    let Some(localized) = product.localized.get(locale_id) else { continue };
+                    let Some(localized) = product.localized.get(locale_id) else {
+                        continue;
+                    };
                     let document = ProductAbstractStorage {
                         id_product_abstract: product.row.id,
                         sku: product.row.sku.clone(),
@@ -148,7 +181,12 @@ impl Projection for ProductAbstractProjection {
                         category_node_ids: direct_nodes.clone(),
                     };
                     documents.push(Document {
-                        key: build_key(self.name(), Some(&store.name), Some(locale_name), &product.row.id.to_string())?,
+                        key: build_key(
+                            self.name(),
+                            Some(&store.name),
+                            Some(locale_name),
+                            &product.row.id.to_string(),
+                        )?,
                         entity_id: product.row.id,
                         store: Some(store.name.clone()),
                         locale: Some(locale_name.clone()),
@@ -180,7 +218,12 @@ impl Projection for ProductConcreteProjection {
         let rows: Vec<product_concrete::Model> = in_chunks!(ids, |chunk| product_concrete::Entity::find()
             .filter(product_concrete::Column::Id.is_in(chunk.iter().copied()))
             .all(db.connection()));
-        let abstract_ids: Vec<i64> = rows.iter().map(|row| row.product_abstract_id).collect::<BTreeSet<_>>().into_iter().collect();
+        let abstract_ids: Vec<i64> = rows
+            .iter()
+            .map(|row| row.product_abstract_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let abstracts: HashMap<i64, AbstractProduct> = snapshot::abstract_products(db, &abstract_ids)
             .await?
             .into_iter()
@@ -189,7 +232,9 @@ impl Projection for ProductConcreteProjection {
         let concretes = snapshot::concretes(db, rows).await?;
         let mut documents = Vec::new();
         for concrete in concretes {
-            let Some(product) = abstracts.get(&concrete.row.product_abstract_id) else { continue };
+            let Some(product) = abstracts.get(&concrete.row.product_abstract_id) else {
+                continue;
+            };
             let (super_attributes_definition, _) = attribute_map(product, &shop);
             let locales: BTreeMap<i64, String> = product
                 .store_ids
@@ -200,11 +245,18 @@ impl Projection for ProductConcreteProjection {
             for (locale_id, locale_name) in locales {
                 let own = concrete.localized.get(&locale_id);
                 let inherited = product.localized.get(&locale_id);
-                let Some(name) = own.map(|row| row.name.clone()).or_else(|| inherited.map(|row| row.name.clone())) else {
+                let Some(name) = own
+                    .map(|row| row.name.clone())
+                    .or_else(|| inherited.map(|row| row.name.clone()))
+                else {
                     continue;
                 };
-                let mut attributes = merged_attributes(&product.row.attributes, inherited.map(|row| row.attributes.as_str()));
-                attributes.extend(merged_attributes(&concrete.row.attributes, own.map(|row| row.attributes.as_str())));
+                let mut attributes =
+                    merged_attributes(&product.row.attributes, inherited.map(|row| row.attributes.as_str()));
+                attributes.extend(merged_attributes(
+                    &concrete.row.attributes,
+                    own.map(|row| row.attributes.as_str()),
+                ));
                 let document = ProductConcreteStorage {
                     id_product_concrete: concrete.row.id,
                     id_product_abstract: product.row.id,
@@ -270,15 +322,20 @@ impl Projection for ProductPageProjection {
         let shop = Shop::load(db).await?;
         let categories = CategoryIndex::load(db).await?;
         let products = snapshot::abstract_products(db, ids).await?;
-        let concrete_ids: Vec<i64> =
-            products.iter().flat_map(|product| product.concretes.iter().map(|concrete| concrete.row.id)).collect();
+        let concrete_ids: Vec<i64> = products
+            .iter()
+            .flat_map(|product| product.concretes.iter().map(|concrete| concrete.row.id))
+            .collect();
         let prices = snapshot::prices_for(db, ids, &concrete_ids).await?;
         let stock = snapshot::stock_for(db, &concrete_ids).await?;
         let mut documents = Vec::new();
         for product in &products {
             let own_concretes: Vec<i64> = product.concretes.iter().map(|concrete| concrete.row.id).collect();
-            let active: Vec<&snapshot::ConcreteProduct> =
-                product.concretes.iter().filter(|concrete| concrete.row.is_active).collect();
+            let active: Vec<&snapshot::ConcreteProduct> = product
+                .concretes
+                .iter()
+                .filter(|concrete| concrete.row.is_active)
+                .collect();
             let (direct_nodes, all_nodes) = categories.parents(&product.category_ids);
             for store in product.store_ids.iter().filter_map(|id| shop.store(*id)) {
                 // The lowest DEFAULT price per currency and mode: the abstract's own, else its cheapest variant.
@@ -313,9 +370,13 @@ impl Projection for ProductPageProjection {
                     .iter()
                     .filter(|row| store.warehouse_ids.contains(&row.warehouse_id))
                     .filter(|row| active.iter().any(|concrete| concrete.row.id == row.product_concrete_id));
-                let available = in_store_stock.clone().any(|row| row.is_never_out_of_stock || row.quantity > 0);
+                let available = in_store_stock
+                    .clone()
+                    .any(|row| row.is_never_out_of_stock || row.quantity > 0);
                 for (locale_id, locale_name) in &store.locales {
-                    let Some(localized) = product.localized.get(locale_id) else { continue };
+                    let Some(localized) = product.localized.get(locale_id) else {
+                        continue;
+                    };
                     let attributes = merged_attributes(&product.row.attributes, Some(&localized.attributes));
                     let mut facets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
                     for (name, value) in &attributes {
@@ -383,7 +444,12 @@ impl Projection for ProductPageProjection {
                         "category": {"all-parents": all_nodes, "direct-parents": direct_nodes},
                     });
                     documents.push(Document {
-                        key: build_key(projection::PRODUCT_ABSTRACT, Some(&store.name), Some(locale_name), &product.row.id.to_string())?,
+                        key: build_key(
+                            projection::PRODUCT_ABSTRACT,
+                            Some(&store.name),
+                            Some(locale_name),
+                            &product.row.id.to_string(),
+                        )?,
                         entity_id: product.row.id,
                         store: Some(store.name.clone()),
                         locale: Some(locale_name.clone()),

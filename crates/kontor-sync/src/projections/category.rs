@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use kontor_db::SqlDatabase;
 use kontor_db::entity::{category, category_localized, category_node, category_store, url};
 use kontor_readmodel::key;
-use kontor_readmodel::storage::{CategoryNodeRef, CategoryNodeStorage, CategoryTreeNode, CategoryTreeStorage, projection};
+use kontor_readmodel::storage::{
+    CategoryNodeRef, CategoryNodeStorage, CategoryTreeNode, CategoryTreeStorage, projection,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{HashMap, HashSet};
 
@@ -50,7 +52,11 @@ impl Tree {
             .map(|row| ((row.category_id, row.locale_id), row))
             .collect();
         let mut stores: HashMap<i64, HashSet<i64>> = HashMap::new();
-        for link in category_store::Entity::find().all(connection).await.map_err(SyncError::from_db)? {
+        for link in category_store::Entity::find()
+            .all(connection)
+            .await
+            .map_err(SyncError::from_db)?
+        {
             stores.entry(link.category_id).or_default().insert(link.store_id);
         }
         let urls = url::Entity::find()
@@ -61,19 +67,35 @@ impl Tree {
             .into_iter()
             .filter_map(|row| row.category_node_id.map(|node| ((node, row.locale_id), row.url)))
             .collect();
-        Ok(Self { nodes, categories, names, stores, urls })
+        Ok(Self {
+            nodes,
+            categories,
+            names,
+            stores,
+            urls,
+        })
     }
 
     fn visible(&self, node: &category_node::Model, store_id: i64, locale_id: i64) -> bool {
-        let active = self.categories.get(&node.category_id).is_some_and(|category| category.is_active);
-        let in_store = self.stores.get(&node.category_id).is_some_and(|stores| stores.contains(&store_id));
+        let active = self
+            .categories
+            .get(&node.category_id)
+            .is_some_and(|category| category.is_active);
+        let in_store = self
+            .stores
+            .get(&node.category_id)
+            .is_some_and(|stores| stores.contains(&store_id));
         active && in_store && self.names.contains_key(&(node.category_id, locale_id))
     }
 
     fn reference(&self, node: &category_node::Model, locale_id: i64) -> CategoryNodeRef {
         CategoryNodeRef {
             node_id: node.id,
-            name: self.names.get(&(node.category_id, locale_id)).map(|row| row.name.clone()).unwrap_or_default(),
+            name: self
+                .names
+                .get(&(node.category_id, locale_id))
+                .map(|row| row.name.clone())
+                .unwrap_or_default(),
             url: self.urls.get(&(node.id, locale_id)).cloned(),
         }
     }
@@ -116,7 +138,9 @@ impl Projection for CategoryNodeProjection {
         let wanted: HashSet<i64> = ids.iter().copied().collect();
         let mut documents = Vec::new();
         for node in tree.nodes.iter().filter(|node| wanted.contains(&node.id)) {
-            let Some(category) = tree.categories.get(&node.category_id) else { continue };
+            let Some(category) = tree.categories.get(&node.category_id) else {
+                continue;
+            };
             for store in &shop.stores {
                 for (locale_id, locale_name) in &store.locales {
                     if !tree.visible(node, store.id, *locale_id) {
@@ -134,7 +158,9 @@ impl Projection for CategoryNodeProjection {
                     let children = tree
                         .nodes
                         .iter()
-                        .filter(|child| child.parent_node_id == Some(node.id) && tree.visible(child, store.id, *locale_id))
+                        .filter(|child| {
+                            child.parent_node_id == Some(node.id) && tree.visible(child, store.id, *locale_id)
+                        })
                         .map(|child| tree.reference(child, *locale_id))
                         .collect();
                     let localized = &tree.names[&(node.category_id, *locale_id)];
@@ -152,8 +178,13 @@ impl Projection for CategoryNodeProjection {
                         children,
                     };
                     documents.push(Document {
-                        key: key(self.name(), Some(&store.name), Some(locale_name), Some(&node.id.to_string()))
-                            .map_err(|error| SyncError::Document(error.to_string()))?,
+                        key: key(
+                            self.name(),
+                            Some(&store.name),
+                            Some(locale_name),
+                            Some(&node.id.to_string()),
+                        )
+                        .map_err(|error| SyncError::Document(error.to_string()))?,
                         entity_id: node.id,
                         store: Some(store.name.clone()),
                         locale: Some(locale_name.clone()),
@@ -198,7 +229,9 @@ impl Projection for CategoryTreeProjection {
                     .filter(|node| node.parent_node_id.is_none() && tree.visible(node, store.id, *locale_id))
                     .map(|node| tree.subtree(node, store.id, *locale_id, 0))
                     .collect();
-                let document = CategoryTreeStorage { category_nodes_storage: roots };
+                let document = CategoryTreeStorage {
+                    category_nodes_storage: roots,
+                };
                 documents.push(Document {
                     key: key(self.name(), Some(&store.name), Some(locale_name), None)
                         .map_err(|error| SyncError::Document(error.to_string()))?,
@@ -213,6 +246,10 @@ impl Projection for CategoryTreeProjection {
     }
 
     async fn ids_after(&self, _db: &SqlDatabase, after: i64, _limit: u64) -> Result<Vec<i64>, SyncError> {
-        Ok(if after < TREE_ENTITY { vec![TREE_ENTITY] } else { Vec::new() })
+        Ok(if after < TREE_ENTITY {
+            vec![TREE_ENTITY]
+        } else {
+            Vec::new()
+        })
     }
 }

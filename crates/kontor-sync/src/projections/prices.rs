@@ -32,17 +32,28 @@ impl PriceProjection {
 #[async_trait]
 impl Projection for PriceProjection {
     fn name(&self) -> &'static str {
-        if self.concrete { projection::PRICE_PRODUCT_CONCRETE } else { projection::PRICE_PRODUCT_ABSTRACT }
+        if self.concrete {
+            projection::PRICE_PRODUCT_CONCRETE
+        } else {
+            projection::PRICE_PRODUCT_ABSTRACT
+        }
     }
 
     async fn build(&self, db: &SqlDatabase, ids: &[i64]) -> Result<Vec<Document>, SyncError> {
         let shop = Shop::load(db).await?;
-        let prices =
-            if self.concrete { snapshot::prices_for(db, &[], ids).await? } else { snapshot::prices_for(db, ids, &[]).await? };
+        let prices = if self.concrete {
+            snapshot::prices_for(db, &[], ids).await?
+        } else {
+            snapshot::prices_for(db, ids, &[]).await?
+        };
         // (owner id, store id) → currency → mode → type → amount
         let mut documents: BTreeMap<(i64, i64), PriceProductStorage> = BTreeMap::new();
         for price in prices {
-            let owner = if self.concrete { price.product_concrete_id } else { price.product_abstract_id };
+            let owner = if self.concrete {
+                price.product_concrete_id
+            } else {
+                price.product_abstract_id
+            };
             let (Some(owner), Some(currency), Some(price_type)) = (
                 owner,
                 shop.currency_codes.get(&price.currency_id),
@@ -54,7 +65,10 @@ impl Projection for PriceProjection {
             let modes = document.prices.entry(currency.clone()).or_default();
             for (mode, amount) in [(GROSS_MODE, price.gross_amount), (NET_MODE, price.net_amount)] {
                 if let Some(amount) = amount {
-                    modes.entry(mode.to_owned()).or_default().insert(price_type.clone(), amount);
+                    modes
+                        .entry(mode.to_owned())
+                        .or_default()
+                        .insert(price_type.clone(), amount);
                 }
             }
         }
@@ -116,9 +130,10 @@ impl Projection for AvailabilityProjection {
         let abstracts: Vec<product_abstract::Model> = in_chunks!(ids, |chunk| product_abstract::Entity::find()
             .filter(product_abstract::Column::Id.is_in(chunk.iter().copied()))
             .all(connection));
-        let store_links: Vec<product_abstract_store::Model> = in_chunks!(ids, |chunk| product_abstract_store::Entity::find()
-            .filter(product_abstract_store::Column::ProductAbstractId.is_in(chunk.iter().copied()))
-            .all(connection));
+        let store_links: Vec<product_abstract_store::Model> =
+            in_chunks!(ids, |chunk| product_abstract_store::Entity::find()
+                .filter(product_abstract_store::Column::ProductAbstractId.is_in(chunk.iter().copied()))
+                .all(connection));
         let concretes: Vec<product_concrete::Model> = in_chunks!(ids, |chunk| product_concrete::Entity::find()
             .filter(product_concrete::Column::ProductAbstractId.is_in(chunk.iter().copied()))
             .filter(product_concrete::Column::IsActive.eq(true))
@@ -128,7 +143,10 @@ impl Projection for AvailabilityProjection {
         let stock = snapshot::stock_for(db, &concrete_ids).await?;
         let mut concretes_by_abstract: HashMap<i64, Vec<&product_concrete::Model>> = HashMap::new();
         for concrete in &concretes {
-            concretes_by_abstract.entry(concrete.product_abstract_id).or_default().push(concrete);
+            concretes_by_abstract
+                .entry(concrete.product_abstract_id)
+                .or_default()
+                .push(concrete);
         }
         let mut documents = Vec::new();
         for product in &abstracts {
@@ -143,11 +161,14 @@ impl Projection for AvailabilityProjection {
                     concretes: BTreeMap::new(),
                 };
                 for concrete in concretes_by_abstract.get(&product.id).into_iter().flatten() {
-                    let rows = stock
-                        .iter()
-                        .filter(|row| row.product_concrete_id == concrete.id && store.warehouse_ids.contains(&row.warehouse_id));
+                    let rows = stock.iter().filter(|row| {
+                        row.product_concrete_id == concrete.id && store.warehouse_ids.contains(&row.warehouse_id)
+                    });
                     let (quantity, never_out) = rows.fold((0_i64, false), |(sum, never), row| {
-                        (sum.saturating_add(row.quantity.max(0)), never || row.is_never_out_of_stock)
+                        (
+                            sum.saturating_add(row.quantity.max(0)),
+                            never || row.is_never_out_of_stock,
+                        )
                     });
                     let is_available = never_out || quantity > 0;
                     document.quantity = document.quantity.saturating_add(if never_out { 0 } else { quantity });
@@ -155,7 +176,12 @@ impl Projection for AvailabilityProjection {
                     document.is_available |= is_available;
                     document.concretes.insert(
                         concrete.sku.clone(),
-                        ConcreteAvailability { id_product_concrete: concrete.id, quantity, is_never_out_of_stock: never_out, is_available },
+                        ConcreteAvailability {
+                            id_product_concrete: concrete.id,
+                            quantity,
+                            is_never_out_of_stock: never_out,
+                            is_available,
+                        },
                     );
                 }
                 documents.push(Document {

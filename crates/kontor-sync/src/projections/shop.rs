@@ -15,7 +15,12 @@ pub struct StoreProjection;
 pub struct TranslationProjection;
 pub struct UrlProjection;
 
-fn document_key(resource: &str, store: Option<&str>, locale: Option<&str>, reference: Option<&str>) -> Result<String, SyncError> {
+fn document_key(
+    resource: &str,
+    store: Option<&str>,
+    locale: Option<&str>,
+    reference: Option<&str>,
+) -> Result<String, SyncError> {
     key(resource, store, locale, reference).map_err(|error| SyncError::Document(error.to_string()))
 }
 
@@ -76,9 +81,10 @@ impl Projection for TranslationProjection {
         let keys: Vec<glossary_key::Model> = in_chunks!(ids, |chunk| glossary_key::Entity::find()
             .filter(glossary_key::Column::Id.is_in(chunk.iter().copied()))
             .all(db.connection()));
-        let translations: Vec<glossary_translation::Model> = in_chunks!(ids, |chunk| glossary_translation::Entity::find()
-            .filter(glossary_translation::Column::GlossaryKeyId.is_in(chunk.iter().copied()))
-            .all(db.connection()));
+        let translations: Vec<glossary_translation::Model> =
+            in_chunks!(ids, |chunk| glossary_translation::Entity::find()
+                .filter(glossary_translation::Column::GlossaryKeyId.is_in(chunk.iter().copied()))
+                .all(db.connection()));
         let names: HashMap<i64, &str> = keys.iter().map(|row| (row.id, row.key.as_str())).collect();
         translations
             .iter()
@@ -93,7 +99,10 @@ impl Projection for TranslationProjection {
                     entity_id: row.glossary_key_id,
                     store: None,
                     locale: Some(locale.clone()),
-                    data: serde_json::to_value(TranslationStorage { value: row.value.clone() }).map_err(SyncError::json)?,
+                    data: serde_json::to_value(TranslationStorage {
+                        value: row.value.clone(),
+                    })
+                    .map_err(SyncError::json)?,
                 })
             })
             .collect()
@@ -125,18 +134,22 @@ impl Projection for UrlProjection {
             .filter(url::Column::Id.is_in(chunk.iter().copied()))
             .all(db.connection()));
         let redirect_ids: Vec<i64> = rows.iter().filter_map(|row| row.url_redirect_id).collect();
-        let redirects: HashMap<i64, url_redirect::Model> = in_chunks!(redirect_ids, |chunk| url_redirect::Entity::find()
-            .filter(url_redirect::Column::Id.is_in(chunk.iter().copied()))
-            .all(db.connection()))
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect();
+        let redirects: HashMap<i64, url_redirect::Model> =
+            in_chunks!(redirect_ids, |chunk| url_redirect::Entity::find()
+                .filter(url_redirect::Column::Id.is_in(chunk.iter().copied()))
+                .all(db.connection()))
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
         rows.iter()
             .map(|row| {
-                let redirect = row.url_redirect_id.and_then(|id| redirects.get(&id)).map(|target| Redirect {
-                    to_url: target.to_url.clone(),
-                    status: target.status_code,
-                });
+                let redirect = row
+                    .url_redirect_id
+                    .and_then(|id| redirects.get(&id))
+                    .map(|target| Redirect {
+                        to_url: target.to_url.clone(),
+                        status: target.status_code,
+                    });
                 let document = UrlStorage {
                     url: row.url.clone(),
                     locale_name: shop.locale_names.get(&row.locale_id).cloned().unwrap_or_default(),

@@ -106,22 +106,36 @@ impl Shop {
             .into_iter()
             .map(|row| row.id)
             .collect();
-        let warehouse_links = warehouse_store::Entity::find().all(connection).await.map_err(SyncError::from_db)?;
+        let warehouse_links = warehouse_store::Entity::find()
+            .all(connection)
+            .await
+            .map_err(SyncError::from_db)?;
         let stores = store_rows
             .into_iter()
             .map(|row| StoreScope {
                 id: row.id,
                 default_locale: locale_names.get(&row.default_locale_id).cloned().unwrap_or_default(),
-                default_currency: currency_codes.get(&row.default_currency_id).cloned().unwrap_or_default(),
+                default_currency: currency_codes
+                    .get(&row.default_currency_id)
+                    .cloned()
+                    .unwrap_or_default(),
                 locales: locale_links
                     .iter()
                     .filter(|link| link.store_id == row.id)
-                    .filter_map(|link| locale_names.get(&link.locale_id).map(|name| (link.locale_id, name.clone())))
+                    .filter_map(|link| {
+                        locale_names
+                            .get(&link.locale_id)
+                            .map(|name| (link.locale_id, name.clone()))
+                    })
                     .collect(),
                 currencies: currency_links
                     .iter()
                     .filter(|link| link.store_id == row.id)
-                    .filter_map(|link| currency_codes.get(&link.currency_id).map(|code| (link.currency_id, code.clone())))
+                    .filter_map(|link| {
+                        currency_codes
+                            .get(&link.currency_id)
+                            .map(|code| (link.currency_id, code.clone()))
+                    })
                     .collect(),
                 warehouse_ids: warehouse_links
                     .iter()
@@ -132,7 +146,13 @@ impl Shop {
                 timezone: row.timezone,
             })
             .collect();
-        Ok(Self { stores, locale_names, currency_codes, price_types, super_attributes })
+        Ok(Self {
+            stores,
+            locale_names,
+            currency_codes,
+            price_types,
+            super_attributes,
+        })
     }
 
     pub fn store(&self, id: i64) -> Option<&StoreScope> {
@@ -141,7 +161,10 @@ impl Shop {
 
     /// Every locale used by any store, by id.
     pub fn used_locales(&self) -> BTreeMap<i64, String> {
-        self.stores.iter().flat_map(|store| store.locales.iter().cloned()).collect()
+        self.stores
+            .iter()
+            .flat_map(|store| store.locales.iter().cloned())
+            .collect()
     }
 }
 
@@ -174,9 +197,10 @@ pub async fn abstract_products(db: &SqlDatabase, ids: &[i64]) -> Result<Vec<Abst
         in_chunks!(ids, |chunk| product_abstract_localized::Entity::find()
             .filter(product_abstract_localized::Column::ProductAbstractId.is_in(chunk.iter().copied()))
             .all(connection));
-    let store_links: Vec<product_abstract_store::Model> = in_chunks!(ids, |chunk| product_abstract_store::Entity::find()
-        .filter(product_abstract_store::Column::ProductAbstractId.is_in(chunk.iter().copied()))
-        .all(connection));
+    let store_links: Vec<product_abstract_store::Model> =
+        in_chunks!(ids, |chunk| product_abstract_store::Entity::find()
+            .filter(product_abstract_store::Column::ProductAbstractId.is_in(chunk.iter().copied()))
+            .all(connection));
     let category_links: Vec<product_category::Model> = in_chunks!(ids, |chunk| product_category::Entity::find()
         .filter(product_category::Column::ProductAbstractId.is_in(chunk.iter().copied()))
         .order_by_asc(product_category::Column::SortOrder)
@@ -190,17 +214,27 @@ pub async fn abstract_products(db: &SqlDatabase, ids: &[i64]) -> Result<Vec<Abst
         .all(connection));
     let mut concretes_by_abstract: HashMap<i64, Vec<ConcreteProduct>> = HashMap::new();
     for concrete in concretes(db, concrete_rows).await? {
-        concretes_by_abstract.entry(concrete.row.product_abstract_id).or_default().push(concrete);
+        concretes_by_abstract
+            .entry(concrete.row.product_abstract_id)
+            .or_default()
+            .push(concrete);
     }
     let mut localized_by_abstract: HashMap<i64, HashMap<i64, product_abstract_localized::Model>> = HashMap::new();
     for row in localized {
-        localized_by_abstract.entry(row.product_abstract_id).or_default().insert(row.locale_id, row);
+        localized_by_abstract
+            .entry(row.product_abstract_id)
+            .or_default()
+            .insert(row.locale_id, row);
     }
     Ok(rows
         .into_iter()
         .map(|row| AbstractProduct {
             localized: localized_by_abstract.remove(&row.id).unwrap_or_default(),
-            store_ids: store_links.iter().filter(|link| link.product_abstract_id == row.id).map(|link| link.store_id).collect(),
+            store_ids: store_links
+                .iter()
+                .filter(|link| link.product_abstract_id == row.id)
+                .map(|link| link.store_id)
+                .collect(),
             concretes: concretes_by_abstract.remove(&row.id).unwrap_or_default(),
             category_ids: category_links
                 .iter()
@@ -218,7 +252,10 @@ pub async fn abstract_products(db: &SqlDatabase, ids: &[i64]) -> Result<Vec<Abst
 }
 
 /// Attaches localized rows to concrete products.
-pub async fn concretes(db: &SqlDatabase, rows: Vec<product_concrete::Model>) -> Result<Vec<ConcreteProduct>, SyncError> {
+pub async fn concretes(
+    db: &SqlDatabase,
+    rows: Vec<product_concrete::Model>,
+) -> Result<Vec<ConcreteProduct>, SyncError> {
     let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     let localized: Vec<product_concrete_localized::Model> =
         in_chunks!(ids, |chunk| product_concrete_localized::Entity::find()
@@ -226,11 +263,17 @@ pub async fn concretes(db: &SqlDatabase, rows: Vec<product_concrete::Model>) -> 
             .all(db.connection()));
     let mut by_concrete: HashMap<i64, HashMap<i64, product_concrete_localized::Model>> = HashMap::new();
     for row in localized {
-        by_concrete.entry(row.product_concrete_id).or_default().insert(row.locale_id, row);
+        by_concrete
+            .entry(row.product_concrete_id)
+            .or_default()
+            .insert(row.locale_id, row);
     }
     Ok(rows
         .into_iter()
-        .map(|row| ConcreteProduct { localized: by_concrete.remove(&row.id).unwrap_or_default(), row })
+        .map(|row| ConcreteProduct {
+            localized: by_concrete.remove(&row.id).unwrap_or_default(),
+            row,
+        })
         .collect())
 }
 
@@ -258,7 +301,10 @@ pub async fn stock_for(db: &SqlDatabase, concrete_ids: &[i64]) -> Result<Vec<sto
 
 /// Category id → (main node id, parent node id) for every category, to compute all-parents.
 pub async fn category_nodes(db: &SqlDatabase) -> Result<Vec<category_node::Model>, SyncError> {
-    category_node::Entity::find().all(db.connection()).await.map_err(SyncError::from_db)
+    category_node::Entity::find()
+        .all(db.connection())
+        .await
+        .map_err(SyncError::from_db)
 }
 
 /// Decodes a JSON attribute map stored as text.

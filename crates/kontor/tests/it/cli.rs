@@ -96,7 +96,10 @@ fn token_from(output: &str) -> String {
 async fn fresh_sqlite_migrate_user_create_and_curl_a_catalog() {
     let shop = Shop::new();
     let first = stdout(&shop.run(&["migrate"]));
-    assert!(first.contains("migration(s) applied") && !first.starts_with("0 "), "{first}");
+    assert!(
+        first.contains("migration(s) applied") && !first.starts_with("0 "),
+        "{first}"
+    );
     let second = stdout(&shop.run(&["migrate"]));
     assert!(second.starts_with("0 migration(s) applied"), "{second}");
     assert!(Path::new(&shop.dir.join("var/kontor.db")).exists());
