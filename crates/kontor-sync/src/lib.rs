@@ -9,6 +9,7 @@
 
 pub mod direct;
 pub mod messages;
+pub mod pipeline;
 pub mod projections;
 pub mod publisher;
 pub mod routing;

@@ -7,6 +7,7 @@ use kontor_domain::DomainError;
 use kontor_domain::users::UserService;
 use std::io::BufRead;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 async fn connect(settings: &Settings) -> anyhow::Result<SqlDatabase> {
     if let Some(path) = settings.database.url.strip_prefix("sqlite://")
@@ -35,19 +36,30 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the backend role until SIGINT/SIGTERM. With `migrate_first` (the all-in-one `serve`), pending
-/// migrations are applied; otherwise a schema behind the binary is an error pointing at `kontor migrate`.
-pub async fn backend(settings: &Settings, migrate_first: bool) -> anyhow::Result<()> {
+/// Connects and checks that the schema is current, pointing at `kontor migrate` otherwise.
+pub async fn connect_current(settings: &Settings) -> anyhow::Result<SqlDatabase> {
     let database = connect(settings).await?;
-    if migrate_first {
-        database.migrate().await.context("apply migrations")?;
-    } else {
-        let applied = database.applied_migrations().await.unwrap_or_default();
-        let known = kontor_db::migration::migration_names();
-        if known.iter().any(|name| !applied.contains(name)) {
-            bail!("the database schema is not current: run `kontor migrate` first");
-        }
+    let applied = database.applied_migrations().await.unwrap_or_default();
+    let known = kontor_db::migration::migration_names();
+    if known.iter().any(|name| !applied.contains(name)) {
+        bail!("the database schema is not current: run `kontor migrate` first");
     }
+    Ok(database)
+}
+
+/// A token cancelled by SIGINT or SIGTERM.
+fn shutdown_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        trigger.cancel();
+    });
+    token
+}
+
+async fn serve_backend(settings: &Settings, database: SqlDatabase, shutdown: CancellationToken) -> anyhow::Result<()> {
     let state = kontor_backoffice::AdminState::new(Arc::new(database));
     let router = kontor_backoffice::router(state);
     let listener = tokio::net::TcpListener::bind(settings.backend.listen)
@@ -57,11 +69,56 @@ pub async fn backend(settings: &Settings, migrate_first: bool) -> anyhow::Result
     tracing::info!(%address, "backend listening");
     println!("backend listening on http://{address}");
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .context("serve HTTP")?;
     tracing::info!("backend stopped");
     Ok(())
+}
+
+/// The backend role alone, until SIGINT/SIGTERM.
+pub async fn backend(settings: &Settings) -> anyhow::Result<()> {
+    let database = connect_current(settings).await?;
+    serve_backend(settings, database, shutdown_token()).await
+}
+
+/// The worker role alone: relay + publish/sync consumers.
+pub async fn worker(settings: &Settings, queues: Vec<String>, concurrency: usize) -> anyhow::Result<()> {
+    let known = kontor_sync::pipeline::queue_names();
+    if let Some(unknown) = queues.iter().find(|queue| !known.contains(queue)) {
+        bail!("unknown queue {unknown:?} (--queue); known: {}", known.join(", "));
+    }
+    let database = connect_current(settings).await?;
+    let selection = kontor_sync::pipeline::QueueSelection { only: queues };
+    crate::pipeline::run_worker(settings, database, selection, concurrency, shutdown_token()).await
+}
+
+/// All roles in one process: migrate, then backend and worker side by side until SIGINT/SIGTERM.
+pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let database = connect(settings).await?;
+    database.migrate().await.context("apply migrations")?;
+    let shutdown = shutdown_token();
+    let worker = crate::pipeline::run_worker(
+        settings,
+        database.clone(),
+        kontor_sync::pipeline::QueueSelection::default(),
+        1,
+        shutdown.clone(),
+    );
+    let backend = serve_backend(settings, database, shutdown.clone());
+    let (worker, backend) = tokio::join!(
+        async {
+            let result = worker.await;
+            shutdown.cancel();
+            result
+        },
+        async {
+            let result = backend.await;
+            shutdown.cancel();
+            result
+        }
+    );
+    worker.and(backend)
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 //! library crates; all business logic lives there.
 
 mod commands;
+mod pipeline;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -27,6 +28,38 @@ enum Command {
     Backend,
     /// Run every role in one process on the embedded default; migrates first.
     Serve,
+    /// Run the outbox relay and the queue consumers (publishers, sync writers).
+    Worker {
+        /// Consume only these queues (repeatable); default: all.
+        #[arg(long = "queue", value_name = "NAME")]
+        queues: Vec<String>,
+        /// Consumer loops per queue.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+    },
+    /// Re-publish documents from the source tables (all resources, or one).
+    Publish {
+        #[arg(long, value_name = "RESOURCE")]
+        resource: Option<String>,
+        /// Only these entity ids, comma-separated.
+        #[arg(long, value_delimiter = ',', requires = "resource")]
+        ids: Vec<i64>,
+        /// Leave the work to a running worker instead of doing it here.
+        #[arg(long)]
+        enqueue: bool,
+    },
+    /// Rewrite the KV store and search index from the storage tables, or check them (`verify`).
+    Sync {
+        #[command(subcommand)]
+        action: Option<SyncAction>,
+        #[arg(long, value_name = "RESOURCE")]
+        resource: Option<String>,
+    },
+    /// Inspect the message queues.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
     /// Manage Back Office users.
     User {
         #[command(subcommand)]
@@ -58,6 +91,21 @@ enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum SyncAction {
+    /// Report keys missing, extra or different between the storage tables and KV/search; exits 1 on drift.
+    Verify {
+        #[arg(long, value_name = "RESOURCE")]
+        resource: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueCommand {
+    /// Depth, in-flight messages and dead letters per queue, and the outbox backlog.
+    Stats,
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Print the effective configuration as TOML, with secrets redacted.
     Show,
@@ -77,8 +125,38 @@ fn main() -> anyhow::Result<()> {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Migrate => commands::migrate(&settings).await,
-        Command::Backend => commands::backend(&settings, false).await,
-        Command::Serve => commands::backend(&settings, true).await,
+        Command::Backend => commands::backend(&settings).await,
+        Command::Serve => commands::serve(&settings).await,
+        Command::Worker { queues, concurrency } => commands::worker(&settings, queues, usize::from(concurrency)).await,
+        Command::Publish { resource, ids, enqueue } => {
+            let db = commands::connect_current(&settings).await?;
+            if enqueue {
+                pipeline::request_publish(&settings, &db, resource.as_deref(), &ids).await
+            } else {
+                pipeline::publish(&settings, db, resource.as_deref(), &ids).await
+            }
+        }
+        Command::Sync { action: None, resource } => {
+            let db = commands::connect_current(&settings).await?;
+            pipeline::sync(&settings, db, resource.as_deref()).await
+        }
+        Command::Sync {
+            action: Some(SyncAction::Verify { resource }),
+            resource: outer,
+        } => {
+            let db = commands::connect_current(&settings).await?;
+            let drift = pipeline::verify(&settings, db, resource.or(outer).as_deref()).await?;
+            if drift > 0 {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Queue {
+            command: QueueCommand::Stats,
+        } => {
+            let db = commands::connect_current(&settings).await?;
+            pipeline::queue_stats(&settings, &db).await
+        }
         Command::User {
             command:
                 UserCommand::Create {

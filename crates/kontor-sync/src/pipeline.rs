@@ -1,0 +1,300 @@
+//! Queue mode: the outbox relay feeding `publish.<projection>` queues, publisher handlers feeding
+//! `sync.storage.<projection>` / `sync.search.product_page`, and sync writer handlers applying them.
+//! Each step acknowledges only after its effect is durable; a crash anywhere re-delivers.
+
+use crate::SyncError;
+use crate::direct::{PUBLISH_BATCH, Pending, RELAY_BATCH};
+use crate::messages::{MAX_IDS_PER_MESSAGE, PublishMessage, publish_queue, sync_queue};
+use crate::projections::{self, Projection};
+use crate::publisher::Publisher;
+use crate::routing::routes;
+use crate::writers::{write_kv, write_search};
+use async_trait::async_trait;
+use kontor_db::SqlDatabase;
+use kontor_domain::DomainError;
+use kontor_kv::KvStore;
+use kontor_queue::worker::{BatchError, BatchHandler, Worker};
+use kontor_queue::{Delivery, MessageBus};
+use kontor_readmodel::SyncOp;
+use kontor_search::SearchIndex;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Sync operations per sync message (spec §10: 500 per storage batch).
+pub const OPS_PER_MESSAGE: usize = 500;
+/// How long the relay sleeps when the outbox is empty.
+pub const RELAY_IDLE: Duration = Duration::from_millis(100);
+
+/// Moves committed outbox rows to the publish queues.
+#[derive(Clone)]
+pub struct Relay {
+    db: SqlDatabase,
+    bus: Arc<dyn MessageBus>,
+}
+
+impl Relay {
+    pub fn new(db: SqlDatabase, bus: Arc<dyn MessageBus>) -> Self {
+        Self { db, bus }
+    }
+
+    /// Relays one claim of up to [`RELAY_BATCH`] rows; returns how many rows it relayed.
+    pub async fn run_once(&self) -> Result<usize, SyncError> {
+        let bus = Arc::clone(&self.bus);
+        let relayed = self
+            .db
+            .relay_outbox(RELAY_BATCH, |entries| async move {
+                let changed_at = entries
+                    .iter()
+                    .map(|entry| entry.changed_at.timestamp_micros())
+                    .min()
+                    .unwrap_or_default();
+                let mut pending = Pending::default();
+                for entry in &entries {
+                    for route in routes(entry) {
+                        pending.add(route);
+                    }
+                }
+                for (projection, (ids, all)) in pending.by_projection {
+                    let payloads = publish_payloads("Entity.outbox.relay", "outbox", ids, all, changed_at)
+                        .map_err(|error| DomainError::Storage(error.to_string()))?;
+                    bus.publish(&publish_queue(projection), payloads)
+                        .await
+                        .map_err(|error| DomainError::Storage(format!("publish to the queue failed: {error}")))?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(relayed)
+    }
+
+    /// Relays until `shutdown`, sleeping briefly when there is nothing to do and backing off on errors.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let pause = match self.run_once().await {
+                Ok(0) => RELAY_IDLE,
+                Ok(_) => Duration::ZERO,
+                Err(error) => {
+                    tracing::warn!(%error, "outbox relay failed; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            if !pause.is_zero() {
+                tokio::select! {
+                    () = shutdown.cancelled() => {},
+                    () = tokio::time::sleep(pause) => {},
+                }
+            }
+        }
+    }
+}
+
+/// Publish messages of at most [`MAX_IDS_PER_MESSAGE`] ids each.
+pub fn publish_payloads(
+    event: &str,
+    source: &str,
+    ids: BTreeSet<i64>,
+    all: bool,
+    changed_at: i64,
+) -> Result<Vec<Vec<u8>>, SyncError> {
+    let ids: Vec<i64> = ids.into_iter().collect();
+    let chunks: Vec<Vec<i64>> = if all || ids.is_empty() {
+        vec![Vec::new()]
+    } else {
+        ids.chunks(MAX_IDS_PER_MESSAGE).map(<[i64]>::to_vec).collect()
+    };
+    chunks
+        .into_iter()
+        .map(|ids| {
+            let message = PublishMessage {
+                event: event.to_owned(),
+                source: source.to_owned(),
+                ids,
+                all,
+                changed_at,
+            };
+            serde_json::to_vec(&message).map_err(SyncError::json)
+        })
+        .collect()
+}
+
+/// Consumes `publish.<projection>`: rebuilds the documents and enqueues their sync operations.
+pub struct PublishHandler {
+    projection: Arc<dyn Projection>,
+    publisher: Publisher,
+    db: SqlDatabase,
+    bus: Arc<dyn MessageBus>,
+}
+
+impl PublishHandler {
+    pub fn new(projection: Arc<dyn Projection>, db: SqlDatabase, bus: Arc<dyn MessageBus>) -> Self {
+        Self {
+            projection,
+            publisher: Publisher::new(db.clone()),
+            db,
+            bus,
+        }
+    }
+
+    async fn publish(&self, ids: &[i64]) -> Result<(), SyncError> {
+        let report = self.publisher.publish(self.projection.as_ref(), ids).await?;
+        send_ops(
+            self.bus.as_ref(),
+            &sync_queue(self.projection.name(), self.projection.is_search()),
+            &report.ops,
+        )
+        .await
+    }
+}
+
+/// Sends sync operations in messages of [`OPS_PER_MESSAGE`].
+pub async fn send_ops(bus: &dyn MessageBus, queue: &str, ops: &[SyncOp]) -> Result<(), SyncError> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let payloads = ops
+        .chunks(OPS_PER_MESSAGE)
+        .map(|chunk| serde_json::to_vec(chunk).map_err(SyncError::json))
+        .collect::<Result<Vec<_>, _>>()?;
+    bus.publish(queue, payloads)
+        .await
+        .map_err(|error| SyncError::Queue(error.to_string()))
+}
+
+#[async_trait]
+impl BatchHandler for PublishHandler {
+    async fn handle(&self, batch: &[Delivery]) -> Result<(), BatchError> {
+        let mut ids = BTreeSet::new();
+        let mut all = false;
+        for delivery in batch {
+            let message: PublishMessage = serde_json::from_slice(&delivery.payload)
+                .map_err(|error| BatchError::new(format!("malformed publish message: {error}")))?;
+            all |= message.all;
+            ids.extend(message.ids);
+        }
+        let result = if all {
+            let mut after = i64::MIN;
+            loop {
+                let page = self.projection.ids_after(&self.db, after, PUBLISH_BATCH).await;
+                let page = match page {
+                    Ok(page) => page,
+                    Err(error) => break Err(error),
+                };
+                let Some(last) = page.last().copied() else { break Ok(()) };
+                if let Err(error) = self.publish(&page).await {
+                    break Err(error);
+                }
+                after = last;
+            }
+        } else {
+            let ids: Vec<i64> = ids.into_iter().collect();
+            self.publish(&ids).await
+        };
+        result.map_err(|error| BatchError::new(error.to_string()))
+    }
+}
+
+/// Consumes `sync.storage.<projection>` into the KV store.
+pub struct KvSyncHandler {
+    kv: Arc<dyn KvStore>,
+}
+
+/// Consumes `sync.search.product_page` into the search index.
+pub struct SearchSyncHandler {
+    search: Arc<dyn SearchIndex>,
+}
+
+fn sync_ops(batch: &[Delivery]) -> Result<Vec<SyncOp>, BatchError> {
+    let mut ops = Vec::new();
+    for delivery in batch {
+        let mut message: Vec<SyncOp> = serde_json::from_slice(&delivery.payload)
+            .map_err(|error| BatchError::new(format!("malformed sync message: {error}")))?;
+        ops.append(&mut message);
+    }
+    Ok(ops)
+}
+
+#[async_trait]
+impl BatchHandler for KvSyncHandler {
+    async fn handle(&self, batch: &[Delivery]) -> Result<(), BatchError> {
+        let ops = sync_ops(batch)?;
+        write_kv(self.kv.as_ref(), &ops)
+            .await
+            .map(|_| ())
+            .map_err(|error| BatchError::new(error.to_string()))
+    }
+}
+
+#[async_trait]
+impl BatchHandler for SearchSyncHandler {
+    async fn handle(&self, batch: &[Delivery]) -> Result<(), BatchError> {
+        let ops = sync_ops(batch)?;
+        write_search(self.search.as_ref(), &ops)
+            .await
+            .map(|_| ())
+            .map_err(|error| BatchError::new(error.to_string()))
+    }
+}
+
+/// Which queues a worker consumes.
+#[derive(Debug, Clone, Default)]
+pub struct QueueSelection {
+    /// Only these queues (names as in `kontor queue stats`); empty means all.
+    pub only: Vec<String>,
+}
+
+impl QueueSelection {
+    fn wants(&self, queue: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|name| name == queue)
+    }
+}
+
+/// Every publish and sync queue with its handler; `kontor worker` runs these.
+pub fn register_all(
+    worker: &mut Worker,
+    selection: &QueueSelection,
+    db: &SqlDatabase,
+    bus: &Arc<dyn MessageBus>,
+    kv: &Arc<dyn KvStore>,
+    search: &Arc<dyn SearchIndex>,
+) {
+    for projection in projections::all() {
+        let publish = publish_queue(projection.name());
+        let sync = sync_queue(projection.name(), projection.is_search());
+        if selection.wants(&publish) {
+            let handler = PublishHandler::new(Arc::clone(&projection), db.clone(), Arc::clone(bus));
+            worker.register(
+                publish,
+                usize::try_from(PUBLISH_BATCH).unwrap_or(500),
+                Arc::new(handler),
+            );
+        }
+        if selection.wants(&sync) {
+            if projection.is_search() {
+                worker.register(
+                    sync,
+                    4,
+                    Arc::new(SearchSyncHandler {
+                        search: Arc::clone(search),
+                    }),
+                );
+            } else {
+                worker.register(sync, 4, Arc::new(KvSyncHandler { kv: Arc::clone(kv) }));
+            }
+        }
+    }
+}
+
+/// All queue names the pipeline uses, for validating `--queue`.
+pub fn queue_names() -> Vec<String> {
+    projections::all()
+        .iter()
+        .flat_map(|projection| {
+            [
+                publish_queue(projection.name()),
+                sync_queue(projection.name(), projection.is_search()),
+            ]
+        })
+        .collect()
+}

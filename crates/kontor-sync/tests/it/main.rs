@@ -1,0 +1,5 @@
+//! Publish & synchronize end to end on every SQL backend: repository writes → outbox → publishers →
+//! storage tables → KV store and search index.
+
+mod fixtures;
+mod pipeline;

@@ -1,0 +1,236 @@
+use crate::fixtures::camera_shop;
+use kontor_core::{LocaleName, StoreName};
+use kontor_db::SqlDatabase;
+use kontor_domain::ResourceRepository;
+use kontor_domain::pricing::PriceAttributes;
+use kontor_kv::{KvOptions, KvStore, MemoryKv};
+use kontor_readmodel::{SyncEntry, SyncOp, stamp};
+use kontor_search::{SearchIndex, SearchRequest, TantivySearchIndex};
+use kontor_sync::direct::{DirectSync, RoundReport};
+use kontor_testkit::repo_test_suite;
+use serde_json::json;
+use std::sync::Arc;
+
+struct Targets {
+    kv: Arc<dyn KvStore>,
+    search: Arc<dyn SearchIndex>,
+    sync: DirectSync,
+}
+
+fn targets(db: &SqlDatabase) -> Targets {
+    let kv: Arc<dyn KvStore> = Arc::new(MemoryKv::new(KvOptions::default()));
+    let search: Arc<dyn SearchIndex> = Arc::new(TantivySearchIndex::in_memory());
+    Targets {
+        sync: DirectSync::new(db.clone(), kv.clone(), search.clone()),
+        kv,
+        search,
+    }
+}
+
+async fn search_names(search: &dyn SearchIndex, locale: &str, query: &str) -> Vec<String> {
+    let mut request = SearchRequest::new(
+        StoreName::parse("DE").expect("store"),
+        LocaleName::parse(locale).expect("locale"),
+    );
+    request.query = Some(query.to_owned());
+    let result = search.search(request).await.expect("search");
+    result.hits.into_iter().map(|hit| hit.data.abstract_name).collect()
+}
+
+async fn catalog_writes_reach_kv_and_search(db: SqlDatabase) {
+    let catalog = camera_shop(&db).await;
+    let targets = targets(&db);
+    let report: RoundReport = targets.sync.drain().await.expect("sync");
+    assert!(report.outbox_rows >= 10, "{report:?}");
+
+    let id = catalog.abstract_id;
+    let product = targets
+        .kv
+        .get(&format!("product_abstract:de:en_us:{id}"))
+        .await
+        .expect("get")
+        .expect("product document");
+    assert_eq!(product["name"], "Fjell Camera");
+    assert_eq!(product["url"], format!("/en/fjell-camera-{id}"));
+    assert_eq!(product["super_attributes_definition"], json!(["color"]));
+    assert_eq!(
+        product["attribute_map"]["super_attributes"]["color"],
+        json!(["black", "red"])
+    );
+    assert!(product["_timestamp"].as_f64().is_some());
+    let mapping = targets
+        .kv
+        .get("product_abstract:de:en_us:sku:100")
+        .await
+        .expect("get")
+        .expect("sku mapping");
+    assert_eq!(mapping["id"], id);
+    let concrete = targets
+        .kv
+        .get(&format!("product_concrete:en_us:{}", catalog.concrete_ids[0]))
+        .await
+        .expect("get")
+        .expect("concrete document");
+    assert_eq!(concrete["name"], "Fjell Camera black");
+    let price = targets
+        .kv
+        .get(&format!("price_product_abstract:de:{id}"))
+        .await
+        .expect("get")
+        .expect("price document");
+    assert_eq!(price["prices"]["EUR"]["GROSS_MODE"]["DEFAULT"], 12900);
+    let availability = targets
+        .kv
+        .get(&format!("availability:de:{id}"))
+        .await
+        .expect("get")
+        .expect("availability");
+    assert_eq!(availability["quantity"], 4);
+    assert_eq!(availability["concretes"]["100_red"]["is_available"], false);
+    let url = targets
+        .kv
+        .get(&format!("url:/de/kamera-fjell-{id}"))
+        .await
+        .expect("get")
+        .expect("url document");
+    assert_eq!(url["fk_resource_product_abstract"], id);
+    let tree = targets
+        .kv
+        .get("category_tree:de:de_de")
+        .await
+        .expect("get")
+        .expect("tree");
+    assert_eq!(tree["category_nodes_storage"][0]["name"], "Kameras");
+    assert!(targets.kv.get("store:de").await.expect("get").is_some());
+
+    assert_eq!(
+        search_names(targets.search.as_ref(), "de_DE", "Kameras").await,
+        ["Kamera Fjell"]
+    );
+    assert_eq!(
+        search_names(targets.search.as_ref(), "en_US", "rugged").await,
+        ["Fjell Camera"]
+    );
+
+    // Nothing changed: a second full pass sends nothing downstream.
+    let again = targets.sync.drain().await.expect("sync");
+    assert_eq!(again.outbox_rows, 0);
+}
+
+async fn a_price_change_is_republished_and_a_delete_removes_everything(db: SqlDatabase) {
+    let catalog = camera_shop(&db).await;
+    let targets = targets(&db);
+    targets.sync.drain().await.expect("sync");
+    let id = catalog.abstract_id;
+
+    let price: PriceAttributes = serde_json::from_value(
+        json!({"abstractSku": "100", "store": "DE", "currency": "EUR", "grossAmount": 9900, "netAmount": 8319}),
+    )
+    .expect("parse");
+    ResourceRepository::<PriceAttributes>::update(
+        &db,
+        kontor_core::ids::PriceProductId(catalog.abstract_price_id),
+        &kontor_domain::Valid::new(price).expect("valid"),
+    )
+    .await
+    .expect("update");
+    let report = targets.sync.drain().await.expect("sync");
+    assert_eq!(report.outbox_rows, 1);
+    let document = targets
+        .kv
+        .get(&format!("price_product_abstract:de:{id}"))
+        .await
+        .expect("get")
+        .expect("price");
+    assert_eq!(document["prices"]["EUR"]["GROSS_MODE"]["DEFAULT"], 9900);
+    let mut request = SearchRequest::new(
+        StoreName::parse("DE").expect("store"),
+        LocaleName::parse("en_US").expect("locale"),
+    );
+    request.query = Some("camera".to_owned());
+    let hits = targets.search.search(request).await.expect("search").hits;
+    let prices = hits[0].data.prices.clone().unwrap_or_default();
+    assert!(
+        prices
+            .iter()
+            .any(|price| price.amount == 9900 && price.price_mode == "GROSS_MODE"),
+        "{prices:?}"
+    );
+
+    // Deleting the product (its concretes first) removes its documents, mappings and search hits.
+    for concrete in &catalog.concrete_ids {
+        ResourceRepository::<kontor_domain::catalog::ProductConcreteAttributes>::delete(
+            &db,
+            kontor_core::ids::ProductConcreteId(*concrete),
+        )
+        .await
+        .expect("delete concrete");
+    }
+    ResourceRepository::<kontor_domain::catalog::ProductAbstractAttributes>::delete(
+        &db,
+        kontor_core::ids::ProductAbstractId(id),
+    )
+    .await
+    .expect("delete abstract");
+    targets.sync.drain().await.expect("sync");
+    for key in [
+        format!("product_abstract:de:en_us:{id}"),
+        "product_abstract:de:en_us:sku:100".to_owned(),
+        format!("price_product_abstract:de:{id}"),
+        format!("availability:de:{id}"),
+        format!("url:/de/kamera-fjell-{id}"),
+        format!("product_concrete:en_us:{}", catalog.concrete_ids[0]),
+        "product_concrete:en_us:sku:100_black".to_owned(),
+    ] {
+        assert_eq!(targets.kv.get(&key).await.expect("get"), None, "{key} must be gone");
+    }
+    assert!(
+        search_names(targets.search.as_ref(), "en_US", "camera")
+            .await
+            .is_empty()
+    );
+    assert_eq!(db.count_storage("product_abstract").await.expect("count"), 0);
+}
+
+async fn a_replayed_older_message_never_makes_data_older(db: SqlDatabase) {
+    let catalog = camera_shop(&db).await;
+    let targets = targets(&db);
+    targets.sync.drain().await.expect("sync");
+    let key = format!("product_abstract:de:en_us:{}", catalog.abstract_id);
+    let current = targets.kv.get(&key).await.expect("get").expect("document");
+    let current_stamp = current["_timestamp"].as_f64().expect("stamp");
+    let old = SyncOp::Write(SyncEntry {
+        key: key.clone(),
+        resource: "product_abstract".into(),
+        params: json!([]),
+        value: stamp(
+            json!({"name": "old name"}),
+            kontor_readmodel::timestamp_micros(current_stamp) - 1_000_000,
+        ),
+    });
+    let report = kontor_sync::writers::write_kv(targets.kv.as_ref(), &[old.clone()])
+        .await
+        .expect("write");
+    assert_eq!(report.skipped_stale, 1);
+    assert_eq!(
+        targets.kv.get(&key).await.expect("get").expect("document")["name"],
+        "Fjell Camera"
+    );
+    let late_delete = SyncOp::Delete(SyncEntry {
+        value: stamp(json!({}), kontor_readmodel::timestamp_micros(current_stamp) - 1),
+        ..old.entry().clone()
+    });
+    kontor_sync::writers::write_kv(targets.kv.as_ref(), &[late_delete])
+        .await
+        .expect("write");
+    assert!(
+        targets.kv.get(&key).await.expect("get").is_some(),
+        "an older delete must not remove a newer document"
+    );
+}
+
+repo_test_suite!(
+    catalog_writes_reach_kv_and_search,
+    a_price_change_is_republished_and_a_delete_removes_everything,
+    a_replayed_older_message_never_makes_data_older,
+);
