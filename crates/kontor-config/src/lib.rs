@@ -59,6 +59,8 @@ pub struct DatabaseSettings {
 pub struct KvSettings {
     /// `redb://path` or `redis://…`; empty means `redb://<data_dir>/kv.redb`.
     pub url: String,
+    /// Prefix inside the store (`kv:<namespace>…`), to share one Redis between shops or test runs.
+    pub namespace: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +68,8 @@ pub struct KvSettings {
 pub struct QueueSettings {
     /// `sql` (the SQL table queue) or `amqp://…`.
     pub url: String,
+    /// Prepended to every queue name, to share one broker between shops or test runs.
+    pub prefix: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,8 +123,14 @@ impl Default for Settings {
                 url: String::new(),
                 max_connections: 10,
             },
-            kv: KvSettings { url: String::new() },
-            queue: QueueSettings { url: "sql".to_owned() },
+            kv: KvSettings {
+                url: String::new(),
+                namespace: String::new(),
+            },
+            queue: QueueSettings {
+                url: "sql".to_owned(),
+                prefix: String::new(),
+            },
             files: FilesSettings { url: String::new() },
             backend: BackendSettings {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
@@ -243,6 +253,13 @@ impl Settings {
         }
         if !(self.kv.url.starts_with("redb://") || self.kv.url.starts_with("redis://")) {
             return invalid("kv.url", "must start with redb:// or redis://");
+        }
+        let name_like = |text: &str| text.chars().all(|ch| ch.is_ascii_alphanumeric() || "_-.:".contains(ch));
+        if !name_like(&self.kv.namespace) {
+            return invalid("kv.namespace", "may contain only letters, digits, _ - . :");
+        }
+        if !name_like(&self.queue.prefix) || self.queue.prefix.chars().any(|ch| ch.is_ascii_uppercase() || ch == ':') {
+            return invalid("queue.prefix", "may contain only lower-case letters, digits, _ - .");
         }
         if !(self.queue.url == "sql" || self.queue.url.starts_with("amqp://")) {
             return invalid("queue.url", "must be `sql` or start with amqp://");

@@ -17,12 +17,14 @@
 
 mod error;
 pub mod memory;
+pub mod prefixed;
 pub mod rabbitmq;
 pub mod sql;
 pub mod worker;
 
 pub use error::QueueError;
 pub use memory::MemoryBus;
+pub use prefixed::{PrefixedBus, with_prefix};
 pub use rabbitmq::RabbitMqBus;
 pub use sql::SqlBus;
 

@@ -8,6 +8,7 @@
 //! an older write cannot resurrect a document.
 
 pub mod direct;
+pub mod maintenance;
 pub mod messages;
 pub mod pipeline;
 pub mod projections;

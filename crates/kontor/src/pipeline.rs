@@ -8,14 +8,12 @@ use kontor_db::SqlDatabase;
 use kontor_kv::{KvOptions, KvStore};
 use kontor_queue::MessageBus;
 use kontor_queue::worker::{Worker, WorkerOptions};
-use kontor_readmodel::{SyncEntry, SyncOp};
 use kontor_search::{SearchIndex, TantivySearchIndex};
 use kontor_sync::messages::publish_queue;
 use kontor_sync::pipeline::{QueueSelection, Relay, publish_payloads, register_all, send_ops};
 use kontor_sync::projections::{self, Projection};
-use kontor_sync::{Publisher, writers};
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use kontor_sync::{Publisher, maintenance};
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -39,7 +37,7 @@ pub async fn open_kv(settings: &Settings) -> anyhow::Result<Arc<dyn KvStore>> {
         std::fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
     }
     let shown = redact_url_password(&settings.kv.url);
-    kontor_kv::open(&settings.kv.url, KvOptions::default()).await.with_context(|| {
+    kontor_kv::open(&settings.kv.url, KvOptions::with_namespace(settings.kv.namespace.clone())).await.with_context(|| {
         format!("open the KV store at {shown} (kv.url); an embedded redb file is open in one process at a time, so stop `kontor serve` first or use its worker")
     })
 }
@@ -185,37 +183,6 @@ fn chrono_now() -> i64 {
         .map_or(0, |elapsed| i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX))
 }
 
-/// One page of a projection's live storage rows as sync write ops, and the row id to continue after
-/// (`None` when the table is exhausted).
-async fn stored_page(
-    db: &SqlDatabase,
-    projection: &dyn Projection,
-    after: i64,
-) -> anyhow::Result<(Vec<SyncOp>, Option<i64>)> {
-    let page = db.scan_storage(projection.name(), after, 500).await?;
-    let next = page.last().map(|(id, _)| *id);
-    let mut ops = Vec::with_capacity(page.len());
-    for (_, row) in page {
-        let value: Value = serde_json::from_str(row.data.as_deref().unwrap_or("{}"))?;
-        let params = if projection.is_search() {
-            serde_json::json!({
-                "type": "page",
-                "store": row.store.as_deref().unwrap_or_default().to_lowercase(),
-                "locale": row.locale.as_deref().unwrap_or_default().to_lowercase(),
-            })
-        } else {
-            serde_json::json!([])
-        };
-        ops.push(SyncOp::Write(SyncEntry {
-            key: row.key,
-            resource: projection.name().to_owned(),
-            params,
-            value,
-        }));
-    }
-    Ok((ops, next))
-}
-
 /// `kontor sync`: rewrites KV and search from the storage tables.
 pub async fn sync(settings: &Settings, db: SqlDatabase, resource: Option<&str>) -> anyhow::Result<()> {
     let kv = open_kv(settings).await?;
@@ -223,65 +190,15 @@ pub async fn sync(settings: &Settings, db: SqlDatabase, resource: Option<&str>) 
     for projection in selected(resource)? {
         let total = db.count_storage(projection.name()).await?;
         let bar = progress(projection.name(), total);
-        let mut after = 0;
-        let mut written = 0;
-        loop {
-            let (mut ops, next) = stored_page(&db, projection.as_ref(), after).await?;
-            let Some(next) = next else { break };
-            after = next;
-            written += ops.len();
-            bar.inc(ops.len() as u64);
-            if projection.is_search() {
-                writers::write_search(search.as_ref(), &ops).await?;
-            } else {
-                // Alternate-key mappings are derived from documents, so they are rebuilt with them.
-                let mapped: Vec<SyncOp> = ops.iter().flat_map(|op| mappings_of(projection.as_ref(), op)).collect();
-                ops.extend(mapped);
-                writers::write_kv(kv.as_ref(), &ops).await?;
-            }
-        }
+        let written = maintenance::rebuild(&db, projection.as_ref(), kv.as_ref(), search.as_ref(), |count| {
+            bar.inc(count as u64);
+        })
+        .await?;
         bar.finish_and_clear();
+        tracing::info!(resource = projection.name(), written, "synchronized");
         println!("{:<24} {written:>8} documents written", projection.name());
     }
     Ok(())
-}
-
-fn mappings_of(projection: &dyn Projection, op: &SyncOp) -> Vec<SyncOp> {
-    let SyncOp::Write(entry) = op else { return Vec::new() };
-    let mut data = entry.value.clone();
-    let stamp = data.as_object_mut().and_then(|object| object.remove("_timestamp"));
-    let scope: Vec<&str> = entry.key.split(':').collect();
-    let document = kontor_sync::Document {
-        key: entry.key.clone(),
-        entity_id: scope.last().and_then(|id| id.parse().ok()).unwrap_or_default(),
-        store: (scope.len() > 3).then(|| scope[1].to_uppercase()),
-        locale: (scope.len() > 2).then(|| scope[scope.len() - 2].to_owned()),
-        data,
-    };
-    projection
-        .mappings(&document)
-        .into_iter()
-        .map(|(key, mut value)| {
-            if let (Some(object), Some(stamp)) = (value.as_object_mut(), stamp.clone()) {
-                object.insert("_timestamp".to_owned(), stamp);
-            }
-            SyncOp::Write(SyncEntry {
-                key,
-                resource: projection.name().to_owned(),
-                params: serde_json::json!([]),
-                value,
-            })
-        })
-        .collect()
-}
-
-/// Drift between a projection's storage table and its target.
-#[derive(Debug, Default)]
-pub struct Drift {
-    pub checked: usize,
-    pub missing: Vec<String>,
-    pub different: Vec<String>,
-    pub extra: Vec<String>,
 }
 
 /// `kontor sync verify`: compares the storage tables with KV and search; returns the total drift.
@@ -290,13 +207,8 @@ pub async fn verify(settings: &Settings, db: SqlDatabase, resource: Option<&str>
     let search = open_search(settings)?;
     let mut total = 0;
     for projection in selected(resource)? {
-        let drift = if projection.is_search() {
-            verify_search(&db, projection.as_ref(), search.as_ref()).await?
-        } else {
-            verify_kv(&db, projection.as_ref(), kv.as_ref()).await?
-        };
-        let count = drift.missing.len() + drift.different.len() + drift.extra.len();
-        total += count;
+        let drift = maintenance::verify(&db, projection.as_ref(), kv.as_ref(), search.as_ref()).await?;
+        total += drift.total();
         println!(
             "{:<24} {:>8} checked  {:>5} missing  {:>5} different  {:>5} extra",
             projection.name(),
@@ -317,104 +229,6 @@ pub async fn verify(settings: &Settings, db: SqlDatabase, resource: Option<&str>
     }
     println!("drift: {total}");
     Ok(total)
-}
-
-async fn verify_kv(db: &SqlDatabase, projection: &dyn Projection, kv: &dyn KvStore) -> anyhow::Result<Drift> {
-    let mut drift = Drift::default();
-    let mut expected: BTreeSet<String> = BTreeSet::new();
-    let mut after = 0;
-    loop {
-        let (ops, next) = stored_page(db, projection, after).await?;
-        let Some(next) = next else { break };
-        after = next;
-        let keys: Vec<String> = ops.iter().map(|op| op.entry().key.clone()).collect();
-        let stored = kv.get_many(&keys).await?;
-        for (op, actual) in ops.iter().zip(stored) {
-            let key = &op.entry().key;
-            drift.checked += 1;
-            match actual {
-                None => drift.missing.push(key.clone()),
-                Some(actual) if actual != op.entry().value => drift.different.push(key.clone()),
-                Some(_) => {}
-            }
-            expected.insert(key.clone());
-        }
-    }
-    let prefix = format!("{}:", projection.name());
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = kv.scan_prefix(&prefix, cursor.as_deref(), 1000).await?;
-        let Some((last, _)) = page.last() else { break };
-        cursor = Some(last.clone());
-        for (key, _) in &page {
-            // Alternate-key mappings (`…:sku:100`) are derived from documents, not stored rows.
-            if !expected.contains(key) && !key.contains(":sku:") {
-                drift.extra.push(key.clone());
-            }
-        }
-        if page.len() < 1000 {
-            break;
-        }
-    }
-    Ok(drift)
-}
-
-async fn verify_search(
-    db: &SqlDatabase,
-    projection: &dyn Projection,
-    search: &dyn SearchIndex,
-) -> anyhow::Result<Drift> {
-    let mut drift = Drift::default();
-    let mut expected: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
-    let mut after = 0;
-    loop {
-        let (ops, next) = stored_page(db, projection, after).await?;
-        let Some(next) = next else { break };
-        after = next;
-        for op in ops {
-            let entry = op.entry();
-            let store = entry.params["store"].as_str().unwrap_or_default().to_uppercase();
-            let locale = entry.params["locale"].as_str().unwrap_or_default().to_owned();
-            expected
-                .entry((store, locale))
-                .or_default()
-                .insert(entry.key.clone(), op.timestamp_micros());
-        }
-    }
-    for ((store, locale), keys) in expected {
-        let store_name =
-            kontor_core::StoreName::parse(&store).map_err(|error| anyhow::anyhow!("store {store}: {error}"))?;
-        let locale_name = locale_name(&locale)?;
-        let indexed: HashMap<String, u64> = search
-            .keys(&store_name, &locale_name)
-            .await?
-            .into_iter()
-            .map(|entry| (entry.key, entry.timestamp_micros))
-            .collect();
-        for (key, version) in &keys {
-            drift.checked += 1;
-            match indexed.get(key) {
-                None => drift.missing.push(key.clone()),
-                Some(indexed) if i64::try_from(*indexed).unwrap_or_default() < *version => {
-                    drift.different.push(key.clone())
-                }
-                Some(_) => {}
-            }
-        }
-        drift
-            .extra
-            .extend(indexed.keys().filter(|key| !keys.contains_key(*key)).cloned());
-    }
-    Ok(drift)
-}
-
-/// `en_us` (as keys spell it) back to `en_US`.
-fn locale_name(lower: &str) -> anyhow::Result<kontor_core::LocaleName> {
-    let fixed = match lower.split_once('_') {
-        Some((language, region)) => format!("{language}_{}", region.to_uppercase()),
-        None => lower.to_owned(),
-    };
-    kontor_core::LocaleName::parse(&fixed).map_err(|error| anyhow::anyhow!("locale {lower}: {error}"))
 }
 
 /// `kontor queue stats`.

@@ -19,7 +19,6 @@ pub struct Catalog {
     pub abstract_id: i64,
     pub concrete_ids: Vec<i64>,
     pub abstract_price_id: i64,
-    pub category_id: i64,
 }
 
 /// Store DE (de_DE, en_US; EUR), a category, a camera with two colour variants, prices and stock.
@@ -38,7 +37,7 @@ pub async fn camera_shop(db: &SqlDatabase) -> Catalog {
     .await;
     create::<AttributeKeyAttributes>(db, json!({"key": "color", "isSuper": true})).await;
     create::<AttributeKeyAttributes>(db, json!({"key": "brand"})).await;
-    let category = create::<CategoryAttributes>(
+    create::<CategoryAttributes>(
         db,
         json!({"categoryKey": "cameras", "stores": ["DE"], "localizedAttributes": {"de_DE": {"name": "Kameras"}, "en_US": {"name": "Cameras"}}}),
     )
@@ -72,6 +71,5 @@ pub async fn camera_shop(db: &SqlDatabase) -> Catalog {
         abstract_id: product.id.0,
         concrete_ids,
         abstract_price_id: price.id.0,
-        category_id: category.id.0,
     }
 }

@@ -208,7 +208,7 @@ async fn a_replayed_older_message_never_makes_data_older(db: SqlDatabase) {
             kontor_readmodel::timestamp_micros(current_stamp) - 1_000_000,
         ),
     });
-    let report = kontor_sync::writers::write_kv(targets.kv.as_ref(), &[old.clone()])
+    let report = kontor_sync::writers::write_kv(targets.kv.as_ref(), std::slice::from_ref(&old))
         .await
         .expect("write");
     assert_eq!(report.skipped_stale, 1);

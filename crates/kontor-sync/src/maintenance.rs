@@ -1,0 +1,269 @@
+//! Rebuilding KV and search from the storage tables (`kontor sync`) and finding drift between them
+//! (`kontor sync verify`). The storage tables are the single SQL copy of the read model, so both work
+//! at any time from them alone.
+
+use crate::SyncError;
+use crate::projections::{Document, Projection};
+use crate::writers::{write_kv, write_search};
+use kontor_db::SqlDatabase;
+use kontor_kv::KvStore;
+use kontor_readmodel::{SyncEntry, SyncOp};
+use kontor_search::SearchIndex;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+const PAGE: u64 = 500;
+
+/// One page of a projection's live storage rows as sync write ops, and the row id to continue after
+/// (`None` when the table is exhausted).
+pub async fn stored_page(
+    db: &SqlDatabase,
+    projection: &dyn Projection,
+    after: i64,
+) -> Result<(Vec<SyncOp>, Option<i64>), SyncError> {
+    let page = db.scan_storage(projection.name(), after, PAGE).await?;
+    let next = page.last().map(|(id, _)| *id);
+    let mut ops = Vec::with_capacity(page.len());
+    for (_, row) in page {
+        let value: Value = serde_json::from_str(row.data.as_deref().unwrap_or("{}")).map_err(SyncError::json)?;
+        let params = if projection.is_search() {
+            json!({
+                "type": "page",
+                "store": row.store.as_deref().unwrap_or_default().to_lowercase(),
+                "locale": row.locale.as_deref().unwrap_or_default().to_lowercase(),
+            })
+        } else {
+            json!([])
+        };
+        ops.push(SyncOp::Write(SyncEntry {
+            key: row.key,
+            resource: projection.name().to_owned(),
+            params,
+            value,
+        }));
+    }
+    Ok((ops, next))
+}
+
+/// The alternate-key mappings of a stored document, as write ops with the document's `_timestamp`.
+fn mappings_of(
+    projection: &dyn Projection,
+    op: &SyncOp,
+    row_scope: (Option<String>, Option<String>, i64),
+) -> Vec<SyncOp> {
+    let SyncOp::Write(entry) = op else { return Vec::new() };
+    let mut data = entry.value.clone();
+    let stamp = data.as_object_mut().and_then(|object| object.remove("_timestamp"));
+    let (store, locale, entity_id) = row_scope;
+    let document = Document {
+        key: entry.key.clone(),
+        entity_id,
+        store,
+        locale,
+        data,
+    };
+    projection
+        .mappings(&document)
+        .into_iter()
+        .map(|(key, mut value)| {
+            if let (Some(object), Some(stamp)) = (value.as_object_mut(), stamp.clone()) {
+                object.insert("_timestamp".to_owned(), stamp);
+            }
+            SyncOp::Write(SyncEntry {
+                key,
+                resource: projection.name().to_owned(),
+                params: json!([]),
+                value,
+            })
+        })
+        .collect()
+}
+
+/// Rewrites a projection's KV keys or search documents from its storage table; `progress` is told how
+/// many documents each page wrote. Returns the number of documents.
+pub async fn rebuild(
+    db: &SqlDatabase,
+    projection: &dyn Projection,
+    kv: &dyn KvStore,
+    search: &dyn SearchIndex,
+    mut progress: impl FnMut(usize),
+) -> Result<usize, SyncError> {
+    let mut after = 0;
+    let mut written = 0;
+    loop {
+        let page = db.scan_storage(projection.name(), after, PAGE).await?;
+        let Some((last, _)) = page.last() else {
+            return Ok(written);
+        };
+        after = *last;
+        let scopes: Vec<(Option<String>, Option<String>, i64)> = page
+            .iter()
+            .map(|(_, row)| (row.store.clone(), row.locale.clone(), row.entity_id.unwrap_or_default()))
+            .collect();
+        let mut ops = Vec::with_capacity(page.len());
+        for (_, row) in &page {
+            let value: Value = serde_json::from_str(row.data.as_deref().unwrap_or("{}")).map_err(SyncError::json)?;
+            let params = if projection.is_search() {
+                json!({
+                    "type": "page",
+                    "store": row.store.as_deref().unwrap_or_default().to_lowercase(),
+                    "locale": row.locale.as_deref().unwrap_or_default().to_lowercase(),
+                })
+            } else {
+                json!([])
+            };
+            ops.push(SyncOp::Write(SyncEntry {
+                key: row.key.clone(),
+                resource: projection.name().to_owned(),
+                params,
+                value,
+            }));
+        }
+        let count = ops.len();
+        if projection.is_search() {
+            write_search(search, &ops).await?;
+        } else {
+            let mapped: Vec<SyncOp> = ops
+                .iter()
+                .zip(scopes)
+                .flat_map(|(op, scope)| mappings_of(projection, op, scope))
+                .collect();
+            ops.extend(mapped);
+            write_kv(kv, &ops).await?;
+        }
+        written += count;
+        progress(count);
+    }
+}
+
+/// Keys that differ between a projection's storage table and its target.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Drift {
+    pub checked: usize,
+    pub missing: Vec<String>,
+    pub different: Vec<String>,
+    pub extra: Vec<String>,
+}
+
+impl Drift {
+    pub fn total(&self) -> usize {
+        self.missing.len() + self.different.len() + self.extra.len()
+    }
+}
+
+/// Compares a projection's storage table with the KV store or the search index.
+pub async fn verify(
+    db: &SqlDatabase,
+    projection: &dyn Projection,
+    kv: &dyn KvStore,
+    search: &dyn SearchIndex,
+) -> Result<Drift, SyncError> {
+    if projection.is_search() {
+        verify_search(db, projection, search).await
+    } else {
+        verify_kv(db, projection, kv).await
+    }
+}
+
+async fn verify_kv(db: &SqlDatabase, projection: &dyn Projection, kv: &dyn KvStore) -> Result<Drift, SyncError> {
+    let kv_error = |error: kontor_kv::KvError| SyncError::Kv(error.to_string());
+    let mut drift = Drift::default();
+    let mut expected: BTreeSet<String> = BTreeSet::new();
+    let mut after = 0;
+    loop {
+        let (ops, next) = stored_page(db, projection, after).await?;
+        let Some(next) = next else { break };
+        after = next;
+        let keys: Vec<String> = ops.iter().map(|op| op.entry().key.clone()).collect();
+        let stored = kv.get_many(&keys).await.map_err(kv_error)?;
+        for (op, actual) in ops.iter().zip(stored) {
+            let key = &op.entry().key;
+            drift.checked += 1;
+            match actual {
+                None => drift.missing.push(key.clone()),
+                Some(actual) if actual != op.entry().value => drift.different.push(key.clone()),
+                Some(_) => {}
+            }
+            expected.insert(key.clone());
+        }
+    }
+    let prefix = format!("{}:", projection.name());
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = kv
+            .scan_prefix(&prefix, cursor.as_deref(), 1000)
+            .await
+            .map_err(kv_error)?;
+        let Some((last, _)) = page.last() else { break };
+        cursor = Some(last.clone());
+        for (key, _) in &page {
+            // Alternate-key mappings (`…:sku:100`) are derived from documents, not stored rows.
+            if !expected.contains(key) && !key.contains(":sku:") {
+                drift.extra.push(key.clone());
+            }
+        }
+        if page.len() < 1000 {
+            break;
+        }
+    }
+    Ok(drift)
+}
+
+async fn verify_search(
+    db: &SqlDatabase,
+    projection: &dyn Projection,
+    search: &dyn SearchIndex,
+) -> Result<Drift, SyncError> {
+    let mut drift = Drift::default();
+    let mut expected: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let (ops, next) = stored_page(db, projection, after).await?;
+        let Some(next) = next else { break };
+        after = next;
+        for op in ops {
+            let entry = op.entry();
+            let store = entry.params["store"].as_str().unwrap_or_default().to_uppercase();
+            let locale = entry.params["locale"].as_str().unwrap_or_default().to_owned();
+            expected
+                .entry((store, locale))
+                .or_default()
+                .insert(entry.key.clone(), op.timestamp_micros());
+        }
+    }
+    for ((store, locale), keys) in expected {
+        let store_name = kontor_core::StoreName::parse(&store)
+            .map_err(|error| SyncError::Document(format!("store {store}: {error}")))?;
+        let locale_name = locale_name(&locale)?;
+        let indexed: HashMap<String, u64> = search
+            .keys(&store_name, &locale_name)
+            .await
+            .map_err(|error| SyncError::Search(error.to_string()))?
+            .into_iter()
+            .map(|entry| (entry.key, entry.timestamp_micros))
+            .collect();
+        for (key, version) in &keys {
+            drift.checked += 1;
+            match indexed.get(key) {
+                None => drift.missing.push(key.clone()),
+                Some(indexed) if i64::try_from(*indexed).unwrap_or_default() < *version => {
+                    drift.different.push(key.clone())
+                }
+                Some(_) => {}
+            }
+        }
+        drift
+            .extra
+            .extend(indexed.keys().filter(|key| !keys.contains_key(*key)).cloned());
+    }
+    Ok(drift)
+}
+
+/// `en_us` (as keys spell it) back to `en_US`.
+fn locale_name(lower: &str) -> Result<kontor_core::LocaleName, SyncError> {
+    let fixed = match lower.split_once('_') {
+        Some((language, region)) => format!("{language}_{}", region.to_uppercase()),
+        None => lower.to_owned(),
+    };
+    kontor_core::LocaleName::parse(&fixed).map_err(|error| SyncError::Document(format!("locale {lower}: {error}")))
+}
