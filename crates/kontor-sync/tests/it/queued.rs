@@ -237,9 +237,47 @@ impl Stack {
     }
 }
 
+/// The admin API over the stack's database, as an operator or ERP would call it.
+struct AdminApi {
+    router: axum::Router,
+    token: String,
+}
+
+impl AdminApi {
+    async fn new(db: &SqlDatabase) -> Self {
+        let users = kontor_domain::users::UserService::new(Arc::new(db.clone()));
+        let user = users
+            .create_user("ops@example.com", "correct horse battery")
+            .await
+            .expect("user");
+        let token = users.issue_api_token(user.id, "e2e").await.expect("token").secret;
+        let router = kontor_backoffice::router(kontor_backoffice::AdminState::new(Arc::new(db.clone())));
+        Self { router, token }
+    }
+
+    async fn send(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> u16 {
+        use tower::ServiceExt;
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", "application/vnd.api+json")
+            .body(body.map_or_else(axum::body::Body::empty, |json| axum::body::Body::from(json.to_string())))
+            .expect("request");
+        self.router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible")
+            .status()
+            .as_u16()
+    }
+}
+
 async fn price_change_and_delete_reach_kv_and_search(kind: Kind) {
     let Some(stack) = Stack::new(kind).await else { return };
     let catalog = camera_shop(&stack.db).await;
+    let api = AdminApi::new(&stack.db).await;
     let worker = stack.start_worker().await;
     let id = catalog.abstract_id;
     stack
@@ -253,7 +291,16 @@ async fn price_change_and_delete_reach_kv_and_search(kind: Kind) {
         })
         .await;
 
-    stack.set_price(&catalog, 9900).await;
+    let patch = json!({"data": {"type": "prices", "attributes": {"grossAmount": 9900}}});
+    assert_eq!(
+        api.send(
+            "PATCH",
+            &format!("/admin/prices/{}", catalog.abstract_price_id),
+            Some(patch)
+        )
+        .await,
+        200
+    );
     let kv_lag = stack
         .eventually("new price in KV", Duration::from_secs(10), || async {
             stack.price_in_kv(id).await == Some(9900)
