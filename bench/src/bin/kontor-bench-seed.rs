@@ -255,11 +255,11 @@ async fn main() -> anyhow::Result<()> {
         for table in ["product_abstract", "product_concrete"] {
             let sql = format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))");
             db.connection()
-                .execute(Statement::from_string(DbBackend::Postgres, sql))
+                .execute_unprepared(&sql)
                 .await?;
         }
         db.connection()
-            .execute(Statement::from_string(DbBackend::Postgres, "ANALYZE".to_owned()))
+            .execute_unprepared("ANALYZE")
             .await?;
     }
     let seconds = started.elapsed().as_secs_f64();

@@ -162,15 +162,23 @@ pub async fn send_ops(bus: &dyn MessageBus, queue: &str, ops: &[SyncOp]) -> Resu
         .map_err(|error| SyncError::Queue(error.to_string()))
 }
 
+/// Seconds since `micros` (epoch microseconds), never negative.
+fn seconds_since(micros: i64) -> f64 {
+    let now = chrono::Utc::now().timestamp_micros();
+    (now.saturating_sub(micros)).max(0) as f64 / 1_000_000.0
+}
+
 #[async_trait]
 impl BatchHandler for PublishHandler {
     async fn handle(&self, batch: &[Delivery]) -> Result<(), BatchError> {
         let mut ids = BTreeSet::new();
         let mut all = false;
+        let mut oldest_change = i64::MAX;
         for delivery in batch {
             let message: PublishMessage = serde_json::from_slice(&delivery.payload)
                 .map_err(|error| BatchError::new(format!("malformed publish message: {error}")))?;
             all |= message.all;
+            oldest_change = oldest_change.min(message.changed_at);
             ids.extend(message.ids);
         }
         let result = if all {
@@ -191,7 +199,24 @@ impl BatchHandler for PublishHandler {
             let ids: Vec<i64> = ids.into_iter().collect();
             self.publish(&ids).await
         };
+        if result.is_ok() && oldest_change > 0 && oldest_change < i64::MAX {
+            // Commit → storage table; the sync writers record the rest of the way.
+            metrics::histogram!("kontor_publish_lag_seconds", "projection" => self.projection.name())
+                .record(seconds_since(oldest_change));
+        }
         result.map_err(|error| BatchError::new(error.to_string()))
+    }
+}
+
+/// Records storage table → KV/search lag for the oldest op of an applied batch.
+fn record_sync_lag(kind: &'static str, ops: &[SyncOp]) {
+    if let Some(oldest) = ops
+        .iter()
+        .map(SyncOp::timestamp_micros)
+        .filter(|micros| *micros > 0)
+        .min()
+    {
+        metrics::histogram!("kontor_sync_lag_seconds", "target" => kind).record(seconds_since(oldest));
     }
 }
 
@@ -221,8 +246,9 @@ impl BatchHandler for KvSyncHandler {
         let ops = sync_ops(batch)?;
         write_kv(self.kv.as_ref(), &ops)
             .await
-            .map(|_| ())
-            .map_err(|error| BatchError::new(error.to_string()))
+            .map_err(|error| BatchError::new(error.to_string()))?;
+        record_sync_lag("kv", &ops);
+        Ok(())
     }
 }
 
@@ -232,8 +258,9 @@ impl BatchHandler for SearchSyncHandler {
         let ops = sync_ops(batch)?;
         write_search(self.search.as_ref(), &ops)
             .await
-            .map(|_| ())
-            .map_err(|error| BatchError::new(error.to_string()))
+            .map_err(|error| BatchError::new(error.to_string()))?;
+        record_sync_lag("search", &ops);
+        Ok(())
     }
 }
 

@@ -59,9 +59,22 @@ fn shutdown_token() -> CancellationToken {
     token
 }
 
+/// The process' metrics, rendered at `/metrics` in Prometheus text format.
+pub static METRICS: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> = std::sync::OnceLock::new();
+
+async fn render_metrics() -> String {
+    METRICS
+        .get()
+        .map(metrics_exporter_prometheus::PrometheusHandle::render)
+        .unwrap_or_default()
+}
+
 async fn serve_backend(settings: &Settings, database: SqlDatabase, shutdown: CancellationToken) -> anyhow::Result<()> {
     let state = kontor_backoffice::AdminState::new(Arc::new(database));
-    let router = kontor_backoffice::router(state);
+    // `/metrics` sits next to the admin API: the backend is meant to be reachable only from inside.
+    let router = axum::Router::new()
+        .route("/metrics", axum::routing::get(render_metrics))
+        .merge(kontor_backoffice::router(state));
     let listener = tokio::net::TcpListener::bind(settings.backend.listen)
         .await
         .with_context(|| format!("listen on {} (backend.listen)", settings.backend.listen))?;

@@ -115,6 +115,12 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref()).context("configuration is invalid")?;
     init_logging(&settings)?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+        .context("configure metric buckets")?
+        .install_recorder()
+        .context("install the metrics recorder")?;
+    commands::METRICS.set(metrics).ok();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -64,9 +64,10 @@ pub async fn run_worker(
         ..WorkerOptions::default()
     });
     register_all(&mut worker, &selection, &db, &bus, &kv, &search);
-    let relay = Relay::new(db, Arc::clone(&bus));
+    let relay = Relay::new(db.clone(), Arc::clone(&bus));
     let relay_shutdown = shutdown.clone();
     let relay_task = tokio::spawn(async move { relay.run(relay_shutdown).await });
+    tokio::spawn(export_queue_gauges(db, Arc::clone(&bus), shutdown.clone()));
     tracing::info!(queue = %bus.backend(), kv = %kv.backend_name(), "worker started");
     let report = worker.run(shutdown).await;
     relay_task.await.context("the relay task failed")?;
@@ -77,6 +78,30 @@ pub async fn run_worker(
         "worker stopped"
     );
     Ok(())
+}
+
+/// Every few seconds, publishes queue depths and the outbox backlog as gauges, so a stopped consumer
+/// or a growing backlog shows on `/metrics` before anyone notices stale pages.
+async fn export_queue_gauges(db: SqlDatabase, bus: Arc<dyn MessageBus>, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        if let Ok(stats) = bus.stats().await {
+            for queue in stats {
+                let name = queue.queue.clone();
+                metrics::gauge!("kontor_queue_ready", "queue" => name.clone()).set(queue.ready as f64);
+                metrics::gauge!("kontor_queue_in_flight", "queue" => name.clone()).set(queue.in_flight as f64);
+                metrics::gauge!("kontor_queue_dead_letters", "queue" => name.clone()).set(queue.dead_letters as f64);
+                let oldest = queue.oldest_ready_age.map_or(0.0, |age| age.as_secs_f64());
+                metrics::gauge!("kontor_queue_oldest_ready_seconds", "queue" => name).set(oldest);
+            }
+        }
+        if let Ok(backlog) = db.outbox_backlog().await {
+            metrics::gauge!("kontor_outbox_backlog").set(backlog as f64);
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => {},
+            () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {},
+        }
+    }
 }
 
 fn selected(resource: Option<&str>) -> anyhow::Result<Vec<Arc<dyn Projection>>> {

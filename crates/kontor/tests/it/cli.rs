@@ -270,3 +270,120 @@ fn user_create_rejects_bad_input_clearly() {
     assert!(!duplicate.status.success());
     assert!(String::from_utf8_lossy(&duplicate.stderr).contains("email"));
 }
+
+/// Waits until the relay has emptied the outbox and no queue holds a ready or in-flight message.
+fn wait_until_idle(shop: &Shop) {
+    let started = std::time::Instant::now();
+    loop {
+        let stats = stdout(&shop.run(&["queue", "stats"]));
+        let backlog_empty = stats.lines().any(|line| line.trim() == "outbox backlog: 0");
+        let queues_idle = stats
+            .lines()
+            .skip(1)
+            .filter(|line| !line.starts_with("outbox"))
+            .all(|line| {
+                let columns: Vec<&str> = line.split_whitespace().collect();
+                columns.len() >= 4 && columns[1] == "0" && columns[2] == "0" && columns[3] == "0"
+            });
+        if backlog_empty && queues_idle {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "pipeline did not settle:\n{stats}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[tokio::test]
+async fn serve_feeds_the_embedded_read_model_and_sync_verify_finds_no_drift() {
+    let shop = Shop::new();
+    stdout(&shop.run(&["migrate"]));
+    let token = token_from(&stdout(&shop.run(&[
+        "user",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--api-token",
+    ])));
+    let mut child = shop
+        .command()
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn serve");
+    let stdout_pipe = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout_pipe)
+        .read_line(&mut line)
+        .expect("listening line");
+    let base = line
+        .trim()
+        .strip_prefix("backend listening on ")
+        .expect("listening line")
+        .to_owned();
+    let serve = Backend(child);
+
+    let client = reqwest::Client::new();
+    for (kind, attributes) in [
+        ("locales", json!({"name": "en_US"})),
+        ("currencies", json!({"code": "EUR", "name": "Euro"})),
+        (
+            "stores",
+            json!({"name": "DE", "defaultLocale": "en_US", "defaultCurrency": "EUR"}),
+        ),
+        (
+            "abstract-products",
+            json!({"sku": "200", "stores": ["DE"], "localizedAttributes": {"en_US": {"name": "Tripod"}}}),
+        ),
+        (
+            "prices",
+            json!({"abstractSku": "200", "store": "DE", "currency": "EUR", "grossAmount": 4999}),
+        ),
+    ] {
+        let response = client
+            .post(format!("{base}/admin/{kind}"))
+            .bearer_auth(&token)
+            .header("content-type", "application/vnd.api+json")
+            .body(json!({"data": {"type": kind, "attributes": attributes}}).to_string())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 201, "{kind}");
+    }
+    wait_until_idle(&shop);
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("kontor_publish_lag_seconds"), "{metrics}");
+    assert!(metrics.contains("kontor_sync_lag_seconds"), "{metrics}");
+
+    // The embedded KV file belongs to the running process; commands that need it say so.
+    let busy = shop.run(&["sync", "verify"]);
+    assert!(!busy.status.success());
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("stop `kontor serve`"));
+
+    let mut serve = serve;
+    let pid = serve.0.id().to_string();
+    let terminated = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(terminated.success());
+    let exit = serve.0.wait().expect("serve exits");
+    assert!(exit.success(), "graceful shutdown on SIGTERM: {exit:?}");
+
+    let verified = stdout(&shop.run(&["sync", "verify"]));
+    assert!(verified.lines().any(|line| line == "drift: 0"), "{verified}");
+    let published = stdout(&shop.run(&["publish", "--resource", "product_abstract"]));
+    assert!(published.contains("product_abstract"), "{published}");
+    let synced = stdout(&shop.run(&["sync", "--resource", "product_abstract"]));
+    assert!(synced.contains("documents written"), "{synced}");
+    let unknown = shop.run(&["publish", "--resource", "nope"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--resource"));
+}
