@@ -22,9 +22,7 @@ use kontor_domain::stock::WarehouseAttributes;
 use kontor_domain::store::{CurrencyAttributes, LocaleAttributes, StoreAttributes};
 use kontor_domain::{Record, Resource, ResourceRepository, Valid};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -254,13 +252,9 @@ async fn main() -> anyhow::Result<()> {
         // Explicit ids do not move PostgreSQL's sequences; later creates must not collide with them.
         for table in ["product_abstract", "product_concrete"] {
             let sql = format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))");
-            db.connection()
-                .execute_unprepared(&sql)
-                .await?;
+            db.connection().execute_unprepared(&sql).await?;
         }
-        db.connection()
-            .execute_unprepared("ANALYZE")
-            .await?;
+        db.connection().execute_unprepared("ANALYZE").await?;
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(

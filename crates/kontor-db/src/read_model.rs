@@ -112,7 +112,7 @@ impl SqlDatabase {
         now: i64,
     ) -> Result<Vec<RowOutcome>, DomainError> {
         let keys: Vec<String> = rows.iter().map(|row| row.key.clone()).collect();
-        let transaction = self.write_transaction().await?;
+        let (transaction, _turn) = self.write_transaction().await?;
         let mut stored: HashMap<String, (i64, String, bool)> = HashMap::new();
         for chunk in keys.chunks(500) {
             let query = Query::select()
@@ -267,12 +267,12 @@ impl SqlDatabase {
             }
             let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
             relay(rows.into_iter().map(outbox_entry).collect()).await?;
-            let transaction = self.write_transaction().await?;
+            let (transaction, _turn) = self.write_transaction().await?;
             self.mark_relayed(&transaction, &ids).await?;
             transaction.commit().await.map_err(storage_error)?;
             return Ok(ids.len());
         }
-        let transaction = self.write_transaction().await?;
+        let (transaction, _turn) = self.write_transaction().await?;
         let rows = unrelayed
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .all(&transaction)
@@ -282,7 +282,12 @@ impl SqlDatabase {
             return Ok(0);
         }
         let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        relay(rows.into_iter().map(outbox_entry).collect()).await?;
+        if let Err(error) = relay(rows.into_iter().map(outbox_entry).collect()).await {
+            // Release the row locks now rather than when the pool gets round to it, so the next
+            // round can claim the rows again at once.
+            let _ = transaction.rollback().await;
+            return Err(error);
+        }
         self.mark_relayed(&transaction, &ids).await?;
         transaction.commit().await.map_err(storage_error)?;
         Ok(ids.len())

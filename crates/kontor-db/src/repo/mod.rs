@@ -36,7 +36,14 @@ use std::time::Duration;
 pub struct SqlDatabase {
     connection: DatabaseConnection,
     clock: Arc<dyn Clock>,
+    /// SQLite has one writer. Writers of this process take turns here, first come first served,
+    /// instead of all waiting in SQLite's busy handler, whose growing sleeps made the slowest writes
+    /// take seconds under load (see BENCHMARKS.md).
+    write_turn: Option<Arc<tokio::sync::Mutex<()>>>,
 }
+
+/// Held for the life of a write transaction on SQLite; nothing elsewhere.
+pub(crate) type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 impl std::fmt::Debug for SqlDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,9 +68,12 @@ impl SqlDatabase {
                 .sqlx_logging(false);
             Database::connect(options).await?
         };
+        let write_turn =
+            (connection.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
         Ok(Self {
             connection,
             clock: Arc::new(SystemClock),
+            write_turn,
         })
     }
 
@@ -102,12 +112,23 @@ impl SqlDatabase {
 
     /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`) so
     /// that two writers queue on the busy timeout instead of failing when a read turns into a write.
-    pub(crate) async fn write_transaction(&self) -> Result<DatabaseTransaction, DomainError> {
+    ///
+    /// Keep the returned turn alive until the transaction ends.
+    pub(crate) async fn write_transaction(&self) -> Result<(DatabaseTransaction, WriteTurn), DomainError> {
+        let turn = match &self.write_turn {
+            Some(turn) => Some(Arc::clone(turn).lock_owned().await),
+            None => None,
+        };
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         };
-        self.connection.begin_with_options(options).await.map_err(storage_error)
+        let transaction = self
+            .connection
+            .begin_with_options(options)
+            .await
+            .map_err(storage_error)?;
+        Ok((transaction, turn))
     }
 }
 

@@ -107,7 +107,7 @@ async fn exists<R: SqlResource>(transaction: &DatabaseTransaction, id: i64) -> R
 #[async_trait]
 impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
     async fn create(&self, attributes: &Valid<R>) -> Result<Record<R>, DomainError> {
-        let transaction = self.write_transaction().await?;
+        let (transaction, _turn) = self.write_transaction().await?;
         let now = self.now_micros();
         let id = R::write(&transaction, None, attributes, now).await?;
         let foreign_keys = R::foreign_keys(&transaction, id).await?;
@@ -123,7 +123,7 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
 
     async fn update(&self, id: R::Id, attributes: &Valid<R>) -> Result<Record<R>, DomainError> {
         let raw_id: i64 = id.into();
-        let transaction = self.write_transaction().await?;
+        let (transaction, _turn) = self.write_transaction().await?;
         if !exists::<R>(&transaction, raw_id).await? {
             return Err(DomainError::not_found(R::TYPE, raw_id));
         }
@@ -139,7 +139,7 @@ impl<R: SqlResource> ResourceRepository<R> for SqlDatabase {
 
     async fn delete(&self, id: R::Id) -> Result<(), DomainError> {
         let raw_id: i64 = id.into();
-        let transaction = self.write_transaction().await?;
+        let (transaction, _turn) = self.write_transaction().await?;
         let foreign_keys = R::foreign_keys(&transaction, raw_id).await?;
         let deleted = R::Entity::delete_many()
             .filter(R::id_column().eq(raw_id))

@@ -57,7 +57,7 @@ impl UserRepository for SqlDatabase {
     }
 
     async fn create_api_token(&self, user: UserId, name: &str, token_hash: &str) -> Result<ApiTokenId, DomainError> {
-        let transaction = self.write_transaction().await?;
+        let (transaction, _turn) = self.write_transaction().await?;
         // Checked first so that an unknown user is a not-found rather than a foreign-key conflict.
         let users = backoffice_user::Entity::find()
             .filter(backoffice_user::Column::Id.eq(user.0))
@@ -98,7 +98,7 @@ impl UserRepository for SqlDatabase {
     }
 
     async fn revoke_api_token(&self, id: ApiTokenId) -> Result<(), DomainError> {
-        let transaction = self.write_transaction().await?;
+        let (transaction, _turn) = self.write_transaction().await?;
         // Only a live token is touched, so revoking twice keeps the first revocation time.
         let revoked = api_token::Entity::update_many()
             .col_expr(api_token::Column::RevokedAt, Expr::value(self.now_micros()))
