@@ -171,7 +171,7 @@ async fn patch(client: &Client, args: &Args, target: &Target, gross: i64) -> Res
 async fn pairs(db: &SqlDatabase, sql: String, first: &str, second: &str) -> anyhow::Result<HashMap<i64, i64>> {
     let rows = db
         .connection()
-        .query_all(&Statement::from_string(db.backend(), sql))
+        .query_all_raw(Statement::from_string(db.backend(), sql))
         .await?;
     let mut map = HashMap::new();
     for row in rows {

@@ -5,7 +5,7 @@
 use crate::SyncError;
 use crate::projections::{Document, Projection};
 use crate::writers::{write_kv, write_search};
-use kontor_db::SqlDatabase;
+use kontor_db::{SqlDatabase, StorageRow};
 use kontor_kv::KvStore;
 use kontor_readmodel::{SyncEntry, SyncOp};
 use kontor_search::SearchIndex;
@@ -23,26 +23,22 @@ pub async fn stored_page(
 ) -> Result<(Vec<SyncOp>, Option<i64>), SyncError> {
     let page = db.scan_storage(projection.name(), after, PAGE).await?;
     let next = page.last().map(|(id, _)| *id);
-    let mut ops = Vec::with_capacity(page.len());
-    for (_, row) in page {
-        let value: Value = serde_json::from_str(row.data.as_deref().unwrap_or("{}")).map_err(SyncError::json)?;
-        let params = if projection.is_search() {
-            json!({
-                "type": "page",
-                "store": row.store.as_deref().unwrap_or_default().to_lowercase(),
-                "locale": row.locale.as_deref().unwrap_or_default().to_lowercase(),
-            })
-        } else {
-            json!([])
-        };
-        ops.push(SyncOp::Write(SyncEntry {
-            key: row.key,
-            resource: projection.name().to_owned(),
-            params,
-            value,
-        }));
-    }
+    let ops = page
+        .iter()
+        .map(|(_, row)| write_op(projection, row))
+        .collect::<Result<_, _>>()?;
     Ok((ops, next))
+}
+
+/// The sync write op that puts a stored row into KV or search.
+fn write_op(projection: &dyn Projection, row: &StorageRow) -> Result<SyncOp, SyncError> {
+    let value: Value = serde_json::from_str(row.data.as_deref().unwrap_or("{}")).map_err(SyncError::json)?;
+    Ok(SyncOp::Write(SyncEntry {
+        key: row.key.clone(),
+        resource: projection.name().to_owned(),
+        params: crate::publisher::sync_params(projection, row),
+        value,
+    }))
 }
 
 /// The alternate-key mappings of a stored document, as write ops with the document's `_timestamp`.
@@ -100,25 +96,10 @@ pub async fn rebuild(
             .iter()
             .map(|(_, row)| (row.store.clone(), row.locale.clone(), row.entity_id.unwrap_or_default()))
             .collect();
-        let mut ops = Vec::with_capacity(page.len());
-        for (_, row) in &page {
-            let value: Value = serde_json::from_str(row.data.as_deref().unwrap_or("{}")).map_err(SyncError::json)?;
-            let params = if projection.is_search() {
-                json!({
-                    "type": "page",
-                    "store": row.store.as_deref().unwrap_or_default().to_lowercase(),
-                    "locale": row.locale.as_deref().unwrap_or_default().to_lowercase(),
-                })
-            } else {
-                json!([])
-            };
-            ops.push(SyncOp::Write(SyncEntry {
-                key: row.key.clone(),
-                resource: projection.name().to_owned(),
-                params,
-                value,
-            }));
-        }
+        let mut ops = page
+            .iter()
+            .map(|(_, row)| write_op(projection, row))
+            .collect::<Result<Vec<_>, _>>()?;
         let count = ops.len();
         if projection.is_search() {
             write_search(search, &ops).await?;

@@ -128,7 +128,8 @@ fn previous_document(row: &StorageRow) -> Option<Document> {
     })
 }
 
-fn params(projection: &dyn Projection, row: &StorageRow) -> Value {
+/// The `params` of a sync op: the search index scope for search documents, `[]` for KV.
+pub(crate) fn sync_params(projection: &dyn Projection, row: &StorageRow) -> Value {
     if projection.is_search() {
         json!({
             "type": "page",
@@ -161,7 +162,7 @@ fn emit_write(
     ops.push(SyncOp::Write(entry(
         projection,
         row.key.clone(),
-        params(projection, row),
+        sync_params(projection, row),
         value,
     )));
     let mappings = document
@@ -200,7 +201,7 @@ fn emit_delete(
     ops.push(SyncOp::Delete(entry(
         projection,
         row.key.clone(),
-        params(projection, row),
+        sync_params(projection, row),
         stamp(json!({}), timestamp),
     )));
     for (key, _) in before.map(|document| projection.mappings(document)).unwrap_or_default() {

@@ -11,7 +11,7 @@ use kontor_readmodel::storage::{
     AttributeMap, GROSS_MODE, NET_MODE, ProductAbstractStorage, ProductConcreteStorage, VariantRef, projection,
 };
 use kontor_readmodel::{key, mapping_key};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -20,16 +20,7 @@ pub struct ProductConcreteProjection;
 pub struct ProductPageProjection;
 
 async fn abstract_ids_after(db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
-    product_abstract::Entity::find()
-        .select_only()
-        .column(product_abstract::Column::Id)
-        .filter(product_abstract::Column::Id.gt(after))
-        .order_by_asc(product_abstract::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(db.connection())
-        .await
-        .map_err(SyncError::from_db)
+    super::snapshot::ids_after::<product_abstract::Entity>(db, product_abstract::Column::Id, after, limit).await
 }
 
 fn build_key(resource: &str, store: Option<&str>, locale: Option<&str>, reference: &str) -> Result<String, SyncError> {
@@ -286,16 +277,7 @@ impl Projection for ProductConcreteProjection {
     }
 
     async fn ids_after(&self, db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
-        product_concrete::Entity::find()
-            .select_only()
-            .column(product_concrete::Column::Id)
-            .filter(product_concrete::Column::Id.gt(after))
-            .order_by_asc(product_concrete::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(db.connection())
-            .await
-            .map_err(SyncError::from_db)
+        super::snapshot::ids_after::<product_concrete::Entity>(db, product_concrete::Column::Id, after, limit).await
     }
 
     fn mappings(&self, document: &Document) -> Vec<(String, Value)> {

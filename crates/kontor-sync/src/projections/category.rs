@@ -11,7 +11,7 @@ use kontor_readmodel::key;
 use kontor_readmodel::storage::{
     CategoryNodeRef, CategoryNodeStorage, CategoryTreeNode, CategoryTreeStorage, projection,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::{HashMap, HashSet};
 
 pub struct CategoryNodeProjection;
@@ -197,16 +197,7 @@ impl Projection for CategoryNodeProjection {
     }
 
     async fn ids_after(&self, db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
-        category_node::Entity::find()
-            .select_only()
-            .column(category_node::Column::Id)
-            .filter(category_node::Column::Id.gt(after))
-            .order_by_asc(category_node::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(db.connection())
-            .await
-            .map_err(SyncError::from_db)
+        super::snapshot::ids_after::<category_node::Entity>(db, category_node::Column::Id, after, limit).await
     }
 }
 

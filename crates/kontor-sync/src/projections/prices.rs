@@ -11,7 +11,7 @@ use kontor_readmodel::key;
 use kontor_readmodel::storage::{
     AvailabilityStorage, ConcreteAvailability, GROSS_MODE, NET_MODE, PriceProductStorage, projection,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::{BTreeMap, HashMap};
 
 /// Prices of one level: abstract-level prices keyed by abstract id, or concrete-level by concrete id.
@@ -89,28 +89,11 @@ impl Projection for PriceProjection {
     }
 
     async fn ids_after(&self, db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
-        let ids = if self.concrete {
-            product_concrete::Entity::find()
-                .select_only()
-                .column(product_concrete::Column::Id)
-                .filter(product_concrete::Column::Id.gt(after))
-                .order_by_asc(product_concrete::Column::Id)
-                .limit(limit)
-                .into_tuple()
-                .all(db.connection())
-                .await
+        if self.concrete {
+            super::snapshot::ids_after::<product_concrete::Entity>(db, product_concrete::Column::Id, after, limit).await
         } else {
-            product_abstract::Entity::find()
-                .select_only()
-                .column(product_abstract::Column::Id)
-                .filter(product_abstract::Column::Id.gt(after))
-                .order_by_asc(product_abstract::Column::Id)
-                .limit(limit)
-                .into_tuple()
-                .all(db.connection())
-                .await
-        };
-        ids.map_err(SyncError::from_db)
+            super::snapshot::ids_after::<product_abstract::Entity>(db, product_abstract::Column::Id, after, limit).await
+        }
     }
 }
 
@@ -198,15 +181,6 @@ impl Projection for AvailabilityProjection {
     }
 
     async fn ids_after(&self, db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
-        product_abstract::Entity::find()
-            .select_only()
-            .column(product_abstract::Column::Id)
-            .filter(product_abstract::Column::Id.gt(after))
-            .order_by_asc(product_abstract::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(db.connection())
-            .await
-            .map_err(SyncError::from_db)
+        super::snapshot::ids_after::<product_abstract::Entity>(db, product_abstract::Column::Id, after, limit).await
     }
 }

@@ -8,7 +8,7 @@ use kontor_db::SqlDatabase;
 use kontor_db::entity::{glossary_key, glossary_translation, store, url, url_redirect};
 use kontor_readmodel::key;
 use kontor_readmodel::storage::{Redirect, StoreStorage, TranslationStorage, UrlStorage, projection};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
 pub struct StoreProjection;
@@ -56,16 +56,7 @@ impl Projection for StoreProjection {
     }
 
     async fn ids_after(&self, db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
-        store::Entity::find()
-            .select_only()
-            .column(store::Column::Id)
-            .filter(store::Column::Id.gt(after))
-            .order_by_asc(store::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(db.connection())
-            .await
-            .map_err(SyncError::from_db)
+        super::snapshot::ids_after::<store::Entity>(db, store::Column::Id, after, limit).await
     }
 }
 
@@ -109,16 +100,7 @@ impl Projection for TranslationProjection {
     }
 
     async fn ids_after(&self, db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
-        glossary_key::Entity::find()
-            .select_only()
-            .column(glossary_key::Column::Id)
-            .filter(glossary_key::Column::Id.gt(after))
-            .order_by_asc(glossary_key::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(db.connection())
-            .await
-            .map_err(SyncError::from_db)
+        super::snapshot::ids_after::<glossary_key::Entity>(db, glossary_key::Column::Id, after, limit).await
     }
 }
 
@@ -170,15 +152,6 @@ impl Projection for UrlProjection {
     }
 
     async fn ids_after(&self, db: &SqlDatabase, after: i64, limit: u64) -> Result<Vec<i64>, SyncError> {
-        url::Entity::find()
-            .select_only()
-            .column(url::Column::Id)
-            .filter(url::Column::Id.gt(after))
-            .order_by_asc(url::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(db.connection())
-            .await
-            .map_err(SyncError::from_db)
+        super::snapshot::ids_after::<url::Entity>(db, url::Column::Id, after, limit).await
     }
 }

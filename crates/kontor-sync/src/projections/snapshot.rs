@@ -307,6 +307,24 @@ pub async fn category_nodes(db: &SqlDatabase) -> Result<Vec<category_node::Model
         .map_err(SyncError::from_db)
 }
 
+/// Ids of `E` above `after`, ascending, at most `limit`: the paging of a full re-publish.
+pub async fn ids_after<E>(db: &SqlDatabase, id_column: E::Column, after: i64, limit: u64) -> Result<Vec<i64>, SyncError>
+where
+    E: EntityTrait,
+{
+    use sea_orm::QuerySelect;
+    E::find()
+        .select_only()
+        .column(id_column)
+        .filter(id_column.gt(after))
+        .order_by_asc(id_column)
+        .limit(limit)
+        .into_tuple()
+        .all(db.connection())
+        .await
+        .map_err(SyncError::from_db)
+}
+
 /// Decodes a JSON attribute map stored as text.
 pub fn attribute_map(raw: &str) -> BTreeMap<String, String> {
     serde_json::from_str(raw).unwrap_or_default()
