@@ -87,9 +87,10 @@ fn wall_micros() -> i64 {
         .map_or(0, |elapsed| i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX))
 }
 
-/// The new gross amount of write `n`: unique per write and unlike any seeded amount.
-fn amount(n: usize) -> i64 {
-    5_000_000 + n as i64
+/// The new gross amount of write `n`: unique per write and per run (a run writing the amounts of an
+/// earlier one would change nothing), and unlike any seeded amount.
+fn amount(base: i64, n: usize) -> i64 {
+    base + n as i64
 }
 
 /// `prices.EUR.GROSS_MODE.DEFAULT` of a `price_product_abstract` document.
@@ -207,6 +208,7 @@ async fn main() -> anyhow::Result<()> {
         .build()
         .context("build the HTTP client")?;
     let args = Arc::new(args);
+    let base = 10_000_000 + (wall_micros() / 1_000_000 % 1_000_000) * 10_000;
 
     // Writer: one request per tick, each on its own task so a slow answer never delays the next.
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant, Instant, Result<(), String>)>();
@@ -221,7 +223,7 @@ async fn main() -> anyhow::Result<()> {
                 let (args, targets, client, tx) = (Arc::clone(&args), Arc::clone(&targets), client.clone(), tx.clone());
                 tasks.push(tokio::spawn(async move {
                     let sent = Instant::now();
-                    let outcome = patch(&client, &args, &targets[n], amount(n)).await;
+                    let outcome = patch(&client, &args, &targets[n], amount(base, n)).await;
                     let _ = tx.send((n, sent, Instant::now(), outcome));
                 }));
             }
@@ -256,7 +258,7 @@ async fn main() -> anyhow::Result<()> {
             let (now, now_wall) = (Instant::now(), wall_micros());
             let mut still = Vec::with_capacity(pending.len());
             for (n, value) in pending.iter().copied().zip(values) {
-                if value.as_ref().and_then(gross_default) == Some(amount(n)) {
+                if value.as_ref().and_then(gross_default) == Some(amount(base, n)) {
                     writes[n].visible = Some(now);
                     writes[n].visible_wall = Some(now_wall);
                 } else {
@@ -287,9 +289,13 @@ async fn main() -> anyhow::Result<()> {
     let ok: Vec<usize> = (0..total).filter(|&n| writes[n].failed.is_none()).collect();
     let price_ids: Vec<String> = ok.iter().map(|&n| targets[n].price_id.to_string()).collect();
     let abstract_ids: Vec<String> = ok.iter().map(|&n| targets[n].abstract_id.to_string()).collect();
-    let (changed_at, stored_at) = if ok.is_empty() {
-        (HashMap::new(), HashMap::new())
-    } else {
+    // The publisher may still be writing the last rows: wait (up to --settle) until every written
+    // price's storage row is at least as new as its outbox row.
+    let settle_deadline = Instant::now() + Duration::from_secs_f64(args.settle);
+    let (changed_at, stored_at) = loop {
+        if ok.is_empty() {
+            break (HashMap::new(), HashMap::new());
+        }
         let changed = pairs(
             &db,
             format!(
@@ -311,7 +317,17 @@ async fn main() -> anyhow::Result<()> {
             "updated_at",
         )
         .await?;
-        (changed, stored)
+        let complete = ok
+            .iter()
+            .filter(|&&n| {
+                let target = &targets[n];
+                matches!((stored.get(&target.abstract_id), changed.get(&target.price_id)), (Some(s), Some(c)) if s >= c)
+            })
+            .count();
+        if complete == ok.len() || Instant::now() >= settle_deadline {
+            break (changed, stored);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     };
 
     let mut request_us = Vec::new();

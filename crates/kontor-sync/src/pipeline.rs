@@ -24,6 +24,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Sync operations per sync message (spec §10: 500 per storage batch).
 pub const OPS_PER_MESSAGE: usize = 500;
+/// Relayed outbox rows are kept this long for inspection (spec §2), then purged.
+pub const OUTBOX_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+const OUTBOX_PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 /// How long the relay sleeps when the outbox is empty.
 pub const RELAY_IDLE: Duration = Duration::from_millis(100);
 
@@ -71,7 +74,17 @@ impl Relay {
 
     /// Relays until `shutdown`, sleeping briefly when there is nothing to do and backing off on errors.
     pub async fn run(&self, shutdown: CancellationToken) {
+        let mut last_purge = std::time::Instant::now() - OUTBOX_PURGE_EVERY;
         while !shutdown.is_cancelled() {
+            if last_purge.elapsed() >= OUTBOX_PURGE_EVERY {
+                last_purge = std::time::Instant::now();
+                let before = chrono::Utc::now().timestamp_micros() - OUTBOX_RETENTION.as_micros() as i64;
+                match self.db.purge_relayed_outbox(before).await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "purged relayed outbox rows older than 24 h"),
+                    Err(error) => tracing::warn!(%error, "outbox purge failed"),
+                }
+            }
             let pause = match self.run_once().await {
                 Ok(0) => RELAY_IDLE,
                 Ok(_) => Duration::ZERO,

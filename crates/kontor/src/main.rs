@@ -103,6 +103,18 @@ enum SyncAction {
 enum QueueCommand {
     /// Depth, in-flight messages and dead letters per queue, and the outbox backlog.
     Stats,
+    /// List the dead letters of a queue with their failure reasons.
+    DeadLetters {
+        queue: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Move dead letters back to their queue (all, or the given ids).
+    Requeue {
+        queue: String,
+        #[arg(long, value_delimiter = ',')]
+        ids: Vec<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,11 +169,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Queue {
-            command: QueueCommand::Stats,
-        } => {
+        Command::Queue { command } => {
             let db = commands::connect_current(&settings).await?;
-            pipeline::queue_stats(&settings, &db).await
+            match command {
+                QueueCommand::Stats => pipeline::queue_stats(&settings, &db).await,
+                QueueCommand::DeadLetters { queue, limit } => {
+                    pipeline::dead_letters(&settings, &db, &queue, limit).await
+                }
+                QueueCommand::Requeue { queue, ids } => pipeline::requeue(&settings, &db, &queue, &ids).await,
+            }
         }
         Command::User {
             command:

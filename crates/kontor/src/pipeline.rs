@@ -276,3 +276,47 @@ pub async fn queue_stats(settings: &Settings, db: &SqlDatabase) -> anyhow::Resul
     println!("outbox backlog: {}", db.outbox_backlog().await?);
     Ok(())
 }
+
+fn known_queue(queue: &str) -> anyhow::Result<String> {
+    let base = queue
+        .strip_suffix(kontor_queue::ERROR_QUEUE_SUFFIX)
+        .unwrap_or(queue)
+        .to_owned();
+    let known = kontor_sync::pipeline::queue_names();
+    if !known.contains(&base) {
+        bail!("unknown queue {queue:?}; known: {}", known.join(", "));
+    }
+    Ok(base)
+}
+
+/// `kontor queue dead-letters <queue>`.
+pub async fn dead_letters(settings: &Settings, db: &SqlDatabase, queue: &str, limit: usize) -> anyhow::Result<()> {
+    let queue = known_queue(queue)?;
+    let bus = open_bus(settings, db).await?;
+    let letters = bus.dead_letters(&queue, limit).await?;
+    for letter in &letters {
+        println!(
+            "{:>10}  attempts {}  first failed {}  last failed {}  {} bytes\n            reason: {}",
+            letter.id,
+            letter.attempts,
+            letter.first_failed_at.to_rfc3339(),
+            letter.last_failed_at.to_rfc3339(),
+            letter.payload.len(),
+            letter.reason
+        );
+    }
+    println!("{} dead letter(s) on {queue}.error", letters.len());
+    Ok(())
+}
+
+/// `kontor queue requeue <queue> [--ids …]`.
+pub async fn requeue(settings: &Settings, db: &SqlDatabase, queue: &str, ids: &[i64]) -> anyhow::Result<()> {
+    let queue = known_queue(queue)?;
+    let bus = open_bus(settings, db).await?;
+    let ids: Vec<kontor_queue::MessageId> = ids.iter().copied().map(kontor_queue::MessageId).collect();
+    let moved = bus
+        .requeue_dead_letters(&queue, (!ids.is_empty()).then_some(ids.as_slice()))
+        .await?;
+    println!("{moved} message(s) moved back to {queue}");
+    Ok(())
+}

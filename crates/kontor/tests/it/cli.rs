@@ -383,6 +383,14 @@ async fn serve_feeds_the_embedded_read_model_and_sync_verify_finds_no_drift() {
     assert!(published.contains("product_abstract"), "{published}");
     let synced = stdout(&shop.run(&["sync", "--resource", "product_abstract"]));
     assert!(synced.contains("documents written"), "{synced}");
+    let letters = stdout(&shop.run(&["queue", "dead-letters", "publish.product_abstract"]));
+    assert!(
+        letters.contains("0 dead letter(s) on publish.product_abstract.error"),
+        "{letters}"
+    );
+    let requeued = stdout(&shop.run(&["queue", "requeue", "publish.product_abstract.error"]));
+    assert!(requeued.starts_with("0 message(s) moved back"), "{requeued}");
+    assert!(!shop.run(&["queue", "requeue", "publish.nothing"]).status.success());
     let unknown = shop.run(&["publish", "--resource", "nope"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("--resource"));
