@@ -1,0 +1,1 @@
+//! Spryker-compatible CSV data import (being written).
