@@ -211,3 +211,87 @@ fn describe(error: DomainError) -> anyhow::Error {
         other => anyhow::anyhow!(other),
     }
 }
+
+/// Options of `kontor import` as given on the command line.
+pub struct ImportRequest {
+    pub skip_invalid: bool,
+    pub strict: bool,
+    pub batch_size: usize,
+    pub rejects_dir: Option<std::path::PathBuf>,
+}
+
+/// `kontor import <recipe.yml>` or `kontor import <data-entity> <file.csv>`: progress on a terminal,
+/// a summary per data set at the end, the same figures in the log.
+pub async fn import(
+    database: SqlDatabase,
+    target: &str,
+    file: Option<&std::path::Path>,
+    request: ImportRequest,
+) -> anyhow::Result<()> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::io::IsTerminal;
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:>24} {pos} rows {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let progress_bar = bar.clone();
+    let progress: kontor_import::ProgressFn = Arc::new(move |data_set: &str, rows: u64| {
+        progress_bar.set_message(data_set.to_owned());
+        progress_bar.set_position(rows);
+    });
+    let options = kontor_import::ImportOptions {
+        batch_size: request.batch_size,
+        skip_invalid: request.skip_invalid,
+        strict: request.strict,
+        rejects_dir: request.rejects_dir,
+        progress: Some(progress),
+        ..kontor_import::ImportOptions::default()
+    };
+    let importer = kontor_import::Importer::new(database, options);
+    let summary = match file {
+        Some(file) => kontor_import::ImportSummary {
+            data_sets: vec![importer.run_file(target, file).await?],
+            skipped: Vec::new(),
+        },
+        None => {
+            let recipe = std::path::Path::new(target);
+            if !recipe.is_file() {
+                bail!("{target} is neither a recipe file nor a data entity followed by a CSV file");
+            }
+            importer.run_recipe(recipe).await?
+        }
+    };
+    bar.finish_and_clear();
+    println!(
+        "{:<30} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9}",
+        "data set", "rows", "inserted", "updated", "unchanged", "rejected", "warnings", "rows/s"
+    );
+    for data_set in &summary.data_sets {
+        println!(
+            "{:<30} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9.0}",
+            data_set.data_set,
+            data_set.rows_read,
+            data_set.inserted,
+            data_set.updated,
+            data_set.unchanged,
+            data_set.rejected,
+            data_set.warnings.len(),
+            data_set.rows_per_second()
+        );
+        for warning in data_set.warnings.iter().take(20) {
+            println!("  warning: {warning}");
+        }
+        if let Some(rejects) = &data_set.rejects_file {
+            println!("  rejected rows: {}", rejects.display());
+        }
+    }
+    for skipped in &summary.skipped {
+        println!("skipped (not supported yet): {skipped}");
+    }
+    Ok(())
+}

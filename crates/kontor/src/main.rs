@@ -55,6 +55,26 @@ enum Command {
         #[arg(long, value_name = "RESOURCE")]
         resource: Option<String>,
     },
+    /// Import Spryker-format CSV: a recipe (`full_EU.yml`) or one data set (`product-price FILE.csv`).
+    /// Writes only SQL and outbox rows, so it is safe beside a running `serve`.
+    Import {
+        /// A recipe file, or a data entity name such as `product-abstract`.
+        target: String,
+        /// The CSV file, when `target` is a data entity.
+        file: Option<PathBuf>,
+        /// Import the good rows and write the rejected ones with their reasons to a CSV.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Fail on recipe steps Kontor does not import yet instead of listing them as skipped.
+        #[arg(long)]
+        strict: bool,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        batch_size: u32,
+        /// Where rejected rows are written with `--skip-invalid` (default: next to each file).
+        #[arg(long, value_name = "DIR")]
+        rejects_dir: Option<PathBuf>,
+    },
     /// Inspect the message queues.
     Queue {
         #[command(subcommand)]
@@ -168,6 +188,23 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 std::process::exit(1);
             }
             Ok(())
+        }
+        Command::Import {
+            target,
+            file,
+            skip_invalid,
+            strict,
+            batch_size,
+            rejects_dir,
+        } => {
+            let db = commands::connect_current(&settings).await?;
+            let options = commands::ImportRequest {
+                skip_invalid,
+                strict,
+                batch_size: batch_size as usize,
+                rejects_dir,
+            };
+            commands::import(db, &target, file.as_deref(), options).await
         }
         Command::Queue { command } => {
             let db = commands::connect_current(&settings).await?;

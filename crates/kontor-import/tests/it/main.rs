@@ -1,0 +1,8 @@
+//! Integration tests of the importer: invented CSV fixtures written to a temp dir, imported into a
+//! fresh database per test on SQLite, PostgreSQL and MariaDB.
+
+mod dialect;
+mod errors;
+mod fixtures;
+mod recipe;
+mod shop;

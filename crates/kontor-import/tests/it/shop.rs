@@ -1,0 +1,265 @@
+//! A recipe importing a small shop end to end, read back through the domain repositories, and
+//! re-imported without any change.
+
+use crate::fixtures::*;
+use kontor_core::ids::{ProductAbstractId, ProductConcreteId};
+use kontor_core::{LocaleName, StoreName};
+use kontor_db::SqlDatabase;
+use kontor_db::entity::{
+    category, category_node, category_store, glossary_translation, outbox, price_product, product_abstract,
+    product_category, product_concrete, stock_product, store, url, warehouse_store,
+};
+use kontor_domain::ResourceRepository;
+use kontor_domain::catalog::{ProductAbstractAttributes, ProductConcreteAttributes};
+use kontor_testkit::repo_test_suite;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+async fn abstract_id(db: &SqlDatabase, sku: &str) -> i64 {
+    product_abstract::Entity::find()
+        .filter(product_abstract::Column::Sku.eq(sku))
+        .one(db.connection())
+        .await
+        .expect("query")
+        .expect("abstract exists")
+        .id
+}
+
+async fn recipe_imports_a_small_shop(db: SqlDatabase) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recipe = shop(dir.path());
+    let summary = importer(&db).run_recipe(&recipe).await.expect("import");
+    assert_eq!(summary.skipped, ["category-template"]);
+    let counts: Vec<(&str, u64, u64)> = summary
+        .data_sets
+        .iter()
+        .map(|set| (set.data_set.as_str(), set.rows_read, set.inserted))
+        .collect();
+    assert_eq!(counts[0], ("store", 2, 2));
+    assert_eq!(
+        counts.iter().find(|c| c.0 == "product-concrete"),
+        Some(&("product-concrete", 3, 3))
+    );
+    assert_eq!(
+        counts.iter().find(|c| c.0 == "product-price"),
+        Some(&("product-price", 4, 4))
+    );
+    assert_eq!(
+        counts.iter().find(|c| c.0 == "product-stock"),
+        Some(&("product-stock", 2, 2))
+    );
+    assert!(summary.data_sets.iter().all(|set| set.rejected == 0));
+
+    // The product reads back through the Back Office repository.
+    let id = abstract_id(&db, "200").await;
+    let record = ResourceRepository::<ProductAbstractAttributes>::get(&db, ProductAbstractId::from(id))
+        .await
+        .expect("read back");
+    let product = record.attributes;
+    assert_eq!(product.tax_set.as_deref(), Some("Outerwear Std"));
+    assert_eq!(product.attributes.get("material").map(String::as_str), Some("Nylon"));
+    assert_eq!(product.attributes.get("brand").map(String::as_str), Some("Tarn"));
+    let stores: Vec<&str> = product.stores.iter().map(StoreName::as_str).collect();
+    assert_eq!(stores.len(), 2);
+    let en = &product.localized_attributes[&LocaleName::parse("en_US").expect("locale")];
+    assert_eq!(en.name, "Tarn Shell Jacket");
+    assert_eq!(en.url.as_deref(), Some("/en/tarn-shell-jacket-200"));
+    let de = &product.localized_attributes[&LocaleName::parse("de_DE").expect("locale")];
+    assert_eq!(
+        de.url.as_deref(),
+        Some("/de/tarn-schalenjacke-200"),
+        "generated from the name"
+    );
+    assert_eq!(de.attributes.get("material").map(String::as_str), Some("Nylon DE"));
+
+    // Undeclared attribute key `brand` was created; the concretes read back too.
+    let concretes = product_concrete::Entity::find()
+        .filter(product_concrete::Column::ProductAbstractId.eq(id))
+        .all(db.connection())
+        .await
+        .expect("concretes");
+    assert_eq!(concretes.len(), 2);
+    let red = concretes.iter().find(|row| row.sku == "200_red").expect("red");
+    let concrete = ResourceRepository::<ProductConcreteAttributes>::get(&db, ProductConcreteId::from(red.id))
+        .await
+        .expect("concrete");
+    assert_eq!(
+        concrete.attributes.attributes.get("color").map(String::as_str),
+        Some("Red")
+    );
+    assert_eq!(concrete.attributes.abstract_sku.as_str(), "200");
+    let de_red = &concrete.attributes.localized_attributes[&LocaleName::parse("de_DE").expect("locale")];
+    assert!(!de_red.is_searchable);
+
+    // Categories: tree, URLs from the name path, product links, store links.
+    let jackets = category::Entity::find()
+        .filter(category::Column::CategoryKey.eq("jackets"))
+        .one(db.connection())
+        .await
+        .expect("query")
+        .expect("jackets");
+    let node = category_node::Entity::find()
+        .filter(category_node::Column::CategoryId.eq(jackets.id))
+        .one(db.connection())
+        .await
+        .expect("query")
+        .expect("node");
+    assert!(node.parent_node_id.is_some());
+    let mut urls: Vec<String> = url::Entity::find()
+        .filter(url::Column::CategoryNodeId.eq(node.id))
+        .all(db.connection())
+        .await
+        .expect("urls")
+        .into_iter()
+        .map(|row| row.url)
+        .collect();
+    urls.sort();
+    assert_eq!(urls, ["/de/draussen/jacken", "/en/outdoor/jackets"]);
+    assert_eq!(
+        product_category::Entity::find()
+            .count(db.connection())
+            .await
+            .expect("count"),
+        3
+    );
+    let jacket_stores = category_store::Entity::find()
+        .filter(category_store::Column::CategoryId.eq(jackets.id))
+        .count(db.connection())
+        .await
+        .expect("count");
+    assert_eq!(jacket_stores, 1, "every store but the excluded AT");
+
+    // Prices, stock, warehouses, glossary (last row wins), store defaults.
+    let prices = price_product::Entity::find()
+        .all(db.connection())
+        .await
+        .expect("prices");
+    assert_eq!(prices.len(), 4);
+    assert!(
+        prices
+            .iter()
+            .any(|price| price.product_abstract_id == Some(id) && price.gross_amount == Some(12900))
+    );
+    assert_eq!(
+        stock_product::Entity::find()
+            .count(db.connection())
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        warehouse_store::Entity::find()
+            .count(db.connection())
+            .await
+            .expect("count"),
+        2
+    );
+    let translations: Vec<String> = glossary_translation::Entity::find()
+        .all(db.connection())
+        .await
+        .expect("glossary")
+        .into_iter()
+        .map(|row| row.value)
+        .collect();
+    assert!(translations.contains(&"Basket".to_owned()) && !translations.contains(&"Cart".to_owned()));
+    let de_store = store::Entity::find()
+        .filter(store::Column::Name.eq("DE"))
+        .one(db.connection())
+        .await
+        .expect("query")
+        .expect("DE");
+    let de_locale = kontor_db::entity::locale::Entity::find()
+        .filter(kontor_db::entity::locale::Column::Name.eq("de_DE"))
+        .one(db.connection())
+        .await
+        .expect("query")
+        .expect("de_DE");
+    assert_eq!(de_store.default_locale_id, de_locale.id);
+
+    // One outbox row per changed entity, routed like the repositories route them.
+    let rows = outbox::Entity::find().all(db.connection()).await.expect("outbox");
+    let abstract_rows: Vec<&outbox::Model> = rows
+        .iter()
+        .filter(|row| row.resource == "product_abstract" && row.entity_id == id)
+        .collect();
+    assert!(abstract_rows.iter().all(|row| row.relayed_at.is_none()));
+    let first = abstract_rows.first().expect("an abstract outbox row");
+    assert_eq!(first.event, "Entity.product_abstract.create");
+    assert!(first.foreign_keys.as_deref().unwrap_or("").contains("fk_url"));
+    let price_row = rows
+        .iter()
+        .find(|row| {
+            row.resource == "price_product"
+                && row
+                    .foreign_keys
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("fk_price_product_abstract")
+        })
+        .expect("an abstract price row");
+    assert_eq!(
+        price_row.foreign_keys.as_deref(),
+        Some(format!("{{\"fk_price_product_abstract\":[{id}],\"fk_product_abstract\":[{id}]}}").as_str())
+    );
+    let red_row = rows
+        .iter()
+        .find(|row| row.resource == "product_concrete" && row.entity_id == red.id)
+        .expect("concrete row");
+    assert_eq!(
+        red_row.foreign_keys.as_deref(),
+        Some(format!("{{\"fk_product_abstract\":[{id}]}}").as_str())
+    );
+    for resource in [
+        "store",
+        "locale",
+        "currency",
+        "glossary_key",
+        "tax_set",
+        "category",
+        "product_attribute_key",
+        "product_category",
+        "warehouse",
+        "stock_product",
+    ] {
+        assert!(
+            rows.iter().any(|row| row.resource == resource),
+            "an outbox row for {resource}"
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    let batch_one: Vec<_> = rows.iter().filter(|row| row.resource == "price_product").collect();
+    assert!(
+        batch_one.iter().all(|row| seen.insert(row.entity_id)),
+        "one row per price"
+    );
+}
+
+async fn reimport_changes_nothing(db: SqlDatabase) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recipe = shop(dir.path());
+    importer(&db).run_recipe(&recipe).await.expect("first import");
+    let before = outbox_count(&db).await;
+    let summary = importer(&db).run_recipe(&recipe).await.expect("second import");
+    for set in &summary.data_sets {
+        assert_eq!(
+            (set.data_set.as_str(), set.inserted, set.updated),
+            (set.data_set.as_str(), 0, 0)
+        );
+        assert_eq!(set.unchanged, set.rows_read, "{}", set.data_set);
+    }
+    assert_eq!(outbox_count(&db).await, before, "no outbox rows on re-import");
+
+    // A real change writes exactly the changed entity's row.
+    write(
+        dir.path(),
+        "common/common/product_stock.csv",
+        "concrete_sku,name,quantity,is_never_out_of_stock,is_bundle\n200_blue,North Hall,24,0,0\n200_red,South Hall,0,1,0\n",
+    );
+    let changed = importer(&db)
+        .run_file("product-stock", &dir.path().join("common/common/product_stock.csv"))
+        .await
+        .expect("stock");
+    assert_eq!((changed.updated, changed.unchanged), (1, 1));
+    assert_eq!(outbox_count(&db).await, before + 1);
+}
+
+repo_test_suite!(recipe_imports_a_small_shop, reimport_changes_nothing);
