@@ -10,6 +10,7 @@
 //! re-importing the same files changes nothing and publishes nothing.
 
 mod error;
+pub mod generate;
 mod importer;
 mod reader;
 mod recipe;

@@ -295,3 +295,109 @@ pub async fn import(
     }
     Ok(())
 }
+
+/// `kontor generate-catalog`: a deterministic synthetic catalog in the import format.
+pub fn generate_catalog(
+    products: usize,
+    seed: u64,
+    stores: Vec<String>,
+    locales: Vec<String>,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let mut spec = kontor_import::generate::CatalogSpec {
+        seed,
+        ..kontor_import::generate::CatalogSpec::new(products)
+    };
+    if !stores.is_empty() {
+        spec.stores = stores;
+    }
+    if !locales.is_empty() {
+        spec.locales = locales;
+    }
+    let started = std::time::Instant::now();
+    let generated = kontor_import::generate::generate(&spec, out)
+        .with_context(|| format!("generate a catalog into {}", out.display()))?;
+    println!(
+        "generated {} products in {:.1} s; import with: kontor import {}",
+        products,
+        started.elapsed().as_secs_f64(),
+        generated.recipe.display()
+    );
+    Ok(())
+}
+
+/// `kontor demo`: generate a catalog (once), migrate, import it, make sure an admin exists, then serve.
+/// A second run reuses the catalog, the database and the credentials.
+pub async fn demo(settings: &Settings, products: usize) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("create the data directory {}", settings.data_dir.display()))?;
+    let catalog = settings.data_dir.join("demo-catalog");
+    let recipe = catalog.join("full_EU.yml");
+    if !recipe.is_file() {
+        println!(
+            "generating a demo catalog of {products} products into {}",
+            catalog.display()
+        );
+        generate_catalog(products, 42, Vec::new(), Vec::new(), &catalog)?;
+    }
+    let database = connect(settings).await?;
+    database.migrate().await.context("apply migrations")?;
+    import(
+        database.clone(),
+        recipe.to_str().context("the data directory path is not UTF-8")?,
+        None,
+        ImportRequest {
+            skip_invalid: false,
+            strict: false,
+            batch_size: 1000,
+            rejects_dir: None,
+        },
+    )
+    .await?;
+    let credentials = settings.data_dir.join("demo-credentials");
+    if !credentials.is_file() {
+        let users = UserService::new(Arc::new(database.clone()));
+        let password = generated_password();
+        let user = match users.create_user("admin@example.com", &password).await {
+            Ok(user) => user,
+            Err(DomainError::Conflict { .. }) => {
+                bail!(
+                    "admin@example.com exists but {} is missing; create another user with `kontor user create`",
+                    credentials.display()
+                )
+            }
+            Err(error) => return Err(describe(error)),
+        };
+        let token = users.issue_api_token(user.id, "demo").await.map_err(describe)?;
+        let text = format!(
+            "email: admin@example.com\npassword: {password}\napi token: {}\n",
+            token.secret
+        );
+        write_private(&credentials, &text)?;
+    }
+    println!(
+        "\nKontor demo: admin API on http://{}  (credentials in {})",
+        settings.backend.listen,
+        credentials.display()
+    );
+    println!("the worker publishes the imported catalog to the KV store and search index in the background\n");
+    serve(settings).await
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("create {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("write {}", path.display()))?;
+    Ok(())
+}

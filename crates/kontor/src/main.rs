@@ -75,6 +75,26 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         rejects_dir: Option<PathBuf>,
     },
+    /// Write a deterministic synthetic catalog in the import format, with its recipe.
+    GenerateCatalog {
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+        products: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Store codes, comma-separated (default DE,AT).
+        #[arg(long, value_delimiter = ',')]
+        stores: Vec<String>,
+        /// Locales, comma-separated (default de_DE,en_US).
+        #[arg(long, value_delimiter = ',')]
+        locales: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Generate a catalog (once), migrate, import, create an admin user (once), then serve everything.
+    Demo {
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        products: u32,
+    },
     /// Inspect the message queues.
     Queue {
         #[command(subcommand)]
@@ -206,6 +226,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             };
             commands::import(db, &target, file.as_deref(), options).await
         }
+        Command::GenerateCatalog {
+            products,
+            seed,
+            stores,
+            locales,
+            out,
+        } => commands::generate_catalog(products as usize, seed, stores, locales, &out),
+        Command::Demo { products } => commands::demo(&settings, products as usize).await,
         Command::Queue { command } => {
             let db = commands::connect_current(&settings).await?;
             match command {

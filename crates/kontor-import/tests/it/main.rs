@@ -4,5 +4,6 @@
 mod dialect;
 mod errors;
 mod fixtures;
+mod generate;
 mod recipe;
 mod shop;
