@@ -469,3 +469,66 @@ fn import_loads_a_recipe_and_reports_bad_rows_by_file_and_line() {
     let published = stdout(&shop.run(&["publish", "--resource", "product_abstract"]));
     assert!(published.contains("product_abstract"), "{published}");
 }
+
+/// Runs `kontor demo` until its banner, lets the pipeline settle, stops it with SIGTERM; returns stdout.
+fn run_demo_once(shop: &Shop) -> String {
+    let mut child = shop
+        .command()
+        .args(["demo", "--products", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn demo");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut output = String::new();
+    loop {
+        let mut line = String::new();
+        let read = reader.read_line(&mut line).expect("read demo output");
+        assert!(read > 0, "demo ended early:\n{output}");
+        output.push_str(&line);
+        if line.starts_with("backend listening on") {
+            break;
+        }
+    }
+    wait_until_idle(shop);
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    assert!(child.wait().expect("demo exits").success());
+    output
+}
+
+#[test]
+fn demo_generates_imports_and_serves_then_reuses_everything() {
+    let shop = Shop::new();
+    let first = run_demo_once(&shop);
+    assert!(first.contains("generating a demo catalog of 30 products"), "{first}");
+    assert!(
+        first
+            .lines()
+            .any(|line| line.starts_with("product-abstract ") && line.contains(" 30 ")),
+        "{first}"
+    );
+    let credentials = std::fs::read_to_string(shop.dir.join("var/demo-credentials")).expect("credentials");
+    assert!(credentials.contains("api token: kontor_"));
+    let verified = stdout(&shop.run(&["sync", "verify"]));
+    assert!(verified.lines().any(|line| line == "drift: 0"), "{verified}");
+    assert!(
+        verified
+            .lines()
+            .any(|line| line.starts_with("product_abstract") && !line.contains(" 0 checked")),
+        "{verified}"
+    );
+
+    let second = run_demo_once(&shop);
+    assert!(!second.contains("generating"), "{second}");
+    assert_eq!(
+        std::fs::read_to_string(shop.dir.join("var/demo-credentials")).expect("credentials"),
+        credentials
+    );
+}
