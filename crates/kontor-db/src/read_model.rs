@@ -14,7 +14,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, OnConfl
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 /// One row of a `<projection>_storage` / `product_page_search` table.
@@ -130,8 +130,8 @@ impl SqlDatabase {
             }
         }
         let mut outcomes = Vec::with_capacity(rows.len());
-        let mut to_write: Vec<&StorageRow> = Vec::new();
-        // Within one call the last row for a key wins, as if written one after the other.
+        // Per key the last accepted row, and whether any accepted row for it changed the document.
+        let mut to_write: Vec<(&StorageRow, bool)> = Vec::new();
         let mut latest: HashMap<&str, usize> = HashMap::new();
         for row in rows {
             let outcome = match stored.get(&row.key) {
@@ -146,16 +146,44 @@ impl SqlDatabase {
                     row.key.clone(),
                     (row.source_ts, row.data_hash.clone(), row.data.is_none()),
                 );
+                let changed = outcome == RowOutcome::Written;
                 match latest.get(row.key.as_str()) {
-                    Some(index) => to_write[*index] = row,
+                    Some(index) => {
+                        let earlier_changed = to_write[*index].1;
+                        to_write[*index] = (row, changed || earlier_changed);
+                    }
                     None => {
                         latest.insert(&row.key, to_write.len());
-                        to_write.push(row);
+                        to_write.push((row, changed));
                     }
                 }
             }
             outcomes.push(outcome);
         }
+        // Unchanged documents only move `source_ts` forward: the stored document (and its `_timestamp`)
+        // stays what KV and search hold, so `sync verify` keeps comparing equal.
+        let mut unchanged: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for (row, changed) in &to_write {
+            if !changed {
+                unchanged.entry(row.source_ts).or_default().push(row.key.clone());
+            }
+        }
+        for (source_ts, keys) in unchanged {
+            for chunk in keys.chunks(500) {
+                let update = Query::update()
+                    .table(Alias::new(storage_table_name(projection)))
+                    .value(Alias::new("source_ts"), source_ts)
+                    .value(Alias::new("updated_at"), now)
+                    .and_where(Expr::col(Alias::new("key")).is_in(chunk.iter().cloned()))
+                    .to_owned();
+                transaction.execute(&update).await.map_err(storage_error)?;
+            }
+        }
+        let to_write: Vec<&StorageRow> = to_write
+            .into_iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(row, _)| row)
+            .collect();
         for chunk in to_write.chunks(UPSERT_CHUNK) {
             let mut insert = Query::insert();
             insert.into_table(Alias::new(storage_table_name(projection))).columns(

@@ -24,6 +24,10 @@ use std::sync::Arc;
 
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 
+/// redb's page cache. Its default (1 GiB) made every process that opens the KV file (worker, `serve`,
+/// `sync verify`) about 1 GiB large (BENCHMARKS.md); reads are served by the OS page cache as well.
+const REDB_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// A [`KvStore`] on a redb file; see the module docs.
 pub struct RedbKv {
     database: Arc<Database>,
@@ -64,7 +68,10 @@ impl RedbKv {
                     source,
                 })?;
             }
-            let database = Database::create(&opened_path).map_err(redb_error)?;
+            let database = redb::Builder::new()
+                .set_cache_size(REDB_CACHE_BYTES)
+                .create(&opened_path)
+                .map_err(redb_error)?;
             // Creating the table up front lets readers assume it exists.
             let transaction = database.begin_write().map_err(redb_error)?;
             transaction.open_table(TABLE).map_err(redb_error)?;

@@ -27,8 +27,9 @@ pub const OPS_PER_MESSAGE: usize = 500;
 /// Relayed outbox rows are kept this long for inspection (spec §2), then purged.
 pub const OUTBOX_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 const OUTBOX_PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
-/// How long the relay sleeps when the outbox is empty.
-pub const RELAY_IDLE: Duration = Duration::from_millis(100);
+/// How long the relay sleeps when the outbox is empty: the floor of commit → publish lag until commits
+/// wake the relay directly. Polling an empty outbox is one indexed query.
+pub const RELAY_IDLE: Duration = Duration::from_millis(25);
 
 /// Moves committed outbox rows to the publish queues.
 #[derive(Clone)]

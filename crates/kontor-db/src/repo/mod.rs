@@ -58,7 +58,7 @@ impl SqlDatabase {
         let connection = if url.starts_with("sqlite:") {
             connect_sqlite(url, max_connections).await?
         } else {
-            let url = url.replacen("mariadb://", "mysql://", 1);
+            let url = loopback_without_tls(&url.replacen("mariadb://", "mysql://", 1));
             let mut options = ConnectOptions::new(url);
             options
                 .max_connections(max_connections)
@@ -130,6 +130,23 @@ impl SqlDatabase {
             .map_err(storage_error)?;
         Ok((transaction, turn))
     }
+}
+
+/// On loopback, TLS to PostgreSQL protects nothing, and sqlx's default `sslmode=prefer` turned on TLS
+/// whose record splitting stalled large statements ~45 ms each (BENCHMARKS.md, publish on PostgreSQL).
+/// A loopback URL without an explicit `sslmode` therefore gets `sslmode=disable`; anything else is kept.
+fn loopback_without_tls(url: &str) -> String {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    let is_postgres = matches!(parsed.scheme(), "postgres" | "postgresql");
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]" | "::1"));
+    let explicit = parsed.query_pairs().any(|(key, _)| key == "sslmode");
+    if !is_postgres || !loopback || explicit {
+        return url.to_owned();
+    }
+    let separator = if parsed.query().is_some() { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
 }
 
 async fn connect_sqlite(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
@@ -405,6 +422,31 @@ pub(crate) fn group_by<T, K: std::hash::Hash + Eq>(rows: Vec<T>, key: impl Fn(&T
 #[cfg(test)]
 mod tests {
     use super::escape_like;
+
+    #[test]
+    fn loopback_postgres_urls_skip_tls_unless_asked() {
+        use super::loopback_without_tls;
+        assert_eq!(
+            loopback_without_tls("postgres://u@127.0.0.1:5432/db"),
+            "postgres://u@127.0.0.1:5432/db?sslmode=disable"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u@localhost/db?x=1"),
+            "postgres://u@localhost/db?x=1&sslmode=disable"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u@127.0.0.1/db?sslmode=require"),
+            "postgres://u@127.0.0.1/db?sslmode=require"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u@db.internal/db"),
+            "postgres://u@db.internal/db"
+        );
+        assert_eq!(
+            loopback_without_tls("mysql://root@127.0.0.1/db"),
+            "mysql://root@127.0.0.1/db"
+        );
+    }
 
     #[test]
     fn like_wildcards_in_input_are_literal() {

@@ -115,6 +115,22 @@ async fn catalog_writes_reach_kv_and_search(db: SqlDatabase) {
     // Nothing changed: a second full pass sends nothing downstream.
     let again = targets.sync.drain().await.expect("sync");
     assert_eq!(again.outbox_rows, 0);
+
+    // A full re-publish of unchanged data writes nothing downstream and leaves no drift.
+    for projection in kontor_sync::projections::all() {
+        let mut report = RoundReport::default();
+        targets
+            .sync
+            .publish_all(projection.as_ref(), &mut report)
+            .await
+            .expect("re-publish");
+        assert_eq!(report.written, 0, "{}: {report:?}", projection.name());
+        let drift =
+            kontor_sync::maintenance::verify(&db, projection.as_ref(), targets.kv.as_ref(), targets.search.as_ref())
+                .await
+                .expect("verify");
+        assert_eq!(drift.total(), 0, "{}: {drift:?}", projection.name());
+    }
 }
 
 async fn a_price_change_is_republished_and_a_delete_removes_everything(db: SqlDatabase) {
