@@ -308,10 +308,36 @@ impl Projection for ProductPageProjection {
             .iter()
             .flat_map(|product| product.concretes.iter().map(|concrete| concrete.row.id))
             .collect();
-        let prices = snapshot::prices_for(db, ids, &concrete_ids).await?;
-        let stock = snapshot::stock_for(db, &concrete_ids).await?;
+        // Prices and stock grouped by the abstract product they belong to, so each product looks at its own
+        // rows only instead of scanning the whole batch's.
+        let abstract_of: HashMap<i64, i64> = products
+            .iter()
+            .flat_map(|product| {
+                product
+                    .concretes
+                    .iter()
+                    .map(|concrete| (concrete.row.id, product.row.id))
+            })
+            .collect();
+        let mut prices_by_abstract: HashMap<i64, Vec<kontor_db::entity::price_product::Model>> = HashMap::new();
+        for price in snapshot::prices_for(db, ids, &concrete_ids).await? {
+            let owner = price
+                .product_abstract_id
+                .or_else(|| price.product_concrete_id.and_then(|id| abstract_of.get(&id).copied()));
+            if let Some(owner) = owner {
+                prices_by_abstract.entry(owner).or_default().push(price);
+            }
+        }
+        let mut stock_by_abstract: HashMap<i64, Vec<kontor_db::entity::stock_product::Model>> = HashMap::new();
+        for row in snapshot::stock_for(db, &concrete_ids).await? {
+            if let Some(owner) = abstract_of.get(&row.product_concrete_id) {
+                stock_by_abstract.entry(*owner).or_default().push(row);
+            }
+        }
         let mut documents = Vec::new();
         for product in &products {
+            let prices = prices_by_abstract.get(&product.row.id).map_or(&[][..], Vec::as_slice);
+            let stock = stock_by_abstract.get(&product.row.id).map_or(&[][..], Vec::as_slice);
             let own_concretes: Vec<i64> = product.concretes.iter().map(|concrete| concrete.row.id).collect();
             let active: Vec<&snapshot::ConcreteProduct> = product
                 .concretes

@@ -6,7 +6,7 @@ use super::{Document, Projection};
 use crate::SyncError;
 use async_trait::async_trait;
 use kontor_db::SqlDatabase;
-use kontor_db::entity::{product_abstract, product_abstract_store, product_concrete};
+use kontor_db::entity::{product_abstract, product_abstract_store, product_concrete, stock_product};
 use kontor_readmodel::key;
 use kontor_readmodel::storage::{
     AvailabilityStorage, ConcreteAvailability, GROSS_MODE, NET_MODE, PriceProductStorage, projection,
@@ -132,9 +132,20 @@ impl Projection for AvailabilityProjection {
                 .push(concrete);
         }
         let mut documents = Vec::new();
+        let mut stores_by_abstract: HashMap<i64, Vec<i64>> = HashMap::new();
+        for link in &store_links {
+            stores_by_abstract
+                .entry(link.product_abstract_id)
+                .or_default()
+                .push(link.store_id);
+        }
+        let mut stock_by_concrete: HashMap<i64, Vec<&stock_product::Model>> = HashMap::new();
+        for row in &stock {
+            stock_by_concrete.entry(row.product_concrete_id).or_default().push(row);
+        }
         for product in &abstracts {
-            let stores = store_links.iter().filter(|link| link.product_abstract_id == product.id);
-            for store in stores.filter_map(|link| shop.store(link.store_id)) {
+            let stores = stores_by_abstract.get(&product.id).into_iter().flatten();
+            for store in stores.filter_map(|store_id| shop.store(*store_id)) {
                 let mut document = AvailabilityStorage {
                     id_product_abstract: product.id,
                     abstract_sku: product.sku.clone(),
@@ -144,9 +155,11 @@ impl Projection for AvailabilityProjection {
                     concretes: BTreeMap::new(),
                 };
                 for concrete in concretes_by_abstract.get(&product.id).into_iter().flatten() {
-                    let rows = stock.iter().filter(|row| {
-                        row.product_concrete_id == concrete.id && store.warehouse_ids.contains(&row.warehouse_id)
-                    });
+                    let rows = stock_by_concrete
+                        .get(&concrete.id)
+                        .into_iter()
+                        .flatten()
+                        .filter(|row| store.warehouse_ids.contains(&row.warehouse_id));
                     let (quantity, never_out) = rows.fold((0_i64, false), |(sum, never), row| {
                         (
                             sum.saturating_add(row.quantity.max(0)),

@@ -226,26 +226,38 @@ pub async fn abstract_products(db: &SqlDatabase, ids: &[i64]) -> Result<Vec<Abst
             .or_default()
             .insert(row.locale_id, row);
     }
+    // Grouped once, so attaching them is a lookup per product rather than a scan of every row.
+    let mut stores_by_abstract: HashMap<i64, Vec<i64>> = HashMap::new();
+    for link in store_links {
+        stores_by_abstract
+            .entry(link.product_abstract_id)
+            .or_default()
+            .push(link.store_id);
+    }
+    let mut categories_by_abstract: HashMap<i64, Vec<i64>> = HashMap::new();
+    for link in category_links {
+        categories_by_abstract
+            .entry(link.product_abstract_id)
+            .or_default()
+            .push(link.category_id);
+    }
+    let mut urls_by_abstract: HashMap<i64, HashMap<i64, String>> = HashMap::new();
+    for entry in urls {
+        if let Some(owner) = entry.product_abstract_id {
+            urls_by_abstract
+                .entry(owner)
+                .or_default()
+                .insert(entry.locale_id, entry.url);
+        }
+    }
     Ok(rows
         .into_iter()
         .map(|row| AbstractProduct {
             localized: localized_by_abstract.remove(&row.id).unwrap_or_default(),
-            store_ids: store_links
-                .iter()
-                .filter(|link| link.product_abstract_id == row.id)
-                .map(|link| link.store_id)
-                .collect(),
+            store_ids: stores_by_abstract.remove(&row.id).unwrap_or_default(),
             concretes: concretes_by_abstract.remove(&row.id).unwrap_or_default(),
-            category_ids: category_links
-                .iter()
-                .filter(|link| link.product_abstract_id == row.id)
-                .map(|link| link.category_id)
-                .collect(),
-            urls: urls
-                .iter()
-                .filter(|entry| entry.product_abstract_id == Some(row.id))
-                .map(|entry| (entry.locale_id, entry.url.clone()))
-                .collect(),
+            category_ids: categories_by_abstract.remove(&row.id).unwrap_or_default(),
+            urls: urls_by_abstract.remove(&row.id).unwrap_or_default(),
             row,
         })
         .collect())
