@@ -3,6 +3,7 @@
 //! A write replaces all translations of the key, so the stored set always equals the last input.
 
 use super::resource::SqlResource;
+use super::rows_in;
 use super::store::in_id_order;
 use super::{
     References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve, storage_error, stored,
@@ -79,16 +80,10 @@ impl SqlResource for GlossaryKeyAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = glossary_key::Entity::find()
-            .filter(glossary_key::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
-        let translations = glossary_translation::Entity::find()
-            .filter(glossary_translation::Column::GlossaryKeyId.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<glossary_key::Entity, _>(connection, glossary_key::Column::Id, ids).await?;
+        let translations =
+            rows_in::<glossary_translation::Entity, _>(connection, glossary_translation::Column::GlossaryKeyId, ids)
+                .await?;
         let locale_names = names_by_id::<locale::Entity, _>(
             connection,
             locale::Column::Id,

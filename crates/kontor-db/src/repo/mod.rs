@@ -347,6 +347,26 @@ pub(crate) fn stored<T>(parsed: Result<T, kontor_core::NameError>, what: &str, r
     parsed.map_err(|error| DomainError::Storage(format!("stored {what} {raw:?} is invalid: {error}")))
 }
 
+/// Every row of `E` whose `column` is one of `ids`, in chunks under the engines' bind-parameter limits:
+/// the batched load behind every repository's `load`.
+pub(crate) async fn rows_in<E, C>(connection: &C, column: E::Column, ids: &[i64]) -> Result<Vec<E::Model>, DomainError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        rows.extend(
+            E::find()
+                .filter(column.is_in(chunk.iter().copied()))
+                .all(connection)
+                .await
+                .map_err(storage_error)?,
+        );
+    }
+    Ok(rows)
+}
+
 /// Reverse lookup: `{id → name}` for a set of ids, in one query.
 pub(crate) async fn names_by_id<E, C>(
     connection: &C,

@@ -6,6 +6,7 @@
 //! columns could not, because NULLs never collide.
 
 use super::resource::SqlResource;
+use super::rows_in;
 use super::store::in_id_order;
 use super::{References, fail_on, names_by_id, resolve, starts_with, storage_error, stored};
 use crate::entity::{currency, price_product, price_type, product_abstract, product_concrete, store, store_currency};
@@ -156,11 +157,7 @@ impl SqlResource for PriceAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = price_product::Entity::find()
-            .filter(price_product::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<price_product::Entity, _>(connection, price_product::Column::Id, ids).await?;
         let abstract_skus = names_by_id::<product_abstract::Entity, _>(
             connection,
             product_abstract::Column::Id,

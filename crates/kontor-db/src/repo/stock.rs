@@ -5,6 +5,7 @@
 //! `stock_product` row per concrete product × warehouse.
 
 use super::resource::SqlResource;
+use super::rows_in;
 use super::store::in_id_order;
 use super::{
     References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve, starts_with,
@@ -77,16 +78,9 @@ impl SqlResource for WarehouseAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = warehouse::Entity::find()
-            .filter(warehouse::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
-        let links = warehouse_store::Entity::find()
-            .filter(warehouse_store::Column::WarehouseId.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<warehouse::Entity, _>(connection, warehouse::Column::Id, ids).await?;
+        let links =
+            rows_in::<warehouse_store::Entity, _>(connection, warehouse_store::Column::WarehouseId, ids).await?;
         let store_names = names_by_id::<store::Entity, _>(
             connection,
             store::Column::Id,
@@ -202,11 +196,7 @@ impl SqlResource for StockAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = stock_product::Entity::find()
-            .filter(stock_product::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<stock_product::Entity, _>(connection, stock_product::Column::Id, ids).await?;
         let skus = names_by_id::<product_concrete::Entity, _>(
             connection,
             product_concrete::Column::Id,

@@ -1,6 +1,7 @@
 //! Stores, locales and currencies in SQL.
 
 use super::resource::SqlResource;
+use super::rows_in;
 use super::{
     References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve, storage_error, stored,
 };
@@ -97,11 +98,7 @@ impl SqlResource for CurrencyAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = currency::Entity::find()
-            .filter(currency::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<currency::Entity, _>(connection, currency::Column::Id, ids).await?;
         in_id_order(
             ids,
             rows,
@@ -224,11 +221,7 @@ impl SqlResource for StoreAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = store::Entity::find()
-            .filter(store::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<store::Entity, _>(connection, store::Column::Id, ids).await?;
         let locale_links = store_locale::Entity::find()
             .filter(store_locale::Column::StoreId.is_in(ids.iter().copied()))
             .order_by_asc(store_locale::Column::Position)

@@ -4,6 +4,7 @@
 //! them exactly; a write replaces all rates of the set, and they read back in input order.
 
 use super::resource::SqlResource;
+use super::rows_in;
 use super::store::in_id_order;
 use super::{contains_ignoring_case, group_by, insert_all, storage_error};
 use crate::entity::{tax_rate, tax_set};
@@ -59,11 +60,7 @@ impl SqlResource for TaxSetAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = tax_set::Entity::find()
-            .filter(tax_set::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<tax_set::Entity, _>(connection, tax_set::Column::Id, ids).await?;
         let rates = tax_rate::Entity::find()
             .filter(tax_rate::Column::TaxSetId.is_in(ids.iter().copied()))
             .order_by_asc(tax_rate::Column::Id)

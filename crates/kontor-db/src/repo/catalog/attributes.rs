@@ -2,14 +2,13 @@
 
 use crate::entity::product_attribute_key;
 use crate::repo::resource::SqlResource;
+use crate::repo::rows_in;
 use crate::repo::store::in_id_order;
 use crate::repo::{contains_ignoring_case, storage_error};
 use kontor_domain::catalog::AttributeKeyAttributes;
 use kontor_domain::{DomainError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, Condition, ConnectionTrait, DatabaseTransaction};
 
 impl SqlResource for AttributeKeyAttributes {
     type Entity = product_attribute_key::Entity;
@@ -38,11 +37,8 @@ impl SqlResource for AttributeKeyAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = product_attribute_key::Entity::find()
-            .filter(product_attribute_key::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows =
+            rows_in::<product_attribute_key::Entity, _>(connection, product_attribute_key::Column::Id, ids).await?;
         in_id_order(
             ids,
             rows,

@@ -13,6 +13,7 @@ use crate::entity::{
     category, category_localized, category_node, category_store, product_abstract, product_category, url,
 };
 use crate::repo::resource::SqlResource;
+use crate::repo::rows_in;
 use crate::repo::store::in_id_order;
 use crate::repo::{
     References, contains_ignoring_case, fail_on, group_by, insert_all, names_by_id, resolve, starts_with,
@@ -209,11 +210,7 @@ impl SqlResource for CategoryAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = category::Entity::find()
-            .filter(category::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<category::Entity, _>(connection, category::Column::Id, ids).await?;
         let nodes = main_nodes(connection, ids.iter().copied()).await?;
         // Parent nodes are main nodes too, so their category ids lead to the parents' keys.
         let parent_nodes =
@@ -225,16 +222,10 @@ impl SqlResource for CategoryAttributes {
             parent_nodes.values().copied(),
         )
         .await?;
-        let localized = category_localized::Entity::find()
-            .filter(category_localized::Column::CategoryId.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
-        let store_links = category_store::Entity::find()
-            .filter(category_store::Column::CategoryId.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let localized =
+            rows_in::<category_localized::Entity, _>(connection, category_localized::Column::CategoryId, ids).await?;
+        let store_links =
+            rows_in::<category_store::Entity, _>(connection, category_store::Column::CategoryId, ids).await?;
         let urls = current_urls(
             connection,
             url::Column::CategoryNodeId,
@@ -385,11 +376,7 @@ impl SqlResource for ProductCategoryAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = product_category::Entity::find()
-            .filter(product_category::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<product_category::Entity, _>(connection, product_category::Column::Id, ids).await?;
         let skus = names_by_id::<product_abstract::Entity, _>(
             connection,
             product_abstract::Column::Id,

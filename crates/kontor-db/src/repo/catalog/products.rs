@@ -10,6 +10,7 @@ use crate::entity::{
     tax_set, url,
 };
 use crate::repo::resource::SqlResource;
+use crate::repo::rows_in;
 use crate::repo::store::in_id_order;
 use crate::repo::{
     References, contains_ignoring_case, decode_map, encode_map, fail_on, group_by, insert_all, names_by_id, resolve,
@@ -145,21 +146,19 @@ impl SqlResource for ProductAbstractAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = product_abstract::Entity::find()
-            .filter(product_abstract::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
-        let localized = product_abstract_localized::Entity::find()
-            .filter(product_abstract_localized::Column::ProductAbstractId.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
-        let store_links = product_abstract_store::Entity::find()
-            .filter(product_abstract_store::Column::ProductAbstractId.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<product_abstract::Entity, _>(connection, product_abstract::Column::Id, ids).await?;
+        let localized = rows_in::<product_abstract_localized::Entity, _>(
+            connection,
+            product_abstract_localized::Column::ProductAbstractId,
+            ids,
+        )
+        .await?;
+        let store_links = rows_in::<product_abstract_store::Entity, _>(
+            connection,
+            product_abstract_store::Column::ProductAbstractId,
+            ids,
+        )
+        .await?;
         let urls = current_urls(
             connection,
             url::Column::ProductAbstractId,
@@ -324,16 +323,13 @@ impl SqlResource for ProductConcreteAttributes {
     }
 
     async fn load<C: ConnectionTrait + Sync>(connection: &C, ids: &[i64]) -> Result<Vec<(i64, Self)>, DomainError> {
-        let rows = product_concrete::Entity::find()
-            .filter(product_concrete::Column::Id.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
-        let localized = product_concrete_localized::Entity::find()
-            .filter(product_concrete_localized::Column::ProductConcreteId.is_in(ids.iter().copied()))
-            .all(connection)
-            .await
-            .map_err(storage_error)?;
+        let rows = rows_in::<product_concrete::Entity, _>(connection, product_concrete::Column::Id, ids).await?;
+        let localized = rows_in::<product_concrete_localized::Entity, _>(
+            connection,
+            product_concrete_localized::Column::ProductConcreteId,
+            ids,
+        )
+        .await?;
         let locales = locale_names(connection, localized.iter().map(|row| row.locale_id)).await?;
         let abstract_skus = names_by_id::<product_abstract::Entity, _>(
             connection,
