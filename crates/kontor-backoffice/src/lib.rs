@@ -6,6 +6,7 @@
 //! stored attributes and validated as a whole), delete.
 
 pub mod auth;
+pub mod gateway;
 pub mod openapi;
 pub mod resources;
 pub mod state;

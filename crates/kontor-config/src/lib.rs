@@ -43,6 +43,8 @@ pub struct Settings {
     pub backend: BackendSettings,
     pub storefront: StorefrontSettings,
     pub internal: InternalSettings,
+    pub auth: AuthSettings,
+    pub mail: MailSettings,
     pub log: LogSettings,
 }
 
@@ -100,6 +102,29 @@ pub struct InternalSettings {
     pub token: String,
 }
 
+/// Customer sign-in: the storefront verifies access tokens locally with this secret, the backend signs them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC secret of customer access tokens (JWT, HS256), shared by every storefront and the backend;
+    /// never printed. Empty: a random secret is created once in `<data_dir>/token-secret`.
+    pub token_secret: String,
+    /// Access-token lifetime in seconds (Glue's 8 h by default).
+    pub access_token_lifetime: u64,
+    /// Refresh-token lifetime in days.
+    pub refresh_token_lifetime_days: u64,
+}
+
+/// Outgoing mail (password reset, later order confirmations).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://user:password@host:587` or `smtps://…`; empty: each mail is written to `<data_dir>/mail/`.
+    pub smtp_url: String,
+    /// The sender address.
+    pub from: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -140,6 +165,15 @@ impl Default for Settings {
                 listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
             },
             internal: InternalSettings { token: String::new() },
+            auth: AuthSettings {
+                token_secret: String::new(),
+                access_token_lifetime: 28_800,
+                refresh_token_lifetime_days: 30,
+            },
+            mail: MailSettings {
+                smtp_url: String::new(),
+                from: "Kontor Shop <shop@localhost>".to_owned(),
+            },
             log: LogSettings {
                 filter: "info".to_owned(),
                 format: LogFormat::Text,
@@ -159,6 +193,8 @@ const ENV_KEYS: &[&str] = &[
     "backend",
     "storefront",
     "internal",
+    "auth",
+    "mail",
     "log",
 ];
 
@@ -248,6 +284,21 @@ impl Settings {
         if url::Url::parse(db_url).is_err() {
             return invalid("database.url", "is not a valid URL");
         }
+        if !self.auth.token_secret.is_empty() && self.auth.token_secret.len() < 32 {
+            return invalid("auth.token_secret", "must be at least 32 characters long");
+        }
+        if !(60..=604_800).contains(&self.auth.access_token_lifetime) {
+            return invalid("auth.access_token_lifetime", "must be between 60 and 604800 seconds");
+        }
+        if !(1..=365).contains(&self.auth.refresh_token_lifetime_days) {
+            return invalid("auth.refresh_token_lifetime_days", "must be between 1 and 365");
+        }
+        if !(self.mail.smtp_url.is_empty()
+            || self.mail.smtp_url.starts_with("smtp://")
+            || self.mail.smtp_url.starts_with("smtps://"))
+        {
+            return invalid("mail.smtp_url", "must be empty or start with smtp:// or smtps://");
+        }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
@@ -280,6 +331,10 @@ impl Settings {
         copy.kv.url = redact_url_password(&copy.kv.url);
         copy.queue.url = redact_url_password(&copy.queue.url);
         copy.files.url = redact_url_password(&copy.files.url);
+        copy.mail.smtp_url = redact_url_password(&copy.mail.smtp_url);
+        if !copy.auth.token_secret.is_empty() {
+            copy.auth.token_secret = REDACTED.to_owned();
+        }
         if !copy.internal.token.is_empty() {
             copy.internal.token = REDACTED.to_owned();
         }

@@ -5,8 +5,11 @@
 //! type is the JSON attribute object clients send and get back, it validates itself, and a
 //! [`resource::ResourceRepository`] stores it together with its outbox rows in one transaction.
 
+pub mod cart;
 pub mod catalog;
+pub mod customer;
 pub mod error;
+pub mod gateway;
 pub mod glossary;
 pub mod outbox;
 pub mod pricing;

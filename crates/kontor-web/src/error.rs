@@ -20,6 +20,74 @@ pub enum ErrorCode {
     InvalidAccessToken,
     /// 002: a protected resource was called without a token (403, as Glue does).
     MissingAccessToken,
+    /// 003: wrong e-mail or password (one answer for both).
+    LoginFailed,
+    /// 004: the refresh token is unknown, used, expired or revoked.
+    RefreshFailed,
+    /// 009: too many failed logins for the account or address.
+    TooManyLoginAttempts,
+    /// 101: no such cart for this customer or guest.
+    CartNotFound,
+    /// 102: the item could not be added.
+    CartItemFailed,
+    /// 103: no item with this group key in the cart.
+    CartItemNotFound,
+    /// 104: the path lacks the cart id.
+    CartIdMissing,
+    /// 105: the cart cannot be deleted.
+    CartCannotBeDeleted,
+    /// 106: the item cannot be deleted.
+    CartItemCannotBeDeleted,
+    /// 107: the cart could not be created.
+    CartCreateFailed,
+    /// 109: `X-Anonymous-Customer-Unique-Id` is missing or empty.
+    AnonymousIdMissing,
+    /// 110: the customer already has a cart (single-cart mode).
+    CustomerHasCart,
+    /// 111: the price mode cannot change while the cart has items.
+    PriceModeLocked,
+    /// 112: the store is unknown.
+    StoreInvalid,
+    /// 113: unknown or inactive SKU, or quantity above availability.
+    ItemCannotBeAdded,
+    /// 114: the item quantity cannot be changed.
+    ItemCannotBeUpdated,
+    /// 115: the caller may not act on this cart.
+    CartActionForbidden,
+    /// 116: a cart needs a currency.
+    CurrencyMissing,
+    /// 117: the currency is not offered by the store.
+    CurrencyIncorrect,
+    /// 118: a cart needs a price mode.
+    PriceModeMissing,
+    /// 119: the price mode is not GROSS_MODE or NET_MODE.
+    PriceModeIncorrect,
+    /// 301: no abstract product with this SKU in the store.
+    AbstractProductNotFound,
+    /// 302: no concrete product with this SKU.
+    ConcreteProductNotFound,
+    /// 311: the path lacks the abstract SKU.
+    AbstractSkuMissing,
+    /// 312: the path lacks the concrete SKU.
+    ConcreteSkuMissing,
+    /// 313: the `currency` parameter is not a currency of the store.
+    CurrencyInvalid,
+    /// 314: the `priceMode` parameter is not GROSS_MODE or NET_MODE.
+    PriceModeInvalid,
+    /// 402: a customer with this e-mail exists.
+    EmailTaken,
+    /// 404: no such customer (or not the caller's).
+    CustomerNotFound,
+    /// 406: password and confirmation differ.
+    PasswordsDoNotMatch,
+    /// 411: no such address of the customer.
+    AddressNotFound,
+    /// 503: a catalog-search paging parameter is not an integer.
+    SearchParameterNotInteger,
+    /// 703: no such category node.
+    CategoryNodeNotFound,
+    /// 801: no such order of the customer.
+    OrderNotFound,
     /// 901: the data is well-formed but invalid.
     Unprocessable,
     /// 902: the value is taken, or the record is still referenced.
@@ -32,6 +100,8 @@ pub enum ErrorCode {
     InvalidParameter,
     /// 906: the request's media type is not JSON:API or JSON.
     UnsupportedMediaType,
+    /// 909: the client accepts no media type this API answers with (406).
+    NotAcceptable,
     /// 907: the path exists but not with this method.
     MethodNotAllowed,
     /// 908: the signed-in user may not do this.
@@ -47,6 +117,40 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidAccessToken => "001",
             ErrorCode::MissingAccessToken => "002",
+            ErrorCode::LoginFailed => "003",
+            ErrorCode::RefreshFailed => "004",
+            ErrorCode::TooManyLoginAttempts => "009",
+            ErrorCode::CartNotFound => "101",
+            ErrorCode::CartItemFailed => "102",
+            ErrorCode::CartItemNotFound => "103",
+            ErrorCode::CartIdMissing => "104",
+            ErrorCode::CartCannotBeDeleted => "105",
+            ErrorCode::CartItemCannotBeDeleted => "106",
+            ErrorCode::CartCreateFailed => "107",
+            ErrorCode::AnonymousIdMissing => "109",
+            ErrorCode::CustomerHasCart => "110",
+            ErrorCode::PriceModeLocked => "111",
+            ErrorCode::StoreInvalid => "112",
+            ErrorCode::ItemCannotBeAdded => "113",
+            ErrorCode::ItemCannotBeUpdated => "114",
+            ErrorCode::CartActionForbidden => "115",
+            ErrorCode::CurrencyMissing => "116",
+            ErrorCode::CurrencyIncorrect => "117",
+            ErrorCode::PriceModeMissing => "118",
+            ErrorCode::PriceModeIncorrect => "119",
+            ErrorCode::AbstractProductNotFound => "301",
+            ErrorCode::ConcreteProductNotFound => "302",
+            ErrorCode::AbstractSkuMissing => "311",
+            ErrorCode::ConcreteSkuMissing => "312",
+            ErrorCode::CurrencyInvalid => "313",
+            ErrorCode::PriceModeInvalid => "314",
+            ErrorCode::EmailTaken => "402",
+            ErrorCode::CustomerNotFound => "404",
+            ErrorCode::PasswordsDoNotMatch => "406",
+            ErrorCode::AddressNotFound => "411",
+            ErrorCode::SearchParameterNotInteger => "503",
+            ErrorCode::CategoryNodeNotFound => "703",
+            ErrorCode::OrderNotFound => "801",
             ErrorCode::Unprocessable => "901",
             ErrorCode::Conflict => "902",
             ErrorCode::NotFound => "903",
@@ -54,15 +158,105 @@ impl ErrorCode {
             ErrorCode::InvalidParameter => "905",
             ErrorCode::UnsupportedMediaType => "906",
             ErrorCode::MethodNotAllowed => "907",
+            ErrorCode::NotAcceptable => "909",
             ErrorCode::Forbidden => "908",
             ErrorCode::Unavailable => "998",
             ErrorCode::Internal => "999",
         }
     }
 
+    /// Every code, for lookups by number and for the documentation table.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidAccessToken,
+        ErrorCode::MissingAccessToken,
+        ErrorCode::LoginFailed,
+        ErrorCode::RefreshFailed,
+        ErrorCode::TooManyLoginAttempts,
+        ErrorCode::CartNotFound,
+        ErrorCode::CartItemFailed,
+        ErrorCode::CartItemNotFound,
+        ErrorCode::CartIdMissing,
+        ErrorCode::CartCannotBeDeleted,
+        ErrorCode::CartItemCannotBeDeleted,
+        ErrorCode::CartCreateFailed,
+        ErrorCode::AnonymousIdMissing,
+        ErrorCode::CustomerHasCart,
+        ErrorCode::PriceModeLocked,
+        ErrorCode::StoreInvalid,
+        ErrorCode::ItemCannotBeAdded,
+        ErrorCode::ItemCannotBeUpdated,
+        ErrorCode::CartActionForbidden,
+        ErrorCode::CurrencyMissing,
+        ErrorCode::CurrencyIncorrect,
+        ErrorCode::PriceModeMissing,
+        ErrorCode::PriceModeIncorrect,
+        ErrorCode::AbstractProductNotFound,
+        ErrorCode::ConcreteProductNotFound,
+        ErrorCode::AbstractSkuMissing,
+        ErrorCode::ConcreteSkuMissing,
+        ErrorCode::CurrencyInvalid,
+        ErrorCode::PriceModeInvalid,
+        ErrorCode::EmailTaken,
+        ErrorCode::CustomerNotFound,
+        ErrorCode::PasswordsDoNotMatch,
+        ErrorCode::AddressNotFound,
+        ErrorCode::SearchParameterNotInteger,
+        ErrorCode::CategoryNodeNotFound,
+        ErrorCode::OrderNotFound,
+        ErrorCode::Unprocessable,
+        ErrorCode::Conflict,
+        ErrorCode::NotFound,
+        ErrorCode::MalformedBody,
+        ErrorCode::InvalidParameter,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::NotAcceptable,
+        ErrorCode::Forbidden,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// The code with this number, e.g. from a backend gateway rejection.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|candidate| candidate.code() == code)
+    }
+
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::InvalidAccessToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::LoginFailed | ErrorCode::RefreshFailed => StatusCode::UNAUTHORIZED,
+            ErrorCode::TooManyLoginAttempts => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::CartNotFound
+            | ErrorCode::CartItemNotFound
+            | ErrorCode::AbstractProductNotFound
+            | ErrorCode::ConcreteProductNotFound
+            | ErrorCode::CustomerNotFound
+            | ErrorCode::AddressNotFound
+            | ErrorCode::CategoryNodeNotFound
+            | ErrorCode::OrderNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::CartItemFailed
+            | ErrorCode::CartCannotBeDeleted
+            | ErrorCode::CartItemCannotBeDeleted
+            | ErrorCode::CartCreateFailed
+            | ErrorCode::CustomerHasCart
+            | ErrorCode::PriceModeLocked
+            | ErrorCode::ItemCannotBeAdded
+            | ErrorCode::ItemCannotBeUpdated
+            | ErrorCode::CurrencyMissing
+            | ErrorCode::CurrencyIncorrect
+            | ErrorCode::PriceModeMissing
+            | ErrorCode::PriceModeIncorrect
+            | ErrorCode::CurrencyInvalid
+            | ErrorCode::PriceModeInvalid
+            | ErrorCode::EmailTaken
+            | ErrorCode::PasswordsDoNotMatch => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::CartIdMissing
+            | ErrorCode::AnonymousIdMissing
+            | ErrorCode::StoreInvalid
+            | ErrorCode::AbstractSkuMissing
+            | ErrorCode::ConcreteSkuMissing
+            | ErrorCode::SearchParameterNotInteger => StatusCode::BAD_REQUEST,
+            ErrorCode::CartActionForbidden => StatusCode::FORBIDDEN,
             ErrorCode::MissingAccessToken | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Conflict => StatusCode::CONFLICT,
@@ -70,6 +264,7 @@ impl ErrorCode {
             ErrorCode::MalformedBody | ErrorCode::InvalidParameter => StatusCode::BAD_REQUEST,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -119,6 +314,7 @@ impl ApiError {
 pub struct AppError {
     errors: Vec<ApiError>,
     allow: Option<&'static str>,
+    retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -149,6 +345,21 @@ impl AppError {
         let incident = incident_id();
         tracing::error!(incident = %incident, error = %cause, "request failed");
         Self::new(ErrorCode::Internal, format!("internal error, incident {incident}"))
+    }
+
+    /// Adds `Retry-After: seconds` (429 and 503 answers).
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// Several errors in one response (they should share a status).
+    pub fn many(errors: Vec<ApiError>) -> Self {
+        Self {
+            errors,
+            allow: None,
+            retry_after: None,
+        }
     }
 
     pub fn errors(&self) -> &[ApiError] {
@@ -183,7 +394,11 @@ impl AppError {
                         }
                     })
                     .collect();
-                Self { errors, allow: None }
+                Self {
+                    errors,
+                    allow: None,
+                    retry_after: None,
+                }
             }
             DomainError::NotFound { resource, id } => {
                 Self::new(ErrorCode::NotFound, format!("{resource} {id} does not exist"))
@@ -202,6 +417,41 @@ impl From<ApiError> for AppError {
         Self {
             errors: vec![error],
             allow: None,
+            retry_after: None,
+        }
+    }
+}
+
+/// A backend gateway failure as the storefront answers it: rejections keep their Glue code and pointer,
+/// an unreachable backend is 503 (catalog reads are unaffected; only this write failed, and nothing changed).
+impl From<kontor_domain::gateway::GatewayError> for AppError {
+    fn from(error: kontor_domain::gateway::GatewayError) -> Self {
+        use kontor_domain::gateway::GatewayError;
+        match error {
+            GatewayError::Rejected(rejections) if !rejections.is_empty() => {
+                let errors = rejections
+                    .into_iter()
+                    .map(|rejection| {
+                        let code = ErrorCode::from_code(&rejection.code).unwrap_or(ErrorCode::Unprocessable);
+                        let error = ApiError::new(code, rejection.detail);
+                        match rejection.pointer {
+                            Some(pointer) => error.at_pointer(pointer),
+                            None => error,
+                        }
+                    })
+                    .collect();
+                Self::many(errors)
+            }
+            GatewayError::Rejected(_) => Self::new(ErrorCode::Unprocessable, "the request was rejected"),
+            GatewayError::Unavailable(reason) => {
+                tracing::warn!(%reason, "backend gateway unavailable");
+                Self::new(
+                    ErrorCode::Unavailable,
+                    "the shop backend is temporarily unavailable; nothing was changed, please retry",
+                )
+                .with_retry_after(5)
+            }
+            GatewayError::Internal(reason) => Self::internal(&reason),
         }
     }
 }
@@ -250,6 +500,11 @@ impl IntoResponse for AppError {
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"errors\":[]}".to_vec());
         let mut response = (status, [(CONTENT_TYPE, crate::JSON_API_MEDIA_TYPE)], json).into_response();
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = seconds.to_string().parse()
+        {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        }
         if let Some(allow) = self.allow
             && let Ok(value) = allow.parse()
         {

@@ -2,6 +2,7 @@
 //! table ([`AppError`]), JSON:API documents and request parsing that names the offending field
 //! ([`jsonapi`]), and query-parameter parsing ([`query`]).
 
+pub mod access_token;
 pub mod error;
 pub mod jsonapi;
 pub mod query;

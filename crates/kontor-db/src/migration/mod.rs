@@ -5,6 +5,8 @@
 mod m20261125_000001_catalog;
 mod m20261125_000002_queue;
 mod m20261125_000003_read_model;
+mod m20261125_000004_customers;
+mod m20261125_000005_carts;
 pub(crate) mod schema;
 
 use sea_orm_migration::prelude::*;
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_catalog::Migration),
             Box::new(m20261125_000002_queue::Migration),
             Box::new(m20261125_000003_read_model::Migration),
+            Box::new(m20261125_000004_customers::Migration),
+            Box::new(m20261125_000005_carts::Migration),
         ]
     }
 }

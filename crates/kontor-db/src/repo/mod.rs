@@ -1,7 +1,9 @@
 //! The repository implementations and what they share: connecting, write transactions, outbox rows,
 //! mapping database errors to domain errors, batched reference lookups and paged listing.
 
+mod carts;
 mod catalog;
+mod customers;
 mod foreign_keys;
 mod glossary;
 pub mod outbox;

@@ -1,0 +1,128 @@
+//! The backend side of the storefront gateway: [`LocalGateway`] runs gateway commands on the domain
+//! services (in process for `kontor serve`), and [`internal_routes`] exposes the same thing to split
+//! storefronts as `POST /internal/gateway`, guarded by the shared `internal.token`.
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use kontor_domain::cart::CartService;
+use kontor_domain::customer::CustomerService;
+use kontor_domain::gateway::{BackendGateway, CustomerCommand, GatewayError, GatewayReply, GatewayRequest};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// The gateway implemented by this process's services.
+pub struct LocalGateway {
+    customers: CustomerService,
+    carts: CartService,
+}
+
+impl LocalGateway {
+    pub fn new(customers: CustomerService, carts: CartService) -> Self {
+        Self { customers, carts }
+    }
+}
+
+#[async_trait]
+impl BackendGateway for LocalGateway {
+    async fn execute(&self, request: GatewayRequest) -> Result<GatewayReply, GatewayError> {
+        match request {
+            GatewayRequest::Customer(CustomerCommand::Login {
+                store,
+                email,
+                password,
+                anonymous_id,
+                client_ip,
+            }) => {
+                let merge = anonymous_id.clone();
+                let reply = self
+                    .customers
+                    .execute(CustomerCommand::Login {
+                        store: store.clone(),
+                        email,
+                        password,
+                        anonymous_id,
+                        client_ip,
+                    })
+                    .await?;
+                if let (Some(anonymous_id), GatewayReply::Tokens(tokens)) = (merge, &reply) {
+                    // The sign-in stands even if the merge fails: the guest cart stays and can be merged
+                    // by the next sign-in, so a failure is logged, not returned.
+                    if let Err(error) = self
+                        .carts
+                        .merge_guest_cart(&anonymous_id, &tokens.customer_reference, &store)
+                        .await
+                    {
+                        tracing::warn!(%error, "guest cart could not be merged at sign-in");
+                    }
+                }
+                Ok(reply)
+            }
+            GatewayRequest::Customer(command) => self.customers.execute(command).await,
+            GatewayRequest::Cart(command) => self.carts.execute(command).await,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct InternalState {
+    gateway: Arc<dyn BackendGateway>,
+    token_digest: [u8; 32],
+}
+
+/// The answer body of `/internal/gateway`, mirrored by the storefront's HTTP client.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum GatewayOutcome {
+    Reply(GatewayReply),
+    Error(GatewayError),
+}
+
+/// `POST /internal/gateway`: one gateway command per request, bearer `token` required. An empty token
+/// disables the endpoint (every request is 401), so a backend without a configured secret is never open.
+pub fn internal_routes(gateway: Arc<dyn BackendGateway>, token: &str) -> Router {
+    let state = InternalState {
+        gateway,
+        token_digest: if token.is_empty() {
+            [0; 32]
+        } else {
+            Sha256::digest(token.as_bytes()).into()
+        },
+    };
+    Router::new()
+        .route("/internal/gateway", post(execute))
+        .with_state(state)
+}
+
+async fn execute(State(state): State<InternalState>, headers: HeaderMap, body: Bytes) -> Response {
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Digests are compared, so the comparison time says nothing about the secret.
+    let authorised = state.token_digest != [0; 32]
+        && !presented.is_empty()
+        && Sha256::digest(presented.as_bytes()).as_slice() == state.token_digest;
+    if !authorised {
+        return (StatusCode::UNAUTHORIZED, "internal token required").into_response();
+    }
+    let request: GatewayRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            let outcome = GatewayOutcome::Error(GatewayError::Internal(format!("unreadable gateway command: {error}")));
+            return (StatusCode::BAD_REQUEST, axum::Json(outcome)).into_response();
+        }
+    };
+    let outcome = match state.gateway.execute(request).await {
+        Ok(reply) => GatewayOutcome::Reply(reply),
+        Err(error) => GatewayOutcome::Error(error),
+    };
+    (StatusCode::OK, axum::Json(outcome)).into_response()
+}

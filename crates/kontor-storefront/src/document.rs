@@ -1,0 +1,353 @@
+//! Building storefront JSON:API documents (`../shared/spec/storefront-api.md` §2–§3): resource objects
+//! with self links, relationships only for included types, `included` with each (type, id) once,
+//! sparse fieldsets, collection paging links, and the response headers every answer carries
+//! (`Content-Language`, and for catalog reads `ETag`/`Last-Modified` with 304 on a match).
+
+use crate::context::{RequestContext, query_value};
+use axum::http::header::{CONTENT_LANGUAGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LAST_MODIFIED};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kontor_web::{AppError, ErrorCode, JSON_API_MEDIA_TYPE};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Default and largest `page[limit]`.
+pub const DEFAULT_PAGE_LIMIT: usize = 12;
+pub const MAX_PAGE_LIMIT: usize = 100;
+
+/// One resource object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub kind: String,
+    /// `None` for computed resources (`catalog-search`, `access-tokens`, …), rendered as `null`.
+    pub id: Option<String>,
+    pub attributes: Value,
+    /// Relationship type → related (type, id) pairs, in order.
+    pub relationships: BTreeMap<String, Vec<(String, String)>>,
+    /// `links.self`; `None` leaves the links out (computed resources).
+    pub self_link: Option<String>,
+}
+
+impl Resource {
+    /// A resource with a self link `<base>/<kind>/<id>`.
+    pub fn new(ctx: &RequestContext, kind: &str, id: &str, attributes: Value) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            id: Some(id.to_owned()),
+            attributes,
+            relationships: BTreeMap::new(),
+            self_link: Some(ctx.resource_link(kind, id)),
+        }
+    }
+
+    /// A resource whose self link is not `<base>/<kind>/<id>` (nested resources such as
+    /// `/abstract-products/100/abstract-product-prices`).
+    pub fn with_link(kind: &str, id: Option<&str>, attributes: Value, self_link: Option<String>) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            id: id.map(str::to_owned),
+            attributes,
+            relationships: BTreeMap::new(),
+            self_link,
+        }
+    }
+
+    /// Records a relationship to `related` (call only for types the request includes).
+    pub fn relate(&mut self, related: &Resource) {
+        let entry = self.relationships.entry(related.kind.clone()).or_default();
+        let pair = (related.kind.clone(), related.id.clone().unwrap_or_default());
+        if !entry.contains(&pair) {
+            entry.push(pair);
+        }
+    }
+
+    fn to_json(&self, fields: &Fields) -> Value {
+        let mut object = Map::new();
+        object.insert("type".to_owned(), Value::String(self.kind.clone()));
+        object.insert("id".to_owned(), self.id.clone().map_or(Value::Null, Value::String));
+        object.insert("attributes".to_owned(), fields.apply(&self.kind, &self.attributes));
+        if !self.relationships.is_empty() {
+            let relationships: Map<String, Value> = self
+                .relationships
+                .iter()
+                .map(|(name, related)| {
+                    let data: Vec<Value> = related
+                        .iter()
+                        .map(|(kind, id)| json!({"type": kind, "id": id}))
+                        .collect();
+                    (name.clone(), json!({"data": data}))
+                })
+                .collect();
+            object.insert("relationships".to_owned(), Value::Object(relationships));
+        }
+        if let Some(link) = &self.self_link {
+            object.insert("links".to_owned(), json!({"self": link}));
+        }
+        Value::Object(object)
+    }
+}
+
+/// The `include` parameter: relationship types to embed (unknown ones are ignored, as Glue does).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Includes(BTreeSet<String>);
+
+impl Includes {
+    pub fn from_query(query: Option<&str>) -> Self {
+        Self(
+            query_value(query, "include")
+                .map(|raw| {
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|kind| !kind.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    }
+
+    pub fn has(&self, kind: &str) -> bool {
+        self.0.contains(kind)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Sparse fieldsets: `fields[abstract-products]=name,url`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fields(HashMap<String, BTreeSet<String>>);
+
+impl Fields {
+    pub fn from_query(query: Option<&str>) -> Self {
+        let Some(query) = query else {
+            return Self::default();
+        };
+        let fields = url::form_urlencoded::parse(query.as_bytes())
+            .filter_map(|(key, value)| {
+                let kind = key.strip_prefix("fields[")?.strip_suffix(']')?.to_owned();
+                let names = value.split(',').map(|name| name.trim().to_owned()).collect();
+                Some((kind, names))
+            })
+            .collect();
+        Self(fields)
+    }
+
+    fn apply(&self, kind: &str, attributes: &Value) -> Value {
+        match (self.0.get(kind), attributes) {
+            (Some(names), Value::Object(map)) => Value::Object(
+                map.iter()
+                    .filter(|(name, _)| names.contains(name.as_str()))
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect(),
+            ),
+            _ => attributes.clone(),
+        }
+    }
+}
+
+/// `page[offset]` / `page[limit]` of a collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Page {
+    /// Reads `page[offset]` and `page[limit]`; a non-integer is 400 with `code` (collections use 905,
+    /// catalog search 503), a limit above 100 is 400.
+    pub fn from_query(query: Option<&str>, code: ErrorCode) -> Result<Self, AppError> {
+        let number = |name: &str, default: usize| -> Result<usize, AppError> {
+            match query_value(query, name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| AppError::at_parameter(code, name, format!("{name} must be a non-negative integer"))),
+            }
+        };
+        let offset = number("page[offset]", 0)?;
+        let limit = number("page[limit]", DEFAULT_PAGE_LIMIT)?;
+        if limit == 0 || limit > MAX_PAGE_LIMIT {
+            return Err(AppError::at_parameter(
+                code,
+                "page[limit]",
+                format!("page[limit] must be between 1 and {MAX_PAGE_LIMIT}"),
+            ));
+        }
+        Ok(Self { offset, limit })
+    }
+
+    /// `first`/`prev`/`next`/`last` links for `total` items, keeping the request's other parameters.
+    pub fn links(&self, ctx: &RequestContext, total: usize) -> Value {
+        let (path, query) = ctx
+            .path_and_query
+            .split_once('?')
+            .unwrap_or((ctx.path_and_query.as_str(), ""));
+        let origin = ctx.api_base.trim_end_matches("/api");
+        let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| key != "page[offset]" && key != "page[limit]" && key != "page" && key != "ipp")
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        let link = |offset: usize| {
+            let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+            for (key, value) in &kept {
+                serializer.append_pair(key, value);
+            }
+            serializer.append_pair("page[offset]", &offset.to_string());
+            serializer.append_pair("page[limit]", &self.limit.to_string());
+            format!("{origin}{path}?{}", serializer.finish())
+        };
+        let last = if total == 0 {
+            0
+        } else {
+            (total - 1) / self.limit * self.limit
+        };
+        let mut links = Map::new();
+        links.insert("self".to_owned(), Value::String(ctx.self_link()));
+        links.insert("first".to_owned(), Value::String(link(0)));
+        if self.offset > 0 {
+            links.insert(
+                "prev".to_owned(),
+                Value::String(link(self.offset.saturating_sub(self.limit))),
+            );
+        }
+        if self.offset + self.limit < total {
+            links.insert("next".to_owned(), Value::String(link(self.offset + self.limit)));
+        }
+        links.insert("last".to_owned(), Value::String(link(last)));
+        Value::Object(links)
+    }
+}
+
+/// A whole response document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    data: Data,
+    included: Vec<Resource>,
+    links: Option<Value>,
+    /// The newest `_timestamp` (microseconds) of the KV/search documents behind the answer, for
+    /// `ETag`/`Last-Modified`; `None` for answers that are not cacheable.
+    version_micros: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+enum Data {
+    One(Box<Resource>),
+    Many(Vec<Resource>),
+}
+
+impl Document {
+    pub fn one(resource: Resource) -> Self {
+        Self {
+            data: Data::One(Box::new(resource)),
+            included: Vec::new(),
+            links: None,
+            version_micros: None,
+        }
+    }
+
+    pub fn many(resources: Vec<Resource>) -> Self {
+        Self {
+            data: Data::Many(resources),
+            included: Vec::new(),
+            links: None,
+            version_micros: None,
+        }
+    }
+
+    /// Adds a resource to `included` unless the same (type, id) is already there or is primary data.
+    pub fn include(&mut self, resource: Resource) {
+        let same = |other: &Resource| other.kind == resource.kind && other.id == resource.id;
+        let in_data = match &self.data {
+            Data::One(primary) => same(primary),
+            Data::Many(primary) => primary.iter().any(same),
+        };
+        if !in_data && !self.included.iter().any(same) {
+            self.included.push(resource);
+        }
+    }
+
+    pub fn with_links(mut self, links: Value) -> Self {
+        self.links = Some(links);
+        self
+    }
+
+    /// Marks the answer cacheable with the newest source-document timestamp seen.
+    pub fn observe_version(&mut self, micros: i64) {
+        self.version_micros = Some(self.version_micros.map_or(micros, |known| known.max(micros)));
+    }
+
+    pub fn version_micros(&self) -> Option<i64> {
+        self.version_micros
+    }
+
+    pub fn to_json(&self, fields: &Fields) -> Value {
+        let data = match &self.data {
+            Data::One(resource) => resource.to_json(fields),
+            Data::Many(resources) => Value::Array(resources.iter().map(|resource| resource.to_json(fields)).collect()),
+        };
+        let mut object = Map::new();
+        object.insert("data".to_owned(), data);
+        if !self.included.is_empty() {
+            object.insert(
+                "included".to_owned(),
+                Value::Array(self.included.iter().map(|resource| resource.to_json(fields)).collect()),
+            );
+        }
+        if let Some(links) = &self.links {
+            object.insert("links".to_owned(), links.clone());
+        }
+        Value::Object(object)
+    }
+
+    /// The HTTP answer: status, media type, `Content-Language`, and for versioned documents a weak
+    /// `ETag` over the version, the locale and the request (so variants never share a tag),
+    /// `Last-Modified`, and 304 when `If-None-Match` matches.
+    pub fn respond(&self, ctx: &RequestContext, request_headers: &HeaderMap, status: StatusCode) -> Response {
+        let fields = Fields::from_query(ctx.path_and_query.split_once('?').map(|(_, query)| query));
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_API_MEDIA_TYPE));
+        if let Ok(value) = HeaderValue::from_str(&ctx.locale) {
+            headers.insert(CONTENT_LANGUAGE, value);
+        }
+        if let Some(micros) = self.version_micros {
+            let tag = entity_tag(micros, ctx);
+            if let Ok(value) = HeaderValue::from_str(&tag) {
+                headers.insert(ETAG, value);
+            }
+            if let Some(modified) = chrono::DateTime::from_timestamp_micros(micros)
+                && let Ok(value) = HeaderValue::from_str(&modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+            {
+                headers.insert(LAST_MODIFIED, value);
+            }
+            let matches = request_headers
+                .get(IF_NONE_MATCH)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|candidates| {
+                    candidates
+                        .split(',')
+                        .map(str::trim)
+                        .any(|candidate| candidate == "*" || candidate == tag)
+                });
+            if matches {
+                return (StatusCode::NOT_MODIFIED, headers).into_response();
+            }
+        }
+        match serde_json::to_vec(&self.to_json(&fields)) {
+            Ok(body) => (status, headers, body).into_response(),
+            Err(error) => AppError::internal(&error).into_response(),
+        }
+    }
+}
+
+/// `W/"<version hex>-<hash of store, locale, path and query>"`.
+fn entity_tag(micros: i64, ctx: &RequestContext) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    ctx.store.name.hash(&mut hasher);
+    ctx.locale.hash(&mut hasher);
+    ctx.path_and_query.hash(&mut hasher);
+    format!("W/\"{micros:x}-{:x}\"", hasher.finish())
+}

@@ -1,0 +1,95 @@
+//! The storefront role (`kontor storefront`, ARCHITECTURE §1): a JSON:API compatible with Spryker's Glue
+//! storefront API (`../shared/spec/storefront-api.md`) under `/api`, for any frontend.
+//!
+//! Catalog reads come only from the KV store and the search index; this crate does not depend on the SQL
+//! crate at all (`scripts/check-storefront-deps` proves it in CI). Customer, address and cart requests go
+//! to the backend through the [`BackendGateway`](kontor_domain::gateway::BackendGateway) port: in process
+//! inside `kontor serve`, or over HTTP ([`http_gateway::HttpGateway`]) when the roles run apart. A
+//! storefront whose backend is down keeps answering catalog reads; writes answer 503 and change nothing.
+
+pub mod account;
+pub mod auth;
+pub mod carts;
+pub mod catalog;
+pub mod context;
+pub mod document;
+pub mod http_gateway;
+pub mod openapi;
+pub mod state;
+mod transport;
+
+pub use state::{StorefrontOptions, StorefrontState};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use kontor_web::{AppError, ErrorCode, JsonApi};
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Request bodies above this are refused before they are parsed.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The storefront router: the JSON:API under `/api`, health and readiness at the root.
+pub fn router(state: StorefrontState) -> Router {
+    let api = Router::new()
+        .merge(catalog::routes())
+        .merge(account::routes())
+        .merge(carts::routes())
+        .route("/openapi.json", get(openapi::document))
+        .route("/docs", get(openapi::browser))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(transport::negotiate));
+    Router::new()
+        .nest("/api", api)
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::internal(&"a storefront handler panicked").into_response()
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(15),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Liveness: the process answers.
+async fn health() -> JsonApi<serde_json::Value> {
+    JsonApi(StatusCode::OK, serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: the KV store answers and holds at least one store document (a storefront without a
+/// published catalog should not receive traffic). The backend is not required: reads work without it.
+async fn ready(axum::extract::State(state): axum::extract::State<StorefrontState>) -> impl IntoResponse {
+    match state.stores().await {
+        Ok(stores) if !stores.is_empty() => JsonApi(
+            StatusCode::OK,
+            serde_json::json!({"status": "ready", "stores": stores.len(), "kv": state.kv.backend_name()}),
+        )
+        .into_response(),
+        Ok(_) => AppError::new(
+            ErrorCode::Unavailable,
+            "no store has been published to the KV store yet",
+        )
+        .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "readiness: KV store unreachable");
+            AppError::new(ErrorCode::Unavailable, "the KV store is unreachable").into_response()
+        }
+    }
+}
+
+async fn not_found() -> AppError {
+    AppError::not_found()
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(ErrorCode::MethodNotAllowed, "this method is not allowed on this path")
+}

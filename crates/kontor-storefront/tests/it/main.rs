@@ -1,0 +1,1 @@
+//! Storefront integration tests: the HTTP API against real KV and search backends.
