@@ -80,7 +80,8 @@ struct InternalState {
 #[derive(Serialize)]
 #[serde(rename_all = "snake_case")]
 enum GatewayOutcome {
-    Reply(GatewayReply),
+    // Boxed: a cart reply is much larger than an error.
+    Reply(Box<GatewayReply>),
     Error(GatewayError),
 }
 
@@ -121,7 +122,7 @@ async fn execute(State(state): State<InternalState>, headers: HeaderMap, body: B
         }
     };
     let outcome = match state.gateway.execute(request).await {
-        Ok(reply) => GatewayOutcome::Reply(reply),
+        Ok(reply) => GatewayOutcome::Reply(Box::new(reply)),
         Err(error) => GatewayOutcome::Error(error),
     };
     (StatusCode::OK, axum::Json(outcome)).into_response()

@@ -93,6 +93,12 @@ pub struct BackendSettings {
 #[serde(deny_unknown_fields)]
 pub struct StorefrontSettings {
     pub listen: SocketAddr,
+    /// The store of requests that name none (`Store` header, `_store`); empty: the first store by name.
+    pub default_store: String,
+    /// Absolute origin for links in API documents (`https://shop.example`); empty: from the `Host` header.
+    pub public_url: String,
+    /// Browser origins allowed to call the API cross-site (CORS), e.g. `https://pwa.example`; `*` allows any.
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,6 +169,9 @@ impl Default for Settings {
             },
             storefront: StorefrontSettings {
                 listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+                default_store: String::new(),
+                public_url: String::new(),
+                cors_origins: Vec::new(),
             },
             internal: InternalSettings { token: String::new() },
             auth: AuthSettings {
@@ -283,6 +292,23 @@ impl Settings {
         }
         if url::Url::parse(db_url).is_err() {
             return invalid("database.url", "is not a valid URL");
+        }
+        if !self.storefront.public_url.is_empty() && url::Url::parse(&self.storefront.public_url).is_err() {
+            return invalid(
+                "storefront.public_url",
+                "must be an absolute URL such as https://shop.example",
+            );
+        }
+        if let Some(origin) = self
+            .storefront
+            .cors_origins
+            .iter()
+            .find(|origin| origin.as_str() != "*" && url::Url::parse(origin).is_err())
+        {
+            return Err(ConfigError::Invalid {
+                key: "storefront.cors_origins",
+                reason: format!("{origin:?} is not an origin such as https://pwa.example or *"),
+            });
         }
         if !self.auth.token_secret.is_empty() && self.auth.token_secret.len() < 32 {
             return invalid("auth.token_secret", "must be at least 32 characters long");

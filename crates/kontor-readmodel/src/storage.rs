@@ -12,6 +12,10 @@ pub mod projection {
     pub const PRICE_PRODUCT_ABSTRACT: &str = "price_product_abstract";
     pub const PRICE_PRODUCT_CONCRETE: &str = "price_product_concrete";
     pub const AVAILABILITY: &str = "availability";
+    /// Image sets of an abstract product per locale (Spryker's `product_abstract_image`).
+    pub const PRODUCT_ABSTRACT_IMAGE: &str = "product_abstract_image";
+    /// A concrete product's own image sets per locale (Spryker's `product_concrete_image`).
+    pub const PRODUCT_CONCRETE_IMAGE: &str = "product_concrete_image";
     pub const CATEGORY_TREE: &str = "category_tree";
     pub const CATEGORY_NODE: &str = "category_node";
     pub const URL: &str = "url";
@@ -32,6 +36,8 @@ pub mod projection {
         PRICE_PRODUCT_ABSTRACT,
         PRICE_PRODUCT_CONCRETE,
         AVAILABILITY,
+        PRODUCT_ABSTRACT_IMAGE,
+        PRODUCT_CONCRETE_IMAGE,
     ];
 
     /// Every projection, KV and search.
@@ -46,6 +52,8 @@ pub mod projection {
         PRICE_PRODUCT_ABSTRACT,
         PRICE_PRODUCT_CONCRETE,
         AVAILABILITY,
+        PRODUCT_ABSTRACT_IMAGE,
+        PRODUCT_CONCRETE_IMAGE,
         PRODUCT_PAGE,
     ];
 }
@@ -134,6 +142,39 @@ pub struct ConcreteAvailability {
     pub quantity: i64,
     pub is_never_out_of_stock: bool,
     pub is_available: bool,
+}
+
+/// `product_abstract_image:<locale>:<abstract id>`: the image sets shown for an abstract product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductAbstractImageStorage {
+    pub id_product_abstract: i64,
+    pub image_sets: Vec<ProductImageSetStorage>,
+}
+
+/// `product_concrete_image:<locale>:<concrete id>`: the concrete product's *own* image sets. Readers
+/// add the abstract product's sets whose names the concrete does not have (Spryker's "combined" image
+/// sets), so a change of an abstract's images never has to rewrite every variant's document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductConcreteImageStorage {
+    pub id_product_concrete: i64,
+    pub id_product_abstract: i64,
+    pub image_sets: Vec<ProductImageSetStorage>,
+}
+
+/// One named image set (`default`, `thumbnail`, …) for one locale: the locale's own set of that name,
+/// else the locale-independent one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductImageSetStorage {
+    pub name: String,
+    /// In the images' sort order.
+    pub images: Vec<ProductImageStorage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductImageStorage {
+    pub id_product_image: i64,
+    pub external_url_large: String,
+    pub external_url_small: String,
 }
 
 /// `url:/de/kamera-123`: what a storefront path shows.

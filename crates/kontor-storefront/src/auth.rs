@@ -4,6 +4,7 @@
 
 use crate::state::StorefrontState;
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use kontor_domain::gateway::CartOwner;
@@ -81,7 +82,7 @@ impl FromRequestParts<StorefrontState> for Guest {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &StorefrontState) -> Result<Self, AppError> {
-        anonymous_id(parts)?
+        anonymous_id(&parts.headers)?
             .map(|anonymous_id| Guest { anonymous_id })
             .ok_or_else(|| {
                 AppError::new(
@@ -93,8 +94,8 @@ impl FromRequestParts<StorefrontState> for Guest {
 }
 
 /// The guest id header if present: non-empty, at most 255 characters, printable ASCII.
-pub fn anonymous_id(parts: &Parts) -> Result<Option<String>, AppError> {
-    let Some(value) = parts.headers.get(ANONYMOUS_HEADER) else {
+pub fn anonymous_id(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    let Some(value) = headers.get(ANONYMOUS_HEADER) else {
         return Ok(None);
     };
     let id = value.to_str().map(str::trim).unwrap_or("");
@@ -122,7 +123,7 @@ impl FromRequestParts<StorefrontState> for Caller {
             let customer = Customer::from_request_parts(parts, state).await?;
             return Ok(Caller(CartOwner::Customer(customer.reference)));
         }
-        match anonymous_id(parts)? {
+        match anonymous_id(&parts.headers)? {
             Some(id) => Ok(Caller(CartOwner::Guest(id))),
             None => Err(AppError::new(
                 ErrorCode::MissingAccessToken,

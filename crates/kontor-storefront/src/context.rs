@@ -76,10 +76,15 @@ impl FromRequestParts<StorefrontState> for RequestContext {
                 format!("http://{host}/api")
             }
         };
-        let path_and_query = parts
-            .uri
+        // Handlers sit in a router nested under `/api`, which strips the prefix from `parts.uri`; links
+        // must name the path the client asked for.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |original| &original.0);
+        let path_and_query = uri
             .path_and_query()
-            .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
+            .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
         Ok(Self {
             store: store.clone(),
             locale,

@@ -37,7 +37,8 @@ impl HttpGateway {
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GatewayOutcome {
-    Reply(GatewayReply),
+    // Boxed: a cart reply is much larger than an error.
+    Reply(Box<GatewayReply>),
     Error(GatewayError),
 }
 
@@ -58,7 +59,7 @@ impl BackendGateway for HttpGateway {
             .await
             .map_err(|error| GatewayError::Unavailable(format!("backend answer unreadable: {error}")))?;
         match serde_json::from_slice::<GatewayOutcome>(&body) {
-            Ok(GatewayOutcome::Reply(reply)) => Ok(reply),
+            Ok(GatewayOutcome::Reply(reply)) => Ok(*reply),
             Ok(GatewayOutcome::Error(error)) => Err(error),
             Err(_) if status.is_server_error() => Err(GatewayError::Unavailable(format!("backend answered {status}"))),
             Err(_) if status == reqwest::StatusCode::UNAUTHORIZED => Err(GatewayError::Internal(

@@ -35,6 +35,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The storefront router: the JSON:API under `/api`, health and readiness at the root.
 pub fn router(state: StorefrontState) -> Router {
+    let cors = cors_layer(&state.options.cors_origins);
     let api = Router::new()
         .merge(catalog::routes())
         .merge(account::routes())
@@ -44,6 +45,10 @@ pub fn router(state: StorefrontState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(transport::negotiate));
+    let api = match cors {
+        Some(cors) => api.layer(cors),
+        None => api,
+    };
     Router::new()
         .nest("/api", api)
         .route("/health", get(health))
@@ -58,6 +63,53 @@ pub fn router(state: StorefrontState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// CORS for the configured origins: the API's methods, the headers Glue clients send, and the headers
+/// they may read. `None` when no origin is configured (same-origin use needs no CORS headers).
+fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin.trim_end_matches('/')).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers([
+                header::ACCEPT,
+                header::ACCEPT_LANGUAGE,
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_NONE_MATCH,
+                HeaderName::from_static("store"),
+                HeaderName::from_static(auth::ANONYMOUS_HEADER),
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([
+                header::CONTENT_LANGUAGE,
+                header::ETAG,
+                header::LAST_MODIFIED,
+                header::RETRY_AFTER,
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 /// Liveness: the process answers.

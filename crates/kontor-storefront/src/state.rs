@@ -16,6 +16,8 @@ pub struct StorefrontOptions {
     pub default_store: Option<String>,
     /// Absolute base of links (`https://shop.example`); `None`: built from the request's `Host`.
     pub public_url: Option<String>,
+    /// Origins allowed cross-site (CORS); `*` allows any; empty: no CORS headers.
+    pub cors_origins: Vec<String>,
 }
 
 /// The router state: cheap to clone.

@@ -36,7 +36,9 @@ pub(crate) async fn negotiate(request: Request<Body>, next: Next) -> Response {
         .and_then(|value| value.to_str().ok())
         .is_some_and(|length| length != "0")
         || request.headers().contains_key(CONTENT_TYPE);
-    if has_body && matches!(*request.method(), Method::POST | Method::PATCH) {
+    // `/token` is the OAuth2 form endpoint and checks its own media type.
+    let oauth_form = request.uri().path().ends_with("/token");
+    if has_body && !oauth_form && matches!(*request.method(), Method::POST | Method::PATCH) {
         let content_type = request
             .headers()
             .get(CONTENT_TYPE)

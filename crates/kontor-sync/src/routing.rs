@@ -38,13 +38,17 @@ pub fn routes(entry: &OutboxEntry) -> Vec<Route> {
             to(p::PRODUCT_ABSTRACT, own.clone()),
             to(p::PRODUCT_PAGE, own.clone()),
             to(p::AVAILABILITY, own.clone()),
-            to(p::PRICE_PRODUCT_ABSTRACT, own),
+            to(p::PRICE_PRODUCT_ABSTRACT, own.clone()),
+            // Store assignments decide the image documents' locales; a delete cascades to the sets.
+            to(p::PRODUCT_ABSTRACT_IMAGE, own),
             to(p::PRODUCT_CONCRETE, fk("fk_product_concrete")),
+            to(p::PRODUCT_CONCRETE_IMAGE, fk("fk_product_concrete")),
             to(p::URL, fk("fk_url")),
         ],
         "product_concrete" => vec![
             to(p::PRODUCT_CONCRETE, own.clone()),
-            to(p::PRICE_PRODUCT_CONCRETE, own),
+            to(p::PRICE_PRODUCT_CONCRETE, own.clone()),
+            to(p::PRODUCT_CONCRETE_IMAGE, own),
             to(p::PRODUCT_ABSTRACT, fk("fk_product_abstract")),
             to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
             to(p::AVAILABILITY, fk("fk_product_abstract")),
@@ -75,6 +79,13 @@ pub fn routes(entry: &OutboxEntry) -> Vec<Route> {
                 to(p::URL, fk("fk_url")),
             ]
         }
+        // Image sets and images are routed by the product that owns the set: writers record
+        // `fk_product_abstract` or `fk_product_concrete` (for an image, those of its set). Concrete image
+        // documents hold only the concrete's own sets, so an abstract's set never fans out to variants.
+        "product_image_set" | "product_image" => vec![
+            to(p::PRODUCT_ABSTRACT_IMAGE, fk("fk_product_abstract")),
+            to(p::PRODUCT_CONCRETE_IMAGE, fk("fk_product_concrete")),
+        ],
         "glossary_key" => vec![to(p::TRANSLATION, own)],
         "store" => vec![to(p::STORE, own)],
         // A locale or currency can change what every store document lists.
@@ -120,6 +131,22 @@ mod tests {
             [to(p::PRICE_PRODUCT_CONCRETE, vec![7]), to(p::PRODUCT_PAGE, vec![3])],
             "a concrete-level price does not touch the abstract price document"
         );
+    }
+
+    #[test]
+    fn image_changes_reach_the_image_document_of_their_owner() {
+        let abstract_set = routes(&entry(
+            "product_image_set",
+            5,
+            serde_json::json!({"fk_product_abstract": [3]}),
+        ));
+        assert_eq!(abstract_set, [to(p::PRODUCT_ABSTRACT_IMAGE, vec![3])]);
+        let concrete_image = routes(&entry(
+            "product_image",
+            8,
+            serde_json::json!({"fk_product_concrete": [7]}),
+        ));
+        assert_eq!(concrete_image, [to(p::PRODUCT_CONCRETE_IMAGE, vec![7])]);
     }
 
     #[test]

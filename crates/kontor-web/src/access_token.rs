@@ -110,6 +110,18 @@ impl AccessTokenKeys {
     }
 }
 
+/// The backend's customer service signs access tokens at sign-in and refresh through this port.
+impl kontor_domain::customer::AccessTokenIssuer for AccessTokenKeys {
+    fn issue_access_token(
+        &self,
+        customer_reference: &str,
+    ) -> Result<(String, u64), kontor_domain::customer::TokenIssueError> {
+        self.issue(customer_reference)
+            .map(|signed| (signed.token, signed.expires_in))
+            .map_err(|error| kontor_domain::customer::TokenIssueError(error.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +136,15 @@ mod tests {
         assert_eq!(claims.sub, "DE--7");
         assert_eq!(claims.aud, AUDIENCE);
         assert_eq!(claims.exp - claims.iat, 600);
+    }
+
+    #[test]
+    fn the_customer_service_port_issues_verifiable_tokens() {
+        use kontor_domain::customer::AccessTokenIssuer;
+        let keys = AccessTokenKeys::from_secret(SECRET, 600);
+        let (token, expires_in) = keys.issue_access_token("DE--7").expect("signs");
+        assert_eq!(expires_in, 600);
+        assert_eq!(keys.verify(&token).expect("verifies").sub, "DE--7");
     }
 
     #[test]

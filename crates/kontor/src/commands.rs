@@ -4,7 +4,9 @@ use anyhow::{Context, bail};
 use kontor_config::{Settings, redact_url_password};
 use kontor_db::SqlDatabase;
 use kontor_domain::DomainError;
+use kontor_domain::gateway::BackendGateway;
 use kontor_domain::users::UserService;
+use kontor_web::access_token::AccessTokenKeys;
 use std::io::BufRead;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -69,11 +71,20 @@ async fn render_metrics() -> String {
         .unwrap_or_default()
 }
 
-async fn serve_backend(settings: &Settings, database: SqlDatabase, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn serve_backend(
+    settings: &Settings,
+    database: SqlDatabase,
+    gateway: Arc<dyn BackendGateway>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let state = kontor_backoffice::AdminState::new(Arc::new(database));
     // `/metrics` sits next to the admin API: the backend is meant to be reachable only from inside.
     let router = axum::Router::new()
         .route("/metrics", axum::routing::get(render_metrics))
+        .merge(kontor_backoffice::gateway::internal_routes(
+            gateway,
+            &settings.internal.token,
+        ))
         .merge(kontor_backoffice::router(state));
     let listener = tokio::net::TcpListener::bind(settings.backend.listen)
         .await
@@ -89,10 +100,129 @@ async fn serve_backend(settings: &Settings, database: SqlDatabase, shutdown: Can
     Ok(())
 }
 
-/// The backend role alone, until SIGINT/SIGTERM.
+/// The backend role alone, until SIGINT/SIGTERM. Split storefronts reach it at `/internal/gateway`.
 pub async fn backend(settings: &Settings) -> anyhow::Result<()> {
     let database = connect_current(settings).await?;
-    serve_backend(settings, database, shutdown_token()).await
+    if settings.internal.token.is_empty() {
+        tracing::warn!(
+            "internal.token is empty: split storefronts cannot reach this backend (/internal/gateway answers 401)"
+        );
+    }
+    let gateway = local_gateway(settings, &database)?;
+    serve_backend(settings, database, gateway, shutdown_token()).await
+}
+
+/// The customer access-token keys: `auth.token_secret`, or else a random secret created once in
+/// `<data_dir>/token-secret` (owner-only), so tokens survive restarts of a single-machine shop.
+pub fn token_keys(settings: &Settings) -> anyhow::Result<AccessTokenKeys> {
+    let lifetime = settings.auth.access_token_lifetime;
+    if !settings.auth.token_secret.is_empty() {
+        return Ok(AccessTokenKeys::from_secret(
+            settings.auth.token_secret.as_bytes(),
+            lifetime,
+        ));
+    }
+    let path = settings.data_dir.join("token-secret");
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(secret) if secret.trim().len() >= 32 => secret.trim().to_owned(),
+        Ok(_) => bail!(
+            "{} is shorter than 32 characters; delete it or set auth.token_secret",
+            path.display()
+        ),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&settings.data_dir)
+                .with_context(|| format!("create the data directory {}", settings.data_dir.display()))?;
+            let secret = generated_secret();
+            write_private(&path, &secret)?;
+            tracing::info!(path = %path.display(), "created a customer token secret");
+            secret
+        }
+        Err(error) => return Err(error).with_context(|| format!("read {}", path.display())),
+    };
+    Ok(AccessTokenKeys::from_secret(secret.as_bytes(), lifetime))
+}
+
+fn generated_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0_u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The backend's own services behind the gateway port (what `serve` hands its storefront in process).
+fn local_gateway(settings: &Settings, database: &SqlDatabase) -> anyhow::Result<Arc<dyn BackendGateway>> {
+    let mailer =
+        kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
+    let database = Arc::new(database.clone());
+    let customers = kontor_domain::customer::CustomerService::new(
+        database.clone(),
+        Arc::new(token_keys(settings)?),
+        mailer,
+        settings.auth.refresh_token_lifetime_days,
+    );
+    let carts = kontor_domain::cart::CartService::new(database.clone(), database);
+    Ok(Arc::new(kontor_backoffice::gateway::LocalGateway::new(
+        customers, carts,
+    )))
+}
+
+async fn serve_storefront(
+    settings: &Settings,
+    stores: crate::pipeline::ReadStores,
+    gateway: Arc<dyn BackendGateway>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let state = kontor_storefront::StorefrontState::new(
+        stores.kv,
+        stores.search,
+        gateway,
+        token_keys(settings)?,
+        kontor_storefront::StorefrontOptions {
+            default_store: Some(settings.storefront.default_store.clone()).filter(|name| !name.is_empty()),
+            public_url: Some(settings.storefront.public_url.clone()).filter(|url| !url.is_empty()),
+            cors_origins: settings.storefront.cors_origins.clone(),
+        },
+    );
+    let router = kontor_storefront::router(state);
+    let listener = tokio::net::TcpListener::bind(settings.storefront.listen)
+        .await
+        .with_context(|| format!("listen on {} (storefront.listen)", settings.storefront.listen))?;
+    let address = listener.local_addr().context("read the bound address")?;
+    tracing::info!(%address, "storefront listening");
+    println!("storefront listening on http://{address}/api");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("serve HTTP")?;
+    tracing::info!("storefront stopped");
+    Ok(())
+}
+
+/// `kontor hello-world`: the ceiling the storefront benchmark compares against — the same HTTP stack
+/// answering a constant, with no middleware, KV or search.
+pub async fn hello_world(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    let router = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" }));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listen on {listen} (--listen)"))?;
+    let address = listener.local_addr().context("read the bound address")?;
+    println!("hello-world listening on http://{address}");
+    let shutdown = shutdown_token();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("serve HTTP")
+}
+
+/// The storefront role alone: reads KV and search, writes through the backend at `backend.url`.
+pub async fn storefront(settings: &Settings) -> anyhow::Result<()> {
+    if settings.internal.token.is_empty() {
+        bail!("internal.token is empty: a split storefront needs the backend's shared secret (KONTOR_INTERNAL__TOKEN)");
+    }
+    let gateway = kontor_storefront::http_gateway::HttpGateway::new(&settings.backend.url, &settings.internal.token)
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let stores = crate::pipeline::ReadStores::open(settings).await?;
+    serve_storefront(settings, stores, Arc::new(gateway), shutdown_token()).await
 }
 
 /// The worker role alone: relay + publish/sync consumers.
@@ -103,7 +233,8 @@ pub async fn worker(settings: &Settings, queues: Vec<String>, concurrency: usize
     }
     let database = connect_current(settings).await?;
     let selection = kontor_sync::pipeline::QueueSelection { only: queues };
-    crate::pipeline::run_worker(settings, database, selection, concurrency, shutdown_token()).await
+    let stores = crate::pipeline::ReadStores::open(settings).await?;
+    crate::pipeline::run_worker(settings, database, stores, selection, concurrency, shutdown_token()).await
 }
 
 /// All roles in one process: migrate, then backend and worker side by side until SIGINT/SIGTERM.
@@ -111,27 +242,29 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let database = connect(settings).await?;
     database.migrate().await.context("apply migrations")?;
     let shutdown = shutdown_token();
+    let stores = crate::pipeline::ReadStores::open(settings).await?;
+    let gateway = local_gateway(settings, &database)?;
     let worker = crate::pipeline::run_worker(
         settings,
         database.clone(),
+        stores.clone(),
         kontor_sync::pipeline::QueueSelection::default(),
         1,
         shutdown.clone(),
     );
-    let backend = serve_backend(settings, database, shutdown.clone());
-    let (worker, backend) = tokio::join!(
-        async {
-            let result = worker.await;
-            shutdown.cancel();
-            result
-        },
-        async {
-            let result = backend.await;
-            shutdown.cancel();
-            result
-        }
+    let backend = serve_backend(settings, database, gateway.clone(), shutdown.clone());
+    let storefront = serve_storefront(settings, stores, gateway, shutdown.clone());
+    // Any role ending (error or signal) ends the others, so the process never runs half a shop.
+    let stop_all = |result: anyhow::Result<()>| {
+        shutdown.cancel();
+        result
+    };
+    let (worker, backend, storefront) = tokio::join!(
+        async { stop_all(worker.await) },
+        async { stop_all(backend.await) },
+        async { stop_all(storefront.await) }
     );
-    worker.and(backend)
+    worker.and(backend).and(storefront)
 }
 
 async fn shutdown_signal() {
@@ -376,7 +509,8 @@ pub async fn demo(settings: &Settings, products: usize) -> anyhow::Result<()> {
         write_private(&credentials, &text)?;
     }
     println!(
-        "\nKontor demo: admin API on http://{}  (credentials in {})",
+        "\nKontor demo: storefront API on http://{}/api (browse /api/docs), admin API on http://{}  (credentials in {})",
+        settings.storefront.listen,
         settings.backend.listen,
         credentials.display()
     );

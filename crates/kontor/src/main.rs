@@ -26,8 +26,17 @@ enum Command {
     Migrate,
     /// Run the backend role: admin API (and later the Back Office UI) on `backend.listen`.
     Backend,
+    /// Run the storefront role alone (JSON:API on `storefront.listen`), reading KV and search and writing
+    /// through the backend at `backend.url` with `internal.token`.
+    Storefront,
     /// Run every role in one process on the embedded default; migrates first.
     Serve,
+    /// Benchmark ceiling: a bare axum hello-world on `--listen`, same binary and runtime as the roles.
+    #[command(hide = true)]
+    HelloWorld {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
     /// Run the outbox relay and the queue consumers (publishers, sync writers).
     Worker {
         /// Consume only these queues (repeatable); default: all.
@@ -184,7 +193,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Migrate => commands::migrate(&settings).await,
         Command::Backend => commands::backend(&settings).await,
+        Command::Storefront => commands::storefront(&settings).await,
         Command::Serve => commands::serve(&settings).await,
+        Command::HelloWorld { listen } => commands::hello_world(listen).await,
         Command::Worker { queues, concurrency } => commands::worker(&settings, queues, usize::from(concurrency)).await,
         Command::Publish { resource, ids, enqueue } => {
             let db = commands::connect_current(&settings).await?;

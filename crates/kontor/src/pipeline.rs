@@ -48,17 +48,34 @@ pub fn open_search(settings: &Settings) -> anyhow::Result<Arc<dyn SearchIndex>> 
     Ok(Arc::new(index))
 }
 
+/// The storefront's read side, opened once per process: the embedded redb file and Tantivy index admit
+/// one opener, so `serve` shares them between the sync writers and the storefront.
+#[derive(Clone)]
+pub struct ReadStores {
+    pub kv: Arc<dyn KvStore>,
+    pub search: Arc<dyn SearchIndex>,
+}
+
+impl ReadStores {
+    pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            kv: open_kv(settings).await?,
+            search: open_search(settings)?,
+        })
+    }
+}
+
 /// Runs the relay and every publish/sync consumer until `shutdown`.
 pub async fn run_worker(
     settings: &Settings,
     db: SqlDatabase,
+    stores: ReadStores,
     selection: QueueSelection,
     concurrency: usize,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let bus = open_bus(settings, &db).await?;
-    let kv = open_kv(settings).await?;
-    let search = open_search(settings)?;
+    let ReadStores { kv, search } = stores;
     let mut worker = Worker::new(Arc::clone(&bus)).with_options(WorkerOptions {
         concurrency,
         ..WorkerOptions::default()

@@ -7,6 +7,7 @@ mod m20261125_000002_queue;
 mod m20261125_000003_read_model;
 mod m20261125_000004_customers;
 mod m20261125_000005_carts;
+mod m20261125_000006_image_storage;
 pub(crate) mod schema;
 
 use sea_orm_migration::prelude::*;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_read_model::Migration),
             Box::new(m20261125_000004_customers::Migration),
             Box::new(m20261125_000005_carts::Migration),
+            Box::new(m20261125_000006_image_storage::Migration),
         ]
     }
 }

@@ -1,1 +1,846 @@
-//! SQL storage of carts.
+//! SQL storage of carts (`CartRepository`) and the catalog as carts see it (`CartCatalog`).
+//!
+//! Concurrency: every write runs in one `write_transaction()` that first locks the cart row
+//! (`SELECT … FOR UPDATE` on PostgreSQL and MariaDB; SQLite has one writer, taken up front), then reads
+//! the lines with locking reads (which see the newest committed rows even under MariaDB's REPEATABLE
+//! READ), so concurrent edits of one cart run one after the other and no quantity is lost. Two requests
+//! creating the same owner's default cart at once collide on `uq_cart_store_id_default_owner_key` (or
+//! deadlock on its gap lock on MariaDB); the loser's transaction is rolled back and retried, and then
+//! finds the winner's cart.
+//!
+//! Carts are not published to the storefront, so their writes add no outbox rows.
+
+use super::{SqlDatabase, WriteTurn, names_by_id, rows_in, storage_error};
+use crate::entity::carts::{cart, cart_item};
+use crate::entity::{
+    currency, locale, price_product, price_type, product_abstract, product_abstract_store, product_concrete,
+    stock_product, store, store_currency, tax_rate, warehouse, warehouse_store,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kontor_core::ids::StoreId;
+use kontor_domain::cart::{
+    CartCatalog, CartEdit, CartError, CartLocator, CartRepository, CatalogItem, NewCart, PriceMode, StoreSettings,
+    StoredCart, StoredItem, store_tax_country, tax_percent,
+};
+use kontor_domain::gateway::CartOwner;
+use kontor_domain::pricing::PRICE_TYPE_DEFAULT;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, SqlErr,
+};
+use std::collections::{HashMap, HashSet};
+
+/// How often a transaction that lost a race (unique violation, deadlock) is retried.
+const MAX_RETRIES: u32 = 3;
+
+/// A failed attempt: either worth retrying in a new transaction, or final.
+enum Attempt {
+    Retry(String),
+    Failed(CartError),
+}
+
+impl From<DbErr> for Attempt {
+    fn from(error: DbErr) -> Self {
+        let lost_a_race = matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+            || error.to_string().to_ascii_lowercase().contains("deadlock");
+        if lost_a_race {
+            Attempt::Retry(error.to_string())
+        } else {
+            Attempt::Failed(CartError::Storage(error.to_string()))
+        }
+    }
+}
+
+impl From<CartError> for Attempt {
+    fn from(error: CartError) -> Self {
+        Attempt::Failed(error)
+    }
+}
+
+/// Runs `$attempt` (an expression producing `Result<T, Attempt>`) until it succeeds, fails for good, or
+/// has lost `MAX_RETRIES` races.
+macro_rules! retrying {
+    ($attempt:expr) => {{
+        let mut retries = 0;
+        loop {
+            match $attempt.await {
+                Ok(value) => break Ok(value),
+                Err(Attempt::Failed(error)) => break Err(error),
+                Err(Attempt::Retry(reason)) if retries < MAX_RETRIES => {
+                    retries += 1;
+                    tracing::debug!(%reason, retries, "cart transaction lost a race; retrying");
+                }
+                Err(Attempt::Retry(reason)) => break Err(CartError::Storage(reason)),
+            }
+        }
+    }};
+}
+
+fn storage(error: DbErr) -> CartError {
+    CartError::Storage(storage_error(error).to_string())
+}
+
+/// `c:<reference>` / `g:<anonymous id>`: the value of `default_owner_key` on the owner's default cart.
+fn default_owner_key(owner: &CartOwner) -> String {
+    match owner {
+        CartOwner::Customer(reference) => format!("c:{reference}"),
+        CartOwner::Guest(anonymous_id) => format!("g:{anonymous_id}"),
+    }
+}
+
+fn owned_by(owner: &CartOwner) -> Condition {
+    match owner {
+        CartOwner::Customer(reference) => Condition::all().add(cart::Column::CustomerReference.eq(reference.as_str())),
+        CartOwner::Guest(anonymous_id) => Condition::all().add(cart::Column::AnonymousId.eq(anonymous_id.as_str())),
+    }
+}
+
+fn owner_of(row: &cart::Model) -> Result<CartOwner, CartError> {
+    match (&row.customer_reference, &row.anonymous_id) {
+        (Some(reference), None) => Ok(CartOwner::Customer(reference.clone())),
+        (None, Some(anonymous_id)) => Ok(CartOwner::Guest(anonymous_id.clone())),
+        _ => Err(CartError::Storage(format!("cart {} has no single owner", row.uuid))),
+    }
+}
+
+fn quantity_of(row: &cart_item::Model) -> u32 {
+    u32::try_from(Ord::max(row.quantity, 0)).unwrap_or(u32::MAX)
+}
+
+async fn store_id_by_name<C: ConnectionTrait>(connection: &C, name: &str) -> Result<Option<i64>, DbErr> {
+    store::Entity::find()
+        .select_only()
+        .column(store::Column::Id)
+        .filter(store::Column::Name.eq(name))
+        .into_tuple()
+        .one(connection)
+        .await
+}
+
+async fn currency_id_by_code<C: ConnectionTrait>(connection: &C, code: &str) -> Result<Option<i64>, DbErr> {
+    currency::Entity::find()
+        .select_only()
+        .column(currency::Column::Id)
+        .filter(currency::Column::Code.eq(code))
+        .into_tuple()
+        .one(connection)
+        .await
+}
+
+/// The cart rows as domain carts, with their lines, store names and currency codes (three batched loads).
+async fn stored_carts<C: ConnectionTrait>(
+    connection: &C,
+    rows: Vec<cart::Model>,
+) -> Result<Vec<StoredCart>, CartError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    let mut lines: Vec<cart_item::Model> = rows_in::<cart_item::Entity, _>(connection, cart_item::Column::CartId, &ids)
+        .await
+        .map_err(CartError::from)?;
+    lines.sort_by_key(|line| line.id);
+    let mut lines_by_cart: HashMap<i64, Vec<StoredItem>> = HashMap::new();
+    for line in &lines {
+        lines_by_cart.entry(line.cart_id).or_default().push(StoredItem {
+            sku: line.sku.clone(),
+            group_key: line.group_key.clone(),
+            quantity: quantity_of(line),
+        });
+    }
+    let stores = names_by_id::<store::Entity, _>(
+        connection,
+        store::Column::Id,
+        store::Column::Name,
+        rows.iter().map(|row| row.store_id),
+    )
+    .await
+    .map_err(CartError::from)?;
+    let currencies = names_by_id::<currency::Entity, _>(
+        connection,
+        currency::Column::Id,
+        currency::Column::Code,
+        rows.iter().map(|row| row.currency_id),
+    )
+    .await
+    .map_err(CartError::from)?;
+    rows.into_iter()
+        .map(|row| {
+            let missing = |what: &str| CartError::Storage(format!("cart {} has an unknown {what}", row.uuid));
+            Ok(StoredCart {
+                owner: owner_of(&row)?,
+                store: stores.get(&row.store_id).cloned().ok_or_else(|| missing("store"))?,
+                currency: currencies
+                    .get(&row.currency_id)
+                    .cloned()
+                    .ok_or_else(|| missing("currency"))?,
+                price_mode: PriceMode::parse(&row.price_mode).ok_or_else(|| missing("price mode"))?,
+                items: lines_by_cart.remove(&row.id).unwrap_or_default(),
+                uuid: row.uuid,
+                name: row.name,
+                is_default: row.is_default,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            })
+        })
+        .collect()
+}
+
+async fn stored_cart<C: ConnectionTrait>(connection: &C, row: cart::Model) -> Result<StoredCart, CartError> {
+    stored_carts(connection, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| CartError::Storage("a loaded cart went missing".to_owned()))
+}
+
+/// The condition that finds the addressed cart of `owner`; `None` when its store does not exist.
+async fn locate<C: ConnectionTrait>(
+    connection: &C,
+    owner: &CartOwner,
+    locator: &CartLocator,
+) -> Result<Option<Condition>, DbErr> {
+    Ok(match locator {
+        CartLocator::Id(uuid) => Some(owned_by(owner).add(cart::Column::Uuid.eq(uuid.as_str()))),
+        CartLocator::Default { store } => store_id_by_name(connection, store).await?.map(|store_id| {
+            owned_by(owner)
+                .add(cart::Column::StoreId.eq(store_id))
+                .add(cart::Column::DefaultOwnerKey.eq(default_owner_key(owner)))
+        }),
+    })
+}
+
+impl SqlDatabase {
+    async fn cart_transaction(&self) -> Result<(DatabaseTransaction, WriteTurn), CartError> {
+        self.write_transaction().await.map_err(CartError::from)
+    }
+
+    /// Inserts `new`, as the owner's default cart in its store when `is_default`.
+    async fn insert_cart(
+        &self,
+        transaction: &DatabaseTransaction,
+        new: &NewCart,
+        is_default: bool,
+    ) -> Result<cart::Model, Attempt> {
+        let store_id = store_id_by_name(transaction, &new.store)
+            .await?
+            .ok_or_else(|| CartError::rejected("112", format!("unknown store {}", new.store)))?;
+        let currency_id = currency_id_by_code(transaction, &new.currency)
+            .await?
+            .ok_or_else(|| CartError::rejected("117", format!("unknown currency {}", new.currency)))?;
+        let (customer_reference, anonymous_id) = match &new.owner {
+            CartOwner::Customer(reference) => (Some(reference.clone()), None),
+            CartOwner::Guest(anonymous_id) => (None, Some(anonymous_id.clone())),
+        };
+        let now = self.now_micros();
+        let row = cart::ActiveModel {
+            uuid: Set(new.uuid.clone()),
+            store_id: Set(store_id),
+            customer_reference: Set(customer_reference),
+            anonymous_id: Set(anonymous_id),
+            default_owner_key: Set(is_default.then(|| default_owner_key(&new.owner))),
+            name: Set(new.name.clone()),
+            currency_id: Set(currency_id),
+            price_mode: Set(new.price_mode.as_str().to_owned()),
+            is_default: Set(is_default),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+            ..Default::default()
+        }
+        .insert(transaction)
+        .await?;
+        Ok(row)
+    }
+
+    async fn try_create_cart(&self, new: &NewCart) -> Result<StoredCart, Attempt> {
+        let (transaction, _turn) = self.cart_transaction().await?;
+        let locator = CartLocator::Default {
+            store: new.store.clone(),
+        };
+        let has_default = match locate(&transaction, &new.owner, &locator).await? {
+            Some(condition) => cart::Entity::find()
+                .filter(condition)
+                .lock_exclusive()
+                .one(&transaction)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        let row = self.insert_cart(&transaction, new, !has_default).await?;
+        let created = stored_cart(&transaction, row).await?;
+        transaction.commit().await?;
+        Ok(created)
+    }
+
+    async fn try_change_cart(
+        &self,
+        owner: &CartOwner,
+        locator: &CartLocator,
+        create_missing: Option<&NewCart>,
+        edit: &CartEdit<'_>,
+    ) -> Result<Option<StoredCart>, Attempt> {
+        let (transaction, _turn) = self.cart_transaction().await?;
+        let found = match locate(&transaction, owner, locator).await? {
+            Some(condition) => {
+                cart::Entity::find()
+                    .filter(condition)
+                    .lock_exclusive()
+                    .one(&transaction)
+                    .await?
+            }
+            None => None,
+        };
+        let row = match (found, create_missing, locator) {
+            (Some(row), _, _) => row,
+            (None, Some(new), CartLocator::Default { .. }) => self.insert_cart(&transaction, new, true).await?,
+            (None, _, _) => return Ok(None),
+        };
+        let cart_id = row.id;
+        let lines = cart_item::Entity::find()
+            .filter(cart_item::Column::CartId.eq(cart_id))
+            .order_by_asc(cart_item::Column::Id)
+            .lock_exclusive()
+            .all(&transaction)
+            .await?;
+        let mut original = stored_cart(&transaction, row).await?;
+        // The locking read above is the truth for the lines (stored_cart's plain read may be a snapshot).
+        original.items = lines
+            .iter()
+            .map(|line| StoredItem {
+                sku: line.sku.clone(),
+                group_key: line.group_key.clone(),
+                quantity: quantity_of(line),
+            })
+            .collect();
+        let mut edited = original.clone();
+        edit(&mut edited)?;
+
+        let now = self.now_micros();
+        self.write_lines(&transaction, cart_id, &original.items, &edited.items)
+            .await?;
+        let currency_id = if edited.currency == original.currency {
+            None
+        } else {
+            Some(
+                currency_id_by_code(&transaction, &edited.currency)
+                    .await?
+                    .ok_or_else(|| CartError::rejected("117", format!("unknown currency {}", edited.currency)))?,
+            )
+        };
+        let mut update = cart::Entity::update_many()
+            .col_expr(cart::Column::Name, Expr::value(edited.name.clone()))
+            .col_expr(cart::Column::PriceMode, Expr::value(edited.price_mode.as_str()))
+            .col_expr(cart::Column::UpdatedAt, Expr::value(now))
+            .col_expr(cart::Column::Version, Expr::col(cart::Column::Version).add(1));
+        if let Some(currency_id) = currency_id {
+            update = update.col_expr(cart::Column::CurrencyId, Expr::value(currency_id));
+        }
+        update.filter(cart::Column::Id.eq(cart_id)).exec(&transaction).await?;
+        transaction.commit().await?;
+        edited.updated_at = now;
+        Ok(Some(edited))
+    }
+
+    /// Brings the stored lines of `cart_id` from `before` to `after`, matching lines by group key.
+    async fn write_lines(
+        &self,
+        transaction: &DatabaseTransaction,
+        cart_id: i64,
+        before: &[StoredItem],
+        after: &[StoredItem],
+    ) -> Result<(), DbErr> {
+        let kept: HashSet<&str> = after.iter().map(|line| line.group_key.as_str()).collect();
+        let removed: Vec<&str> = before
+            .iter()
+            .map(|line| line.group_key.as_str())
+            .filter(|group_key| !kept.contains(group_key))
+            .collect();
+        if !removed.is_empty() {
+            cart_item::Entity::delete_many()
+                .filter(cart_item::Column::CartId.eq(cart_id))
+                .filter(cart_item::Column::GroupKey.is_in(removed))
+                .exec(transaction)
+                .await?;
+        }
+        let previous: HashMap<&str, &StoredItem> = before.iter().map(|line| (line.group_key.as_str(), line)).collect();
+        for line in after {
+            match previous.get(line.group_key.as_str()) {
+                Some(old) if old.quantity == line.quantity && old.sku == line.sku => {}
+                Some(_) => {
+                    cart_item::Entity::update_many()
+                        .col_expr(cart_item::Column::Quantity, Expr::value(i64::from(line.quantity)))
+                        .col_expr(cart_item::Column::Sku, Expr::value(line.sku.clone()))
+                        .filter(cart_item::Column::CartId.eq(cart_id))
+                        .filter(cart_item::Column::GroupKey.eq(line.group_key.as_str()))
+                        .exec(transaction)
+                        .await?;
+                }
+                None => {
+                    cart_item::ActiveModel {
+                        cart_id: Set(cart_id),
+                        sku: Set(line.sku.clone()),
+                        group_key: Set(line.group_key.clone()),
+                        quantity: Set(i64::from(line.quantity)),
+                        ..Default::default()
+                    }
+                    .insert(transaction)
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn try_delete_cart(&self, owner: &CartOwner, uuid: &str) -> Result<bool, Attempt> {
+        let (transaction, _turn) = self.cart_transaction().await?;
+        let Some(row) = cart::Entity::find()
+            .filter(owned_by(owner).add(cart::Column::Uuid.eq(uuid)))
+            .lock_exclusive()
+            .one(&transaction)
+            .await?
+        else {
+            return Ok(false);
+        };
+        cart::Entity::delete_by_id(row.id).exec(&transaction).await?;
+        if row.is_default {
+            // The oldest remaining cart of the owner in the store takes over as default.
+            let successor = cart::Entity::find()
+                .filter(owned_by(owner).add(cart::Column::StoreId.eq(row.store_id)))
+                .order_by_asc(cart::Column::Id)
+                .lock_exclusive()
+                .one(&transaction)
+                .await?;
+            if let Some(successor) = successor {
+                cart::Entity::update_many()
+                    .col_expr(cart::Column::IsDefault, Expr::value(true))
+                    .col_expr(cart::Column::DefaultOwnerKey, Expr::value(default_owner_key(owner)))
+                    .col_expr(cart::Column::Version, Expr::col(cart::Column::Version).add(1))
+                    .filter(cart::Column::Id.eq(successor.id))
+                    .exec(&transaction)
+                    .await?;
+            }
+        }
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    async fn try_merge_guest_cart(
+        &self,
+        anonymous_id: &str,
+        customer_reference: &str,
+        store_name: &str,
+    ) -> Result<bool, Attempt> {
+        let guest = CartOwner::Guest(anonymous_id.to_owned());
+        let customer = CartOwner::Customer(customer_reference.to_owned());
+        let (transaction, _turn) = self.cart_transaction().await?;
+        let Some(store_id) = store_id_by_name(&transaction, store_name).await? else {
+            return Ok(false);
+        };
+        let default_of = |owner: &CartOwner| {
+            owned_by(owner)
+                .add(cart::Column::StoreId.eq(store_id))
+                .add(cart::Column::DefaultOwnerKey.eq(default_owner_key(owner)))
+        };
+        // Guest first, then customer: every merge locks in this order, so merges cannot deadlock each other.
+        let Some(guest_cart) = cart::Entity::find()
+            .filter(default_of(&guest))
+            .lock_exclusive()
+            .one(&transaction)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let target = cart::Entity::find()
+            .filter(default_of(&customer))
+            .lock_exclusive()
+            .one(&transaction)
+            .await?;
+        let now = self.now_micros();
+        match target {
+            None => {
+                // The customer has no cart here: the guest cart becomes theirs.
+                cart::Entity::update_many()
+                    .col_expr(cart::Column::CustomerReference, Expr::value(customer_reference))
+                    .col_expr(cart::Column::AnonymousId, Expr::value(Option::<String>::None))
+                    .col_expr(cart::Column::DefaultOwnerKey, Expr::value(default_owner_key(&customer)))
+                    .col_expr(cart::Column::IsDefault, Expr::value(true))
+                    .col_expr(cart::Column::UpdatedAt, Expr::value(now))
+                    .col_expr(cart::Column::Version, Expr::col(cart::Column::Version).add(1))
+                    .filter(cart::Column::Id.eq(guest_cart.id))
+                    .exec(&transaction)
+                    .await?;
+            }
+            Some(target) => {
+                let lines = cart_item::Entity::find()
+                    .filter(cart_item::Column::CartId.is_in([guest_cart.id, target.id]))
+                    .order_by_asc(cart_item::Column::Id)
+                    .lock_exclusive()
+                    .all(&transaction)
+                    .await?;
+                let to_items = |cart_id: i64| -> Vec<StoredItem> {
+                    lines
+                        .iter()
+                        .filter(|line| line.cart_id == cart_id)
+                        .map(|line| StoredItem {
+                            sku: line.sku.clone(),
+                            group_key: line.group_key.clone(),
+                            quantity: quantity_of(line),
+                        })
+                        .collect()
+                };
+                let before = to_items(target.id);
+                let mut after = before.clone();
+                for line in to_items(guest_cart.id) {
+                    match after.iter_mut().find(|kept| kept.group_key == line.group_key) {
+                        Some(kept) => kept.quantity = kept.quantity.saturating_add(line.quantity),
+                        None => after.push(line),
+                    }
+                }
+                self.write_lines(&transaction, target.id, &before, &after).await?;
+                cart::Entity::delete_by_id(guest_cart.id).exec(&transaction).await?;
+                cart::Entity::update_many()
+                    .col_expr(cart::Column::UpdatedAt, Expr::value(now))
+                    .col_expr(cart::Column::Version, Expr::col(cart::Column::Version).add(1))
+                    .filter(cart::Column::Id.eq(target.id))
+                    .exec(&transaction)
+                    .await?;
+            }
+        }
+        transaction.commit().await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl CartRepository for SqlDatabase {
+    async fn list_carts(&self, owner: &CartOwner, store: &str) -> Result<Vec<StoredCart>, CartError> {
+        let connection = self.connection();
+        let Some(store_id) = store_id_by_name(connection, store).await.map_err(storage)? else {
+            return Ok(Vec::new());
+        };
+        let rows = cart::Entity::find()
+            .filter(owned_by(owner).add(cart::Column::StoreId.eq(store_id)))
+            .order_by_desc(cart::Column::IsDefault)
+            .order_by_asc(cart::Column::Id)
+            .all(connection)
+            .await
+            .map_err(storage)?;
+        stored_carts(connection, rows).await
+    }
+
+    async fn find_cart(&self, owner: &CartOwner, locator: &CartLocator) -> Result<Option<StoredCart>, CartError> {
+        let connection = self.connection();
+        let Some(condition) = locate(connection, owner, locator).await.map_err(storage)? else {
+            return Ok(None);
+        };
+        let row = cart::Entity::find()
+            .filter(condition)
+            .one(connection)
+            .await
+            .map_err(storage)?;
+        match row {
+            Some(row) => Ok(Some(stored_cart(connection, row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn create_cart(&self, cart: &NewCart) -> Result<StoredCart, CartError> {
+        retrying!(self.try_create_cart(cart))
+    }
+
+    async fn change_cart(
+        &self,
+        owner: &CartOwner,
+        locator: &CartLocator,
+        create_missing: Option<&NewCart>,
+        edit: &CartEdit<'_>,
+    ) -> Result<Option<StoredCart>, CartError> {
+        retrying!(self.try_change_cart(owner, locator, create_missing, edit))
+    }
+
+    async fn delete_cart(&self, owner: &CartOwner, cart_id: &str) -> Result<bool, CartError> {
+        retrying!(self.try_delete_cart(owner, cart_id))
+    }
+
+    async fn merge_guest_cart(
+        &self,
+        anonymous_id: &str,
+        customer_reference: &str,
+        store: &str,
+    ) -> Result<bool, CartError> {
+        retrying!(self.try_merge_guest_cart(anonymous_id, customer_reference, store))
+    }
+
+    async fn delete_guest_carts_untouched_since(&self, cutoff: DateTime<Utc>) -> Result<u64, CartError> {
+        let (transaction, _turn) = self.cart_transaction().await?;
+        // Lines go with their cart (ON DELETE CASCADE).
+        let deleted = cart::Entity::delete_many()
+            .filter(cart::Column::AnonymousId.is_not_null())
+            .filter(cart::Column::UpdatedAt.lt(cutoff.timestamp_micros()))
+            .exec(&transaction)
+            .await
+            .map_err(storage)?;
+        transaction.commit().await.map_err(storage)?;
+        Ok(deleted.rows_affected)
+    }
+}
+
+/// Rows of `E` whose `column` is one of `ids` and that meet `condition`, in chunks under the engines'
+/// bind-parameter limits.
+async fn rows_in_where<E, C>(
+    connection: &C,
+    column: E::Column,
+    ids: &[i64],
+    condition: Condition,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        rows.extend(
+            E::find()
+                .filter(condition.clone())
+                .filter(column.is_in(chunk.iter().copied()))
+                .all(connection)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+#[async_trait]
+impl CartCatalog for SqlDatabase {
+    async fn store_settings(&self, name: &str) -> Result<Option<StoreSettings>, CartError> {
+        let connection = self.connection();
+        let Some(row) = store::Entity::find()
+            .filter(store::Column::Name.eq(name))
+            .one(connection)
+            .await
+            .map_err(storage)?
+        else {
+            return Ok(None);
+        };
+        let links = store_currency::Entity::find()
+            .filter(store_currency::Column::StoreId.eq(row.id))
+            .order_by_asc(store_currency::Column::Position)
+            .order_by_asc(store_currency::Column::CurrencyId)
+            .all(connection)
+            .await
+            .map_err(storage)?;
+        let currency_ids = links
+            .iter()
+            .map(|link| link.currency_id)
+            .chain([row.default_currency_id]);
+        let codes =
+            names_by_id::<currency::Entity, _>(connection, currency::Column::Id, currency::Column::Code, currency_ids)
+                .await
+                .map_err(CartError::from)?;
+        let default_currency = codes
+            .get(&row.default_currency_id)
+            .cloned()
+            .ok_or_else(|| CartError::Storage(format!("store {name} has no default currency")))?;
+        let mut currencies: Vec<String> = links
+            .iter()
+            .filter_map(|link| codes.get(&link.currency_id).cloned())
+            .collect();
+        if !currencies.contains(&default_currency) {
+            currencies.insert(0, default_currency.clone());
+        }
+        let default_locale = locale::Entity::find_by_id(row.default_locale_id)
+            .one(connection)
+            .await
+            .map_err(storage)?
+            .map(|locale| locale.name)
+            .unwrap_or_default();
+        Ok(Some(StoreSettings {
+            id: StoreId(row.id),
+            tax_country: store_tax_country(&row.name, &default_locale),
+            name: row.name,
+            currencies,
+            default_currency,
+        }))
+    }
+
+    async fn catalog_items(
+        &self,
+        store: &StoreSettings,
+        currency_code: &str,
+        price_mode: PriceMode,
+        skus: &[String],
+    ) -> Result<HashMap<String, CatalogItem>, CartError> {
+        let connection = self.connection();
+        let store_id = store.id.0;
+        let mut concretes = Vec::with_capacity(skus.len());
+        for chunk in skus.chunks(1000) {
+            concretes.extend(
+                product_concrete::Entity::find()
+                    .filter(product_concrete::Column::Sku.is_in(chunk.iter().cloned()))
+                    .all(connection)
+                    .await
+                    .map_err(storage)?,
+            );
+        }
+        if concretes.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let concrete_ids: Vec<i64> = concretes.iter().map(|row| row.id).collect();
+        let mut abstract_ids: Vec<i64> = concretes.iter().map(|row| row.product_abstract_id).collect();
+        abstract_ids.sort_unstable();
+        abstract_ids.dedup();
+
+        let abstracts: HashMap<i64, product_abstract::Model> =
+            rows_in::<product_abstract::Entity, _>(connection, product_abstract::Column::Id, &abstract_ids)
+                .await
+                .map_err(CartError::from)?
+                .into_iter()
+                .map(|row| (row.id, row))
+                .collect();
+        let in_store: HashSet<i64> = rows_in_where::<product_abstract_store::Entity, _>(
+            connection,
+            product_abstract_store::Column::ProductAbstractId,
+            &abstract_ids,
+            Condition::all().add(product_abstract_store::Column::StoreId.eq(store_id)),
+        )
+        .await
+        .map_err(storage)?
+        .into_iter()
+        .map(|link| link.product_abstract_id)
+        .collect();
+
+        let mut tax_set_ids: Vec<i64> = abstracts.values().filter_map(|row| row.tax_set_id).collect();
+        tax_set_ids.sort_unstable();
+        tax_set_ids.dedup();
+        let rates: HashMap<i64, i32> = rows_in_where::<tax_rate::Entity, _>(
+            connection,
+            tax_rate::Column::TaxSetId,
+            &tax_set_ids,
+            Condition::all().add(tax_rate::Column::Country.eq(store.tax_country.as_str())),
+        )
+        .await
+        .map_err(storage)?
+        .into_iter()
+        .map(|rate| (rate.tax_set_id, rate.rate_basis_points))
+        .collect();
+
+        // DEFAULT prices in the store and currency: the concrete's own, else the abstract's, per mode.
+        let mut concrete_prices: HashMap<i64, i64> = HashMap::new();
+        let mut abstract_prices: HashMap<i64, i64> = HashMap::new();
+        let currency_id = currency_id_by_code(connection, currency_code).await.map_err(storage)?;
+        let default_type: Option<i64> = price_type::Entity::find()
+            .select_only()
+            .column(price_type::Column::Id)
+            .filter(price_type::Column::Name.eq(PRICE_TYPE_DEFAULT))
+            .into_tuple()
+            .one(connection)
+            .await
+            .map_err(storage)?;
+        if let (Some(currency_id), Some(default_type)) = (currency_id, default_type) {
+            let priced_here = Condition::all()
+                .add(price_product::Column::StoreId.eq(store_id))
+                .add(price_product::Column::CurrencyId.eq(currency_id))
+                .add(price_product::Column::PriceTypeId.eq(default_type));
+            let amount = |row: &price_product::Model| match price_mode {
+                PriceMode::Gross => row.gross_amount,
+                PriceMode::Net => row.net_amount,
+            };
+            for row in rows_in_where::<price_product::Entity, _>(
+                connection,
+                price_product::Column::ProductConcreteId,
+                &concrete_ids,
+                priced_here.clone(),
+            )
+            .await
+            .map_err(storage)?
+            {
+                if let (Some(owner), Some(amount)) = (row.product_concrete_id, amount(&row)) {
+                    concrete_prices.insert(owner, amount);
+                }
+            }
+            for row in rows_in_where::<price_product::Entity, _>(
+                connection,
+                price_product::Column::ProductAbstractId,
+                &abstract_ids,
+                priced_here,
+            )
+            .await
+            .map_err(storage)?
+            {
+                if let (Some(owner), Some(amount)) = (row.product_abstract_id, amount(&row)) {
+                    abstract_prices.insert(owner, amount);
+                }
+            }
+        }
+
+        // Stock in the active warehouses that deliver to the store. Reservations of open orders will be
+        // subtracted here once orders exist.
+        let linked: Vec<i64> = warehouse_store::Entity::find()
+            .select_only()
+            .column(warehouse_store::Column::WarehouseId)
+            .filter(warehouse_store::Column::StoreId.eq(store_id))
+            .into_tuple()
+            .all(connection)
+            .await
+            .map_err(storage)?;
+        let active_warehouses: Vec<i64> = rows_in_where::<warehouse::Entity, _>(
+            connection,
+            warehouse::Column::Id,
+            &linked,
+            Condition::all().add(warehouse::Column::IsActive.eq(true)),
+        )
+        .await
+        .map_err(storage)?
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+        let mut stock: HashMap<i64, (i64, bool)> = HashMap::new();
+        if !active_warehouses.is_empty() {
+            let in_warehouses =
+                Condition::all().add(stock_product::Column::WarehouseId.is_in(active_warehouses.iter().copied()));
+            for row in rows_in_where::<stock_product::Entity, _>(
+                connection,
+                stock_product::Column::ProductConcreteId,
+                &concrete_ids,
+                in_warehouses,
+            )
+            .await
+            .map_err(storage)?
+            {
+                let entry = stock.entry(row.product_concrete_id).or_insert((0, false));
+                entry.0 = entry.0.saturating_add(Ord::max(row.quantity, 0));
+                entry.1 |= row.is_never_out_of_stock;
+            }
+        }
+
+        Ok(concretes
+            .into_iter()
+            .map(|concrete| {
+                let product = abstracts.get(&concrete.product_abstract_id);
+                let rate = product
+                    .and_then(|product| product.tax_set_id)
+                    .and_then(|tax_set| rates.get(&tax_set))
+                    .copied()
+                    .unwrap_or(0);
+                let (available_quantity, is_never_out_of_stock) =
+                    stock.get(&concrete.id).copied().unwrap_or((0, false));
+                let item = CatalogItem {
+                    abstract_sku: product.map(|product| product.sku.clone()).unwrap_or_default(),
+                    is_active: concrete.is_active,
+                    is_in_store: in_store.contains(&concrete.product_abstract_id),
+                    unit_price: concrete_prices
+                        .get(&concrete.id)
+                        .or_else(|| abstract_prices.get(&concrete.product_abstract_id))
+                        .copied(),
+                    tax_rate: tax_percent(rate),
+                    available_quantity,
+                    is_never_out_of_stock,
+                    sku: concrete.sku.clone(),
+                };
+                (concrete.sku, item)
+            })
+            .collect())
+    }
+}

@@ -1,6 +1,8 @@
 //! Repository conformance suite: every test runs on SQLite, PostgreSQL and MariaDB.
 
+mod carts;
 mod catalog;
+mod customers;
 mod fixtures;
 mod glossary;
 mod migrations;

@@ -1,1 +1,5 @@
 //! Storefront integration tests: the HTTP API against real KV and search backends.
+
+mod accounts;
+mod carts;
+mod catalog;

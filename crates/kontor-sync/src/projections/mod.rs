@@ -7,6 +7,7 @@
 
 mod catalog;
 mod category;
+mod images;
 mod prices;
 mod shop;
 mod snapshot;
@@ -64,6 +65,8 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(prices::PriceProjection::abstract_level()),
         Arc::new(prices::PriceProjection::concrete_level()),
         Arc::new(prices::AvailabilityProjection),
+        Arc::new(images::ProductAbstractImageProjection),
+        Arc::new(images::ProductConcreteImageProjection),
         Arc::new(catalog::ProductPageProjection),
     ]
 }

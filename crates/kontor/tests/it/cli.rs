@@ -21,6 +21,7 @@ impl Shop {
             .current_dir(&self.dir)
             .env("KONTOR_DATA_DIR", self.dir.join("var"))
             .env("KONTOR_BACKEND__LISTEN", "127.0.0.1:0")
+            .env("KONTOR_STOREFRONT__LISTEN", "127.0.0.1:0")
             .env("KONTOR_LOG__FILTER", "warn")
             .env_remove("KONTOR_DATABASE__URL");
         command
@@ -66,6 +67,31 @@ impl Drop for Backend {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// Where `serve` listens, from its start-up lines (the roles start concurrently, in any order).
+struct Listening {
+    backend: String,
+    storefront: String,
+}
+
+fn read_listening_lines(reader: &mut impl BufRead) -> Listening {
+    let (mut backend, mut storefront) = (None, None);
+    while backend.is_none() || storefront.is_none() {
+        let mut line = String::new();
+        let read = reader.read_line(&mut line).expect("read the listening lines");
+        assert!(read > 0, "serve ended before it listened");
+        if let Some(url) = line.trim().strip_prefix("backend listening on ") {
+            backend = Some(url.to_owned());
+        }
+        if let Some(url) = line.trim().strip_prefix("storefront listening on ") {
+            storefront = Some(url.to_owned());
+        }
+    }
+    Listening {
+        backend: backend.unwrap_or_default(),
+        storefront: storefront.unwrap_or_default(),
     }
 }
 
@@ -315,15 +341,9 @@ async fn serve_feeds_the_embedded_read_model_and_sync_verify_finds_no_drift() {
         .spawn()
         .expect("spawn serve");
     let stdout_pipe = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout_pipe)
-        .read_line(&mut line)
-        .expect("listening line");
-    let base = line
-        .trim()
-        .strip_prefix("backend listening on ")
-        .expect("listening line")
-        .to_owned();
+    let listening = read_listening_lines(&mut BufReader::new(stdout_pipe));
+    let base = listening.backend;
+    let storefront = listening.storefront;
     let serve = Backend(child);
 
     let client = reqwest::Client::new();
@@ -354,6 +374,20 @@ async fn serve_feeds_the_embedded_read_model_and_sync_verify_finds_no_drift() {
         assert_eq!(response.status().as_u16(), 201, "{kind}");
     }
     wait_until_idle(&shop);
+    // The write reached the storefront of the same process: KV and search, no SQL on the read path.
+    let product: Value = client
+        .get(format!(
+            "{storefront}/abstract-products/200?include=abstract-product-prices"
+        ))
+        .header("accept", "application/vnd.api+json")
+        .send()
+        .await
+        .expect("storefront product")
+        .json()
+        .await
+        .expect("product JSON");
+    assert_eq!(product["data"]["attributes"]["name"], "Tripod", "{product}");
+    assert_eq!(product["included"][0]["attributes"]["price"], 4999, "{product}");
     let metrics = client
         .get(format!("{base}/metrics"))
         .send()
@@ -531,4 +565,182 @@ fn demo_generates_imports_and_serves_then_reuses_everything() {
         std::fs::read_to_string(shop.dir.join("var/demo-credentials")).expect("credentials"),
         credentials
     );
+}
+
+/// Starts one role (`backend` or `storefront`) with extra environment and returns it with the URL it
+/// printed in its listening line.
+fn start_role(shop: &Shop, role: &str, env: &[(&str, &str)]) -> (Backend, String) {
+    let mut command = shop.command();
+    command.arg(role).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("spawn role");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let url = line
+        .trim()
+        .strip_prefix(&format!("{role} listening on "))
+        .unwrap_or_else(|| panic!("{role} did not print its listening line: {line:?}"))
+        .to_owned();
+    (Backend(child), url)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+async fn json_api(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = client.request(method, url).header("accept", "application/vnd.api+json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/vnd.api+json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_split_storefront_keeps_reading_when_the_backend_stops_and_writes_nothing_half() {
+    let shop = Shop::new();
+    let catalog = shop.dir.join("catalog");
+    stdout(&shop.run(&[
+        "generate-catalog",
+        "--products",
+        "12",
+        "--out",
+        catalog.to_str().expect("path"),
+    ]));
+    stdout(&shop.run(&["migrate"]));
+    stdout(&shop.run(&["import", catalog.join("full_EU.yml").to_str().expect("path")]));
+    stdout(&shop.run(&["publish"]));
+    stdout(&shop.run(&["sync"]));
+
+    let secret = "internal-secret-for-the-split-test-0123456789";
+    let backend_listen = format!("127.0.0.1:{}", free_port());
+    let backend_env = [
+        ("KONTOR_BACKEND__LISTEN", backend_listen.as_str()),
+        ("KONTOR_INTERNAL__TOKEN", secret),
+    ];
+    let (backend, backend_url) = start_role(&shop, "backend", &backend_env);
+    let (_storefront, api) = start_role(
+        &shop,
+        "storefront",
+        &[
+            ("KONTOR_BACKEND__URL", backend_url.as_str()),
+            ("KONTOR_INTERNAL__TOKEN", secret),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let guest = [("x-anonymous-customer-unique-id", "split-test-guest-1")];
+
+    let (status, search) = json_api(
+        &client,
+        reqwest::Method::GET,
+        &format!("{api}/catalog-search?page[limit]=12"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{search}");
+    let skus: Vec<String> = search["data"][0]["attributes"]["abstractProducts"]
+        .as_array()
+        .expect("products in the search result")
+        .iter()
+        .filter_map(|product| product["abstractSku"].as_str().map(str::to_owned))
+        .collect();
+    // The first product with an available variant (the generator makes some unavailable on purpose).
+    let mut found = None;
+    for abstract_sku in &skus {
+        let url =
+            format!("{api}/abstract-products/{abstract_sku}?include=concrete-products,concrete-product-availabilities");
+        let (status, product) = json_api(&client, reqwest::Method::GET, &url, &[], None).await;
+        assert_eq!(status, 200, "{product}");
+        let available = product["included"].as_array().and_then(|included| {
+            included
+                .iter()
+                .find(|resource| {
+                    resource["type"] == "concrete-product-availabilities"
+                        && resource["attributes"]["availability"] == true
+                })
+                .and_then(|resource| resource["id"].as_str().map(str::to_owned))
+        });
+        if let Some(concrete_sku) = available {
+            found = Some((url, product, concrete_sku));
+            break;
+        }
+    }
+    let (product_url, product, concrete_sku) = found.expect("an available variant in the catalog");
+    let item = json!({"data": {"type": "guest-cart-items", "attributes": {"sku": concrete_sku, "quantity": 1}}});
+    let (status, cart) = json_api(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/guest-cart-items"),
+        &guest,
+        Some(item.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{cart}");
+
+    // The backend goes away: catalog reads keep answering, writes are refused whole with a JSON:API 503.
+    drop(backend);
+    let (status, again) = json_api(&client, reqwest::Method::GET, &product_url, &[], None).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["data"]["attributes"]["sku"], product["data"]["attributes"]["sku"]);
+    let (status, refused) = json_api(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/guest-cart-items"),
+        &guest,
+        Some(item),
+    )
+    .await;
+    assert_eq!(status, 503, "{refused}");
+    assert_eq!(refused["errors"][0]["status"], 503, "{refused}");
+    assert_eq!(refused["errors"][0]["code"], "998", "{refused}");
+    let registration = json!({"data": {"type": "customers", "attributes": {
+        "salutation": "Ms", "firstName": "Erika", "lastName": "Muster", "email": "erika@example.com",
+        "password": "a-long-password-1", "confirmPassword": "a-long-password-1", "acceptedTerms": true}}});
+    let (status, refused) = json_api(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/customers"),
+        &[],
+        Some(registration),
+    )
+    .await;
+    assert_eq!(status, 503, "{refused}");
+
+    // Back again: the refused write left no trace, the accepted one is intact.
+    let (_backend, _) = start_role(&shop, "backend", &backend_env);
+    let (status, carts) = json_api(
+        &client,
+        reqwest::Method::GET,
+        &format!("{api}/guest-carts?include=guest-cart-items"),
+        &guest,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{carts}");
+    let items = carts["included"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{carts}");
+    assert_eq!(items[0]["attributes"]["quantity"], 1, "{carts}");
 }

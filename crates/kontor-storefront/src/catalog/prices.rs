@@ -1,0 +1,182 @@
+//! Price resources (`abstract-product-prices`, `concrete-product-prices`) and the `currency` /
+//! `priceMode` parameters every priced resource takes (`storefront-api.md` §4, §8.4).
+//!
+//! Amounts are minor units. In gross mode `grossAmount` is set and `netAmount` is null, and the other way
+//! round in net mode, as Glue does. Volume prices: the SQL `price_product` table has no volume-price
+//! column yet (the importer validates `price_data.volume_prices` but does not keep it), so `volumePrices`
+//! is always an empty list until pricing stores them.
+
+use super::currency::currency_json;
+use crate::context::{RequestContext, query_value};
+use kontor_readmodel::storage::{GROSS_MODE, NET_MODE, PriceProductStorage};
+use kontor_web::{AppError, ErrorCode};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// The price type shown as `price` and used for search filters and sorts.
+pub(crate) const DEFAULT_PRICE_TYPE: &str = "DEFAULT";
+
+/// The currency and price mode a request shows prices in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pricing {
+    /// Upper-case ISO code, one of the store's currencies.
+    pub currency: String,
+    pub mode: &'static str,
+}
+
+impl Pricing {
+    /// Reads `currency` (default: the store's) and `priceMode` (default: gross); an unknown currency is
+    /// 422 `313`, an unknown mode 422 `314`.
+    pub fn from_request(ctx: &RequestContext) -> Result<Self, AppError> {
+        let query = super::query_of(ctx);
+        let currency = match query_value(query, "currency").map(|raw| raw.trim().to_ascii_uppercase()) {
+            None => ctx.store.default_currency.clone(),
+            Some(code) if code.is_empty() => ctx.store.default_currency.clone(),
+            Some(code) => {
+                let offered = ctx
+                    .store
+                    .available_currencies
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(&code))
+                    || ctx.store.default_currency.eq_ignore_ascii_case(&code);
+                if !offered {
+                    return Err(AppError::at_parameter(
+                        ErrorCode::CurrencyInvalid,
+                        "currency",
+                        format!("currency {code} is not offered by store {}", ctx.store.name),
+                    ));
+                }
+                code
+            }
+        };
+        let mode = match query_value(query, "priceMode").as_deref().map(str::trim) {
+            None | Some("") => GROSS_MODE,
+            Some(GROSS_MODE) => GROSS_MODE,
+            Some(NET_MODE) => NET_MODE,
+            Some(other) => {
+                return Err(AppError::at_parameter(
+                    ErrorCode::PriceModeInvalid,
+                    "priceMode",
+                    format!("price mode {other} is invalid; use GROSS_MODE or NET_MODE"),
+                ));
+            }
+        };
+        Ok(Self { currency, mode })
+    }
+
+    /// The search index's price facet and sort name: `price-DEFAULT-EUR-GROSS_MODE`.
+    pub fn search_field(&self) -> String {
+        format!("price-{DEFAULT_PRICE_TYPE}-{}-{}", self.currency, self.mode)
+    }
+
+    /// `grossAmount` or `netAmount`, the attribute the mode fills.
+    pub fn amount_attribute(&self) -> &'static str {
+        if self.mode == NET_MODE {
+            "netAmount"
+        } else {
+            "grossAmount"
+        }
+    }
+}
+
+/// Price type → amount in the request's currency and mode: `own` first, types it lacks from `fallback`
+/// (a concrete product inherits the abstract's prices type by type, as Spryker resolves them).
+fn amounts(
+    own: Option<&PriceProductStorage>,
+    fallback: Option<&PriceProductStorage>,
+    pricing: &Pricing,
+) -> BTreeMap<String, i64> {
+    let of = |document: Option<&PriceProductStorage>| {
+        document
+            .and_then(|document| document.prices.get(&pricing.currency))
+            .and_then(|modes| modes.get(pricing.mode))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut merged = of(fallback);
+    merged.extend(of(own));
+    merged
+}
+
+/// The attributes of a price resource: `price` (DEFAULT) and `prices` (DEFAULT first, then the other
+/// types by name).
+pub(crate) fn price_attributes(
+    own: Option<&PriceProductStorage>,
+    fallback: Option<&PriceProductStorage>,
+    pricing: &Pricing,
+) -> Value {
+    let amounts = amounts(own, fallback, pricing);
+    let mut ordered: Vec<(&String, &i64)> = amounts.iter().collect();
+    ordered.sort_by_key(|(name, _)| (name.as_str() != DEFAULT_PRICE_TYPE, name.as_str()));
+    let prices: Vec<Value> = ordered
+        .into_iter()
+        .map(|(price_type, amount)| {
+            let mut entry = Map::new();
+            entry.insert("priceTypeName".to_owned(), json!(price_type));
+            let (net, gross) = if pricing.mode == NET_MODE {
+                (json!(amount), Value::Null)
+            } else {
+                (Value::Null, json!(amount))
+            };
+            entry.insert("netAmount".to_owned(), net);
+            entry.insert("grossAmount".to_owned(), gross);
+            entry.insert("currency".to_owned(), currency_json(&pricing.currency));
+            if price_type == DEFAULT_PRICE_TYPE {
+                entry.insert("volumePrices".to_owned(), json!([]));
+            }
+            Value::Object(entry)
+        })
+        .collect();
+    json!({"price": amounts.get(DEFAULT_PRICE_TYPE), "prices": prices})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(entries: &[(&str, &str, &str, i64)]) -> PriceProductStorage {
+        let mut document = PriceProductStorage::default();
+        for (currency, mode, price_type, amount) in entries {
+            document
+                .prices
+                .entry((*currency).to_owned())
+                .or_default()
+                .entry((*mode).to_owned())
+                .or_default()
+                .insert((*price_type).to_owned(), *amount);
+        }
+        document
+    }
+
+    #[test]
+    fn concrete_prices_inherit_missing_types_from_the_abstract() {
+        let pricing = Pricing {
+            currency: "EUR".to_owned(),
+            mode: GROSS_MODE,
+        };
+        let own = document(&[("EUR", GROSS_MODE, "DEFAULT", 9900)]);
+        let inherited = document(&[
+            ("EUR", GROSS_MODE, "DEFAULT", 12900),
+            ("EUR", GROSS_MODE, "ORIGINAL", 15900),
+        ]);
+        let attributes = price_attributes(Some(&own), Some(&inherited), &pricing);
+        assert_eq!(attributes["price"], 9900);
+        assert_eq!(attributes["prices"][0]["priceTypeName"], "DEFAULT");
+        assert_eq!(attributes["prices"][1]["grossAmount"], 15900);
+        assert_eq!(attributes["prices"][1]["netAmount"], Value::Null);
+        assert!(attributes["prices"][1].get("volumePrices").is_none());
+    }
+
+    #[test]
+    fn no_price_in_the_currency_is_a_null_price() {
+        let pricing = Pricing {
+            currency: "CHF".to_owned(),
+            mode: NET_MODE,
+        };
+        let own = document(&[("EUR", NET_MODE, "DEFAULT", 9900)]);
+        assert_eq!(
+            price_attributes(Some(&own), None, &pricing),
+            json!({"price": null, "prices": []})
+        );
+    }
+}
