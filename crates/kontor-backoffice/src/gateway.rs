@@ -127,3 +127,57 @@ async fn execute(State(state): State<InternalState>, headers: HeaderMap, body: B
     };
     (StatusCode::OK, axum::Json(outcome)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use kontor_domain::gateway::CartCommand;
+    use tower::ServiceExt;
+
+    struct Echo;
+
+    #[async_trait]
+    impl BackendGateway for Echo {
+        async fn execute(&self, _request: GatewayRequest) -> Result<GatewayReply, GatewayError> {
+            Ok(GatewayReply::Done)
+        }
+    }
+
+    async fn call(router: &Router, authorization: Option<&str>) -> (StatusCode, String) {
+        let command = GatewayRequest::Cart(CartCommand::DeleteCart {
+            owner: kontor_domain::gateway::CartOwner::Guest("g".to_owned()),
+            cart_id: "c".to_owned(),
+        });
+        let mut request = Request::post("/internal/gateway").header("content-type", "application/json");
+        if let Some(value) = authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        let body = Body::from(serde_json::to_vec(&command).expect("json"));
+        let response = router
+            .clone()
+            .oneshot(request.body(body).expect("request"))
+            .await
+            .expect("response");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn the_internal_endpoint_needs_the_shared_token() {
+        let router = internal_routes(Arc::new(Echo), "s3cret-internal-token");
+        assert_eq!(call(&router, None).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&router, Some("Bearer wrong")).await.0, StatusCode::UNAUTHORIZED);
+        let (status, body) = call(&router, Some("Bearer s3cret-internal-token")).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"reply":"done"}"#));
+    }
+
+    #[tokio::test]
+    async fn an_empty_token_keeps_the_endpoint_closed() {
+        let router = internal_routes(Arc::new(Echo), "");
+        assert_eq!(call(&router, Some("Bearer ")).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&router, Some("Bearer anything")).await.0, StatusCode::UNAUTHORIZED);
+    }
+}

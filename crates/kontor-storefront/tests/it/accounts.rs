@@ -78,9 +78,8 @@ fn pointers(answer: &Answer) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test]
-async fn registration_sign_in_profile_and_tokens() {
-    let shop = Shop::open_with_backend(Backend::Redb).await;
+async fn registration_sign_in_profile_and_tokens(backend: Backend) {
+    let shop = Shop::open_with_backend(backend).await;
 
     let created = shop.post("/customers", &[], registration("erika@example.com")).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
@@ -234,9 +233,8 @@ async fn registration_sign_in_profile_and_tokens() {
     shop.close().await;
 }
 
-#[tokio::test]
-async fn addresses_belong_to_their_customer() {
-    let shop = Shop::open_with_backend(Backend::Redb).await;
+async fn addresses_belong_to_their_customer(backend: Backend) {
+    let shop = Shop::open_with_backend(backend).await;
     for email in ["erika@example.com", "max@example.com"] {
         let created = shop.post("/customers", &[], registration(email)).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
@@ -344,9 +342,8 @@ async fn addresses_belong_to_their_customer() {
     shop.close().await;
 }
 
-#[tokio::test]
-async fn password_change_and_reset() {
-    let shop = Shop::open_with_backend(Backend::Redb).await;
+async fn password_change_and_reset(backend: Backend) {
+    let shop = Shop::open_with_backend(backend).await;
     let created = shop.post("/customers", &[], registration("erika@example.com")).await;
     let reference = created.body["data"]["id"].as_str().expect("reference").to_owned();
     let (access, _) = sign_in(&shop, "erika@example.com", PASSWORD).await;
@@ -470,3 +467,27 @@ async fn password_change_and_reset() {
     assert_eq!(after.code(), "003");
     shop.close().await;
 }
+
+/// Runs each scenario on the embedded KV store (redb) and on Redis.
+macro_rules! on_both_kv_backends {
+    ($($test:ident),+ $(,)?) => {
+        mod redb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Backend::Redb).await;
+                }
+            )+
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Backend::Redis).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_kv_backends!(registration_sign_in_profile_and_tokens, addresses_belong_to_their_customer, password_change_and_reset);

@@ -39,9 +39,8 @@ fn redacted(mut value: Value, cart_id: &str) -> Value {
     value
 }
 
-#[tokio::test]
-async fn customer_carts_items_and_totals() {
-    let shop = Shop::open_with_backend(Backend::Redb).await;
+async fn customer_carts_items_and_totals(backend: Backend) {
+    let shop = Shop::open_with_backend(backend).await;
     let token = customer_token(&shop, "erika@example.com", None).await;
     let auth = [("authorization", token.as_str())];
 
@@ -178,9 +177,8 @@ async fn customer_carts_items_and_totals() {
     shop.close().await;
 }
 
-#[tokio::test]
-async fn guest_carts_and_the_merge_at_sign_in() {
-    let shop = Shop::open_with_backend(Backend::Redb).await;
+async fn guest_carts_and_the_merge_at_sign_in(backend: Backend) {
+    let shop = Shop::open_with_backend(backend).await;
     let guest = [("x-anonymous-customer-unique-id", "guest-5f1c-7a2e")];
 
     let without_header = shop
@@ -240,3 +238,27 @@ async fn guest_carts_and_the_merge_at_sign_in() {
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "the guest cart was merged away");
     shop.close().await;
 }
+
+/// Runs each scenario on the embedded KV store (redb) and on Redis.
+macro_rules! on_both_kv_backends {
+    ($($test:ident),+ $(,)?) => {
+        mod redb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Backend::Redb).await;
+                }
+            )+
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Backend::Redis).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_kv_backends!(customer_carts_items_and_totals, guest_carts_and_the_merge_at_sign_in);
