@@ -19,8 +19,9 @@
 //! - `storefront-product`: `GET /abstract-products/<sku>` over the abstract SKUs in a random order
 //!   (`--sku-file`, else discovered by paging `catalog-search`).
 //! - `storefront-search`: `GET /catalog-search?q=<word>&<facet>=<value>`, cycling over combinations
-//!   discovered up front: words from product names, values of one value facet
-//!   (`valueFacets[].config.parameterName`, `name[]` when multi-valued) that answer at least one hit.
+//!   discovered up front: words from product names, the top values of one value facet (`--facet`,
+//!   else the one with the most values; `valueFacets[].config.parameterName`, `name[]` when
+//!   multi-valued); only combinations that find at least one product are kept.
 //! - `storefront-add-to-cart`: `POST /guest-cart-items` with `X-Anonymous-Customer-Unique-Id` spread
 //!   over `--guests` guests and a random concrete SKU among those found available (with at least
 //!   `--min-stock` units, or never out of stock) through `concrete-product-availabilities`.
@@ -113,7 +114,7 @@ struct Args {
     /// Search words (repeatable); default: the last word of some product names.
     #[arg(long = "query", value_name = "WORD")]
     queries: Vec<String>,
-    /// The value facet to filter on (its `config.parameterName`); default: the first with values.
+    /// The value facet to filter on (its `config.parameterName`); default: the one with the most values.
     #[arg(long)]
     facet: Option<String>,
     /// The server's process id, to report its CPU time over the run (from /proc).
@@ -540,11 +541,7 @@ impl Setup {
         for word in &words {
             let attributes = self.search(&format!("q={}&page[limit]=1", encode(word))).await?;
             let facets = attributes["valueFacets"].as_array().cloned().unwrap_or_default();
-            let chosen = facets.iter().find(|candidate| {
-                let name = candidate["config"]["parameterName"].as_str();
-                let has_values = candidate["values"].as_array().is_some_and(|values| !values.is_empty());
-                has_values && facet.as_deref().is_none_or(|wanted| Some(wanted) == name)
-            });
+            let chosen = choose_facet(&facets, facet.as_deref());
             let Some(chosen) = chosen else {
                 continue;
             };
@@ -639,6 +636,18 @@ fn name_words(products: &[Value], limit: usize) -> Vec<String> {
         }
     }
     words
+}
+
+/// The value facet named `wanted` (its `config.parameterName`), else the one with the most distinct
+/// values (the most selective filter: a brand or a colour rather than in-stock yes/no); only facets
+/// that have values.
+fn choose_facet<'a>(facets: &'a [Value], wanted: Option<&str>) -> Option<&'a Value> {
+    let values = |facet: &Value| facet["values"].as_array().map_or(0, Vec::len);
+    let mut candidates = facets.iter().filter(|facet| values(facet) > 0);
+    match wanted {
+        Some(wanted) => candidates.find(|facet| facet["config"]["parameterName"].as_str() == Some(wanted)),
+        None => candidates.rev().max_by_key(|facet| values(facet)),
+    }
 }
 
 /// The `limit` values of a value facet with the most documents.
@@ -1146,6 +1155,14 @@ mod tests {
         assert_eq!(name_words(&products, 5), ["regenjacke", "shoe"]);
         let facet = json!({"values": [{"value": "Havn", "doc_count": 3}, {"value": "Fjell", "doc_count": 9}]});
         assert_eq!(top_values(&facet, 1), ["Fjell"]);
+        let facets = vec![
+            json!({"config": {"parameterName": "availability"}, "values": [{"value": "in-stock"}]}),
+            facet.clone(),
+            json!({"config": {"parameterName": "color"}, "values": []}),
+        ];
+        assert_eq!(choose_facet(&facets, None), Some(&facets[1]));
+        assert_eq!(choose_facet(&facets, Some("availability")), Some(&facets[0]));
+        assert_eq!(choose_facet(&facets, Some("color")), None);
         assert_eq!(encode("color[]"), "color%5B%5D");
         assert_eq!(encode("Größe L"), "Gr%C3%B6%C3%9Fe+L");
     }

@@ -9,7 +9,7 @@ use crate::context::RequestContext;
 use crate::document::{Document, Includes, Resource};
 use crate::state::StorefrontState;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -22,23 +22,30 @@ use serde_json::{Map, Value};
 
 pub fn routes() -> Router<StorefrontState> {
     Router::new()
-        .route("/carts", get(list_carts).post(create_cart))
-        .route("/carts/{cart_id}", get(get_cart).patch(update_cart).delete(delete_cart))
-        .route("/carts/{cart_id}/items", post(add_item))
+        .route("/carts", get(list::<Customer>).post(create_cart))
+        .route(
+            "/carts/{cart_id}",
+            get(get_one::<Customer>)
+                .patch(update::<Customer>)
+                .delete(delete_cart::<Customer>),
+        )
+        .route("/carts/{cart_id}/items", post(add_to::<Customer>))
         .route(
             "/carts/{cart_id}/items/{group_key}",
-            patch(update_item).delete(remove_item),
+            patch(update_item::<Customer>).delete(remove_item::<Customer>),
         )
-        .route("/guest-carts", get(list_guest_carts))
+        .route("/guest-carts", get(list::<Guest>))
         .route(
             "/guest-carts/{cart_id}",
-            get(get_guest_cart).patch(update_guest_cart).delete(delete_guest_cart),
+            get(get_one::<Guest>)
+                .patch(update::<Guest>)
+                .delete(delete_cart::<Guest>),
         )
         .route("/guest-cart-items", post(add_guest_item))
-        .route("/guest-carts/{cart_id}/guest-cart-items", post(add_guest_item_to))
+        .route("/guest-carts/{cart_id}/guest-cart-items", post(add_to::<Guest>))
         .route(
             "/guest-carts/{cart_id}/guest-cart-items/{group_key}",
-            patch(update_guest_item).delete(remove_guest_item),
+            patch(update_item::<Guest>).delete(remove_item::<Guest>),
         )
 }
 
@@ -199,22 +206,45 @@ fn parse_update_quantity(attributes: &Map<String, Value>) -> Result<u32, AppErro
     }
 }
 
-async fn list_carts(
+/// Who owns the carts of a route: a signed-in customer (`carts`) or a guest (`guest-carts`). The
+/// handlers are written once over this, so both flavours follow the same rules.
+trait CartCaller: FromRequestParts<StorefrontState, Rejection = AppError> + Send {
+    const FLAVOUR: Flavour;
+    fn owner(self) -> CartOwner;
+}
+
+impl CartCaller for Customer {
+    const FLAVOUR: Flavour = CUSTOMER;
+    fn owner(self) -> CartOwner {
+        CartOwner::Customer(self.reference)
+    }
+}
+
+impl CartCaller for Guest {
+    const FLAVOUR: Flavour = GUEST;
+    fn owner(self) -> CartOwner {
+        CartOwner::Guest(self.anonymous_id)
+    }
+}
+
+async fn list<C: CartCaller>(
     State(state): State<StorefrontState>,
     ctx: RequestContext,
-    customer: Customer,
+    caller: C,
 ) -> Result<Response, AppError> {
+    let store = ctx.store.name.clone();
     let reply = cart_command(
         &state,
         CartCommand::ListCarts {
-            owner: CartOwner::Customer(customer.reference),
-            store: ctx.store.name.clone(),
+            owner: caller.owner(),
+            store,
         },
     )
     .await?;
-    respond_cart(&ctx, CUSTOMER, reply, StatusCode::OK)
+    respond_cart(&ctx, C::FLAVOUR, reply, StatusCode::OK)
 }
 
+/// `POST /carts`; guests get their one cart with their first item instead.
 async fn create_cart(
     State(state): State<StorefrontState>,
     ctx: RequestContext,
@@ -223,88 +253,71 @@ async fn create_cart(
 ) -> Result<Response, AppError> {
     body.expect_type("carts")?;
     let cart: CartInput = parse_attributes(body.attributes)?;
-    let reply = cart_command(
-        &state,
-        CartCommand::CreateCart {
-            owner: CartOwner::Customer(customer.reference),
-            store: ctx.store.name.clone(),
-            cart,
-        },
-    )
-    .await?;
-    respond_cart(&ctx, CUSTOMER, reply, StatusCode::CREATED)
-}
-
-async fn get_one(
-    state: &StorefrontState,
-    ctx: &RequestContext,
-    flavour: Flavour,
-    owner: CartOwner,
-    cart_id: String,
-) -> Result<Response, AppError> {
-    let reply = cart_command(state, CartCommand::GetCart { owner, cart_id }).await?;
-    respond_cart(ctx, flavour, reply, StatusCode::OK)
-}
-
-async fn get_cart(
-    State(state): State<StorefrontState>,
-    ctx: RequestContext,
-    customer: Customer,
-    Path(cart_id): Path<String>,
-) -> Result<Response, AppError> {
-    get_one(&state, &ctx, CUSTOMER, CartOwner::Customer(customer.reference), cart_id).await
-}
-
-async fn update_one(
-    state: &StorefrontState,
-    ctx: &RequestContext,
-    flavour: Flavour,
-    owner: CartOwner,
-    cart_id: String,
-    body: JsonApiRequest,
-) -> Result<Response, AppError> {
-    body.expect_type(flavour.cart_type)?;
-    let changes: CartChanges = parse_attributes(body.attributes)?;
-    let reply = cart_command(
-        state,
-        CartCommand::UpdateCart {
-            owner,
-            cart_id,
-            changes,
-        },
-    )
-    .await?;
-    respond_cart(ctx, flavour, reply, StatusCode::OK)
-}
-
-async fn update_cart(
-    State(state): State<StorefrontState>,
-    ctx: RequestContext,
-    customer: Customer,
-    Path(cart_id): Path<String>,
-    body: JsonApiRequest,
-) -> Result<Response, AppError> {
-    update_one(
-        &state,
+    let command = CartCommand::CreateCart {
+        owner: customer.owner(),
+        store: ctx.store.name.clone(),
+        cart,
+    };
+    respond_cart(
         &ctx,
         CUSTOMER,
-        CartOwner::Customer(customer.reference),
-        cart_id,
-        body,
+        cart_command(&state, command).await?,
+        StatusCode::CREATED,
     )
-    .await
 }
 
-async fn delete_cart(
+async fn get_one<C: CartCaller>(
     State(state): State<StorefrontState>,
-    customer: Customer,
+    ctx: RequestContext,
+    caller: C,
     Path(cart_id): Path<String>,
 ) -> Result<Response, AppError> {
-    let owner = CartOwner::Customer(customer.reference);
-    no_content(cart_command(&state, CartCommand::DeleteCart { owner, cart_id }).await?)
+    let reply = cart_command(
+        &state,
+        CartCommand::GetCart {
+            owner: caller.owner(),
+            cart_id,
+        },
+    )
+    .await?;
+    respond_cart(&ctx, C::FLAVOUR, reply, StatusCode::OK)
 }
 
-async fn add_one(
+async fn update<C: CartCaller>(
+    State(state): State<StorefrontState>,
+    ctx: RequestContext,
+    caller: C,
+    Path(cart_id): Path<String>,
+    body: JsonApiRequest,
+) -> Result<Response, AppError> {
+    body.expect_type(C::FLAVOUR.cart_type)?;
+    let changes: CartChanges = parse_attributes(body.attributes)?;
+    let command = CartCommand::UpdateCart {
+        owner: caller.owner(),
+        cart_id,
+        changes,
+    };
+    respond_cart(&ctx, C::FLAVOUR, cart_command(&state, command).await?, StatusCode::OK)
+}
+
+async fn delete_cart<C: CartCaller>(
+    State(state): State<StorefrontState>,
+    caller: C,
+    Path(cart_id): Path<String>,
+) -> Result<Response, AppError> {
+    no_content(
+        cart_command(
+            &state,
+            CartCommand::DeleteCart {
+                owner: caller.owner(),
+                cart_id,
+            },
+        )
+        .await?,
+    )
+}
+
+async fn add_item(
     state: &StorefrontState,
     ctx: &RequestContext,
     flavour: Flavour,
@@ -314,125 +327,23 @@ async fn add_one(
 ) -> Result<Response, AppError> {
     body.expect_type(flavour.item_type)?;
     let item = parse_item(body.attributes)?;
-    let reply = cart_command(
-        state,
-        CartCommand::AddItem {
-            owner,
-            store: ctx.store.name.clone(),
-            cart_id,
-            item,
-        },
-    )
-    .await?;
-    respond_cart(ctx, flavour, reply, StatusCode::CREATED)
+    let command = CartCommand::AddItem {
+        owner,
+        store: ctx.store.name.clone(),
+        cart_id,
+        item,
+    };
+    respond_cart(ctx, flavour, cart_command(state, command).await?, StatusCode::CREATED)
 }
 
-async fn add_item(
+async fn add_to<C: CartCaller>(
     State(state): State<StorefrontState>,
     ctx: RequestContext,
-    customer: Customer,
+    caller: C,
     Path(cart_id): Path<String>,
     body: JsonApiRequest,
 ) -> Result<Response, AppError> {
-    let owner = CartOwner::Customer(customer.reference);
-    add_one(&state, &ctx, CUSTOMER, owner, Some(cart_id), body).await
-}
-
-async fn update_one_item(
-    state: &StorefrontState,
-    ctx: &RequestContext,
-    flavour: Flavour,
-    owner: CartOwner,
-    (cart_id, group_key): (String, String),
-    body: JsonApiRequest,
-) -> Result<Response, AppError> {
-    body.expect_type(flavour.item_type)?;
-    let quantity = parse_update_quantity(&body.attributes)?;
-    let reply = cart_command(
-        state,
-        CartCommand::UpdateItem {
-            owner,
-            cart_id,
-            group_key,
-            quantity,
-        },
-    )
-    .await?;
-    respond_cart(ctx, flavour, reply, StatusCode::OK)
-}
-
-async fn update_item(
-    State(state): State<StorefrontState>,
-    ctx: RequestContext,
-    customer: Customer,
-    Path(path): Path<(String, String)>,
-    body: JsonApiRequest,
-) -> Result<Response, AppError> {
-    let owner = CartOwner::Customer(customer.reference);
-    update_one_item(&state, &ctx, CUSTOMER, owner, path, body).await
-}
-
-async fn remove_item(
-    State(state): State<StorefrontState>,
-    customer: Customer,
-    Path((cart_id, group_key)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let owner = CartOwner::Customer(customer.reference);
-    no_content(
-        cart_command(
-            &state,
-            CartCommand::RemoveItem {
-                owner,
-                cart_id,
-                group_key,
-            },
-        )
-        .await?,
-    )
-}
-
-async fn list_guest_carts(
-    State(state): State<StorefrontState>,
-    ctx: RequestContext,
-    guest: Guest,
-) -> Result<Response, AppError> {
-    let reply = cart_command(
-        &state,
-        CartCommand::ListCarts {
-            owner: CartOwner::Guest(guest.anonymous_id),
-            store: ctx.store.name.clone(),
-        },
-    )
-    .await?;
-    respond_cart(&ctx, GUEST, reply, StatusCode::OK)
-}
-
-async fn get_guest_cart(
-    State(state): State<StorefrontState>,
-    ctx: RequestContext,
-    guest: Guest,
-    Path(cart_id): Path<String>,
-) -> Result<Response, AppError> {
-    get_one(&state, &ctx, GUEST, CartOwner::Guest(guest.anonymous_id), cart_id).await
-}
-
-async fn update_guest_cart(
-    State(state): State<StorefrontState>,
-    ctx: RequestContext,
-    guest: Guest,
-    Path(cart_id): Path<String>,
-    body: JsonApiRequest,
-) -> Result<Response, AppError> {
-    update_one(&state, &ctx, GUEST, CartOwner::Guest(guest.anonymous_id), cart_id, body).await
-}
-
-async fn delete_guest_cart(
-    State(state): State<StorefrontState>,
-    guest: Guest,
-    Path(cart_id): Path<String>,
-) -> Result<Response, AppError> {
-    let owner = CartOwner::Guest(guest.anonymous_id);
-    no_content(cart_command(&state, CartCommand::DeleteCart { owner, cart_id }).await?)
+    add_item(&state, &ctx, C::FLAVOUR, caller.owner(), Some(cart_id), body).await
 }
 
 /// `POST /guest-cart-items`: adds to the guest's cart, creating it on first use.
@@ -442,54 +353,38 @@ async fn add_guest_item(
     guest: Guest,
     body: JsonApiRequest,
 ) -> Result<Response, AppError> {
-    add_one(&state, &ctx, GUEST, CartOwner::Guest(guest.anonymous_id), None, body).await
+    add_item(&state, &ctx, GUEST, guest.owner(), None, body).await
 }
 
-async fn add_guest_item_to(
+async fn update_item<C: CartCaller>(
     State(state): State<StorefrontState>,
     ctx: RequestContext,
-    guest: Guest,
-    Path(cart_id): Path<String>,
+    caller: C,
+    Path((cart_id, group_key)): Path<(String, String)>,
     body: JsonApiRequest,
 ) -> Result<Response, AppError> {
-    add_one(
-        &state,
-        &ctx,
-        GUEST,
-        CartOwner::Guest(guest.anonymous_id),
-        Some(cart_id),
-        body,
-    )
-    .await
+    body.expect_type(C::FLAVOUR.item_type)?;
+    let quantity = parse_update_quantity(&body.attributes)?;
+    let command = CartCommand::UpdateItem {
+        owner: caller.owner(),
+        cart_id,
+        group_key,
+        quantity,
+    };
+    respond_cart(&ctx, C::FLAVOUR, cart_command(&state, command).await?, StatusCode::OK)
 }
 
-async fn update_guest_item(
+async fn remove_item<C: CartCaller>(
     State(state): State<StorefrontState>,
-    ctx: RequestContext,
-    guest: Guest,
-    Path(path): Path<(String, String)>,
-    body: JsonApiRequest,
-) -> Result<Response, AppError> {
-    update_one_item(&state, &ctx, GUEST, CartOwner::Guest(guest.anonymous_id), path, body).await
-}
-
-async fn remove_guest_item(
-    State(state): State<StorefrontState>,
-    guest: Guest,
+    caller: C,
     Path((cart_id, group_key)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let owner = CartOwner::Guest(guest.anonymous_id);
-    no_content(
-        cart_command(
-            &state,
-            CartCommand::RemoveItem {
-                owner,
-                cart_id,
-                group_key,
-            },
-        )
-        .await?,
-    )
+    let command = CartCommand::RemoveItem {
+        owner: caller.owner(),
+        cart_id,
+        group_key,
+    };
+    no_content(cart_command(&state, command).await?)
 }
 
 #[cfg(test)]

@@ -490,4 +490,8 @@ macro_rules! on_both_kv_backends {
     };
 }
 
-on_both_kv_backends!(registration_sign_in_profile_and_tokens, addresses_belong_to_their_customer, password_change_and_reset);
+on_both_kv_backends!(
+    registration_sign_in_profile_and_tokens,
+    addresses_belong_to_their_customer,
+    password_change_and_reset
+);
