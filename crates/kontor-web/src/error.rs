@@ -439,8 +439,11 @@ impl From<kontor_domain::gateway::GatewayError> for AppError {
                             None => error,
                         }
                     })
-                    .collect();
-                Self::many(errors)
+                    .collect::<Vec<_>>();
+                // Throttled sign-ins: the window is 15 minutes, so that is the honest upper bound.
+                let throttled = errors.iter().any(|error| error.code == ErrorCode::TooManyLoginAttempts);
+                let error = Self::many(errors);
+                if throttled { error.with_retry_after(900) } else { error }
             }
             GatewayError::Rejected(_) => Self::new(ErrorCode::Unprocessable, "the request was rejected"),
             GatewayError::Unavailable(reason) => {

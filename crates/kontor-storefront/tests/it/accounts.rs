@@ -468,6 +468,40 @@ async fn password_change_and_reset(backend: Backend) {
     shop.close().await;
 }
 
+async fn sign_in_is_throttled(backend: Backend) {
+    let shop = Shop::open_with_backend(backend).await;
+    let created = shop.post("/customers", &[], registration("erika@example.com")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    for _ in 0..10 {
+        let wrong = shop
+            .post(
+                "/access-tokens",
+                &[],
+                login_body("erika@example.com", "wrong-password-12"),
+            )
+            .await;
+        assert_eq!(wrong.code(), "003", "{}", wrong.body);
+    }
+    // Even the right password waits now: the account is throttled, not just the guesses.
+    let throttled = shop
+        .post("/access-tokens", &[], login_body("erika@example.com", PASSWORD))
+        .await;
+    assert_eq!(
+        (throttled.status, throttled.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "009"),
+        "{}",
+        throttled.body
+    );
+    assert_eq!(
+        throttled
+            .headers
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok()),
+        Some("900")
+    );
+    shop.close().await;
+}
+
 /// Runs each scenario on the embedded KV store (redb) and on Redis.
 macro_rules! on_both_kv_backends {
     ($($test:ident),+ $(,)?) => {
@@ -493,5 +527,6 @@ macro_rules! on_both_kv_backends {
 on_both_kv_backends!(
     registration_sign_in_profile_and_tokens,
     addresses_belong_to_their_customer,
-    password_change_and_reset
+    password_change_and_reset,
+    sign_in_is_throttled
 );
