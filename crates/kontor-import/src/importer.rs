@@ -264,6 +264,7 @@ impl Importer {
             DataEntity::ProductConcrete => self.run::<products::Concretes>(entity, path, display).await,
             DataEntity::ProductPrice => self.run::<commerce::Prices>(entity, path, display).await,
             DataEntity::ProductStock => self.run::<commerce::Stock>(entity, path, display).await,
+            DataEntity::Customer => self.run::<customers::Customers>(entity, path, display).await,
         }
     }
 

@@ -28,10 +28,11 @@ pub enum DataEntity {
     Warehouse,
     WarehouseStore,
     ProductStock,
+    Customer,
 }
 
 impl DataEntity {
-    pub const ALL: [DataEntity; 17] = [
+    pub const ALL: [DataEntity; 18] = [
         Self::Store,
         Self::Currency,
         Self::CurrencyStore,
@@ -49,6 +50,7 @@ impl DataEntity {
         Self::Warehouse,
         Self::WarehouseStore,
         Self::ProductStock,
+        Self::Customer,
     ];
 
     /// The canonical `data_entity` name.
@@ -71,6 +73,7 @@ impl DataEntity {
             Self::Warehouse => "warehouse",
             Self::WarehouseStore => "warehouse-store",
             Self::ProductStock => "product-stock",
+            Self::Customer => "customer",
         }
     }
 
@@ -104,6 +107,7 @@ impl DataEntity {
             ],
             Self::WarehouseStore => &[Self::Store, Self::Warehouse],
             Self::ProductStock => &[Self::ProductConcrete, Self::Warehouse],
+            Self::Customer => &[Self::LocaleStore],
             _ => &[],
         }
     }
@@ -122,7 +126,6 @@ pub(crate) const KNOWN_UNSUPPORTED: &[&str] = &[
     "shipment-price",
     "payment-method",
     "payment-method-store",
-    "customer",
     "product-search-attribute-map",
     "product-search-attribute",
 ];

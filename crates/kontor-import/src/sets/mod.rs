@@ -4,6 +4,7 @@
 pub(crate) mod catalog;
 pub(crate) mod commerce;
 pub(crate) mod config;
+pub(crate) mod customers;
 pub(crate) mod products;
 
 use crate::importer::RowError;
