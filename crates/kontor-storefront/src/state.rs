@@ -31,6 +31,9 @@ pub struct Inner {
     pub tokens: AccessTokenKeys,
     pub options: StorefrontOptions,
     stores: RwLock<Option<CachedStores>>,
+    /// Held by the one request that reloads the store list; the others keep using the stale list
+    /// (or wait for it, when there is none yet), so an expiry never starts a scan per request.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 struct CachedStores {
@@ -39,7 +42,7 @@ struct CachedStores {
 }
 
 /// How long the store list is reused before it is read from KV again; store changes are rare and a
-/// request must not pay a prefix scan.
+/// request must not pay a prefix scan (on Redis that scan walks the whole keyspace).
 const STORE_CACHE_TTL: Duration = Duration::from_secs(5);
 
 impl StorefrontState {
@@ -57,17 +60,50 @@ impl StorefrontState {
             tokens,
             options,
             stores: RwLock::new(None),
+            reloading: tokio::sync::Mutex::new(()),
         }))
     }
 
-    /// Every store document in the KV store, sorted by name; cached for a few seconds.
+    /// Every store document in the KV store, sorted by name; cached for a few seconds. When the cache
+    /// expires, one request reloads it while the others answer with the previous list.
     pub async fn stores(&self) -> Result<Arc<Vec<StoreStorage>>, kontor_kv::KvError> {
-        if let Ok(guard) = self.0.stores.read()
-            && let Some(cached) = guard.as_ref()
-            && cached.loaded_at.elapsed() < STORE_CACHE_TTL
+        let cached = self.cached_stores();
+        if let Some((stores, fresh)) = &cached
+            && *fresh
         {
-            return Ok(cached.stores.clone());
+            return Ok(stores.clone());
         }
+        let _reload = match (&cached, self.0.reloading.try_lock()) {
+            (_, Ok(guard)) => guard,
+            // Someone else is reloading: the stale list is good enough for this request.
+            (Some((stale, _)), Err(_)) => return Ok(stale.clone()),
+            // Nothing to fall back on: wait for the reload in progress, then use its result.
+            (None, Err(_)) => {
+                let guard = self.0.reloading.lock().await;
+                if let Some((stores, _)) = self.cached_stores() {
+                    return Ok(stores);
+                }
+                guard
+            }
+        };
+        let stores = Arc::new(self.load_stores().await?);
+        if let Ok(mut guard) = self.0.stores.write() {
+            *guard = Some(CachedStores {
+                loaded_at: Instant::now(),
+                stores: stores.clone(),
+            });
+        }
+        Ok(stores)
+    }
+
+    /// The cached list and whether it is still fresh.
+    fn cached_stores(&self) -> Option<(Arc<Vec<StoreStorage>>, bool)> {
+        let guard = self.0.stores.read().ok()?;
+        let cached = guard.as_ref()?;
+        Some((cached.stores.clone(), cached.loaded_at.elapsed() < STORE_CACHE_TTL))
+    }
+
+    async fn load_stores(&self) -> Result<Vec<StoreStorage>, kontor_kv::KvError> {
         let prefix = format!("{}:", kontor_readmodel::storage::projection::STORE);
         let mut stores = Vec::new();
         let mut after: Option<String> = None;
@@ -85,13 +121,6 @@ impl StorefrontState {
             }
         }
         stores.sort_by(|a, b| a.name.cmp(&b.name));
-        let stores = Arc::new(stores);
-        if let Ok(mut guard) = self.0.stores.write() {
-            *guard = Some(CachedStores {
-                loaded_at: Instant::now(),
-                stores: stores.clone(),
-            });
-        }
         Ok(stores)
     }
 }
