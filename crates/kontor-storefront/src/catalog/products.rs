@@ -44,6 +44,16 @@ const CATEGORY_NODES: &str = "category-nodes";
 // ---------------------------------------------------------------------------------------------------
 // Keys
 
+/// A document published per store (prices, availability): `<projection>:<store>:<id>`.
+fn store_scoped(ctx: &RequestContext, projection: &str, id: i64) -> Option<String> {
+    key(projection, Some(&ctx.store.name), None, Some(&id.to_string())).ok()
+}
+
+/// A document published per locale (concretes, image sets): `<projection>:<locale>:<id>`.
+fn locale_scoped(ctx: &RequestContext, projection: &str, id: i64) -> Option<String> {
+    key(projection, None, Some(&ctx.locale), Some(&id.to_string())).ok()
+}
+
 fn abstract_key(ctx: &RequestContext, id: i64) -> Option<String> {
     key(
         projection::PRODUCT_ABSTRACT,
@@ -55,63 +65,27 @@ fn abstract_key(ctx: &RequestContext, id: i64) -> Option<String> {
 }
 
 fn concrete_key(ctx: &RequestContext, id: i64) -> Option<String> {
-    key(
-        projection::PRODUCT_CONCRETE,
-        None,
-        Some(&ctx.locale),
-        Some(&id.to_string()),
-    )
-    .ok()
+    locale_scoped(ctx, projection::PRODUCT_CONCRETE, id)
 }
 
 fn abstract_price_key(ctx: &RequestContext, id: i64) -> Option<String> {
-    key(
-        projection::PRICE_PRODUCT_ABSTRACT,
-        Some(&ctx.store.name),
-        None,
-        Some(&id.to_string()),
-    )
-    .ok()
+    store_scoped(ctx, projection::PRICE_PRODUCT_ABSTRACT, id)
 }
 
 fn concrete_price_key(ctx: &RequestContext, id: i64) -> Option<String> {
-    key(
-        projection::PRICE_PRODUCT_CONCRETE,
-        Some(&ctx.store.name),
-        None,
-        Some(&id.to_string()),
-    )
-    .ok()
+    store_scoped(ctx, projection::PRICE_PRODUCT_CONCRETE, id)
 }
 
 fn availability_key(ctx: &RequestContext, abstract_id: i64) -> Option<String> {
-    key(
-        projection::AVAILABILITY,
-        Some(&ctx.store.name),
-        None,
-        Some(&abstract_id.to_string()),
-    )
-    .ok()
+    store_scoped(ctx, projection::AVAILABILITY, abstract_id)
 }
 
 pub(crate) fn abstract_image_key(ctx: &RequestContext, id: i64) -> Option<String> {
-    key(
-        projection::PRODUCT_ABSTRACT_IMAGE,
-        None,
-        Some(&ctx.locale),
-        Some(&id.to_string()),
-    )
-    .ok()
+    locale_scoped(ctx, projection::PRODUCT_ABSTRACT_IMAGE, id)
 }
 
 fn concrete_image_key(ctx: &RequestContext, id: i64) -> Option<String> {
-    key(
-        projection::PRODUCT_CONCRETE_IMAGE,
-        None,
-        Some(&ctx.locale),
-        Some(&id.to_string()),
-    )
-    .ok()
+    locale_scoped(ctx, projection::PRODUCT_CONCRETE_IMAGE, id)
 }
 
 pub(crate) fn translation_key(locale: &str, glossary_key: &str) -> Option<String> {
