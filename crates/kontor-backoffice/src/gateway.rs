@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use kontor_domain::cart::CartService;
+use kontor_domain::checkout::CheckoutService;
 use kontor_domain::customer::CustomerService;
 use kontor_domain::gateway::{BackendGateway, CustomerCommand, GatewayError, GatewayReply, GatewayRequest};
 use serde::Serialize;
@@ -21,11 +22,16 @@ use std::sync::Arc;
 pub struct LocalGateway {
     customers: CustomerService,
     carts: CartService,
+    checkout: CheckoutService,
 }
 
 impl LocalGateway {
-    pub fn new(customers: CustomerService, carts: CartService) -> Self {
-        Self { customers, carts }
+    pub fn new(customers: CustomerService, carts: CartService, checkout: CheckoutService) -> Self {
+        Self {
+            customers,
+            carts,
+            checkout,
+        }
     }
 }
 
@@ -66,6 +72,7 @@ impl BackendGateway for LocalGateway {
             }
             GatewayRequest::Customer(command) => self.customers.execute(command).await,
             GatewayRequest::Cart(command) => self.carts.execute(command).await,
+            GatewayRequest::Checkout(command) => self.checkout.execute(command).await,
         }
     }
 }

@@ -45,6 +45,7 @@ pub struct Settings {
     pub internal: InternalSettings,
     pub auth: AuthSettings,
     pub mail: MailSettings,
+    pub oms: OmsSettings,
     pub log: LogSettings,
 }
 
@@ -131,6 +132,23 @@ pub struct MailSettings {
     pub from: String,
 }
 
+/// The order state machines (oms.md §1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OmsSettings {
+    /// Directories whose `*.xml` files hold main processes (subprocess files sit below them).
+    /// A missing `config/oms` (the default) means Kontor's built-in processes.
+    pub process_dirs: Vec<PathBuf>,
+    /// Process names loaded at start; an order's items keep running the process they started with.
+    pub active_processes: Vec<String>,
+    /// The state every item of a new order starts in.
+    pub initial_state: String,
+    /// `"<provider>/<method name>"` → process, as in Spryker's `PAYMENT_METHOD_STATEMACHINE_MAPPING`.
+    pub payment_processes: std::collections::BTreeMap<String, String>,
+    /// The process of payment methods without a mapping; empty refuses them at checkout.
+    pub default_process: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -183,6 +201,13 @@ impl Default for Settings {
                 smtp_url: String::new(),
                 from: "Kontor Shop <shop@localhost>".to_owned(),
             },
+            oms: OmsSettings {
+                process_dirs: vec![PathBuf::from("config/oms")],
+                active_processes: vec!["KontorDefault01".to_owned()],
+                initial_state: "new".to_owned(),
+                payment_processes: std::collections::BTreeMap::new(),
+                default_process: "KontorDefault01".to_owned(),
+            },
             log: LogSettings {
                 filter: "info".to_owned(),
                 format: LogFormat::Text,
@@ -204,6 +229,7 @@ const ENV_KEYS: &[&str] = &[
     "internal",
     "auth",
     "mail",
+    "oms",
     "log",
 ];
 
@@ -324,6 +350,26 @@ impl Settings {
             || self.mail.smtp_url.starts_with("smtps://"))
         {
             return invalid("mail.smtp_url", "must be empty or start with smtp:// or smtps://");
+        }
+        if self.oms.active_processes.is_empty() {
+            return invalid("oms.active_processes", "must name at least one process");
+        }
+        if self.oms.initial_state.trim().is_empty() {
+            return invalid("oms.initial_state", "must not be empty");
+        }
+        if !self.oms.default_process.is_empty() && !self.oms.active_processes.contains(&self.oms.default_process) {
+            return invalid("oms.default_process", "must be one of oms.active_processes (or empty)");
+        }
+        if let Some((method, process)) = self
+            .oms
+            .payment_processes
+            .iter()
+            .find(|(_, process)| !self.oms.active_processes.contains(process))
+        {
+            return Err(ConfigError::Invalid {
+                key: "oms.payment_processes",
+                reason: format!("{method:?} maps to {process:?}, which is not in oms.active_processes"),
+            });
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");

@@ -30,6 +30,7 @@ pub trait BackendGateway: Send + Sync {
 pub enum GatewayRequest {
     Customer(CustomerCommand),
     Cart(CartCommand),
+    Checkout(CheckoutCommand),
 }
 
 /// Customer accounts, sign-in and addresses. `customer_reference` always comes from a verified access
@@ -147,6 +148,310 @@ pub enum CartCommand {
     },
 }
 
+/// Checkout and the customer's orders (storefront-api.md §8.10–§8.11).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckoutCommand {
+    /// → [`GatewayReply::CheckoutData`]; nothing is created. Unknown cart → `1103`.
+    CheckoutData {
+        owner: CartOwner,
+        input: Box<CheckoutDataInput>,
+    },
+    /// → [`GatewayReply::OrderPlaced`]. Prices and availability are re-checked; an SKU that cannot be
+    /// supplied → `1102` naming it. With `idempotency_key`, a retry returns the first order.
+    PlaceOrder {
+        owner: CartOwner,
+        locale: String,
+        idempotency_key: Option<String>,
+        input: Box<CheckoutInput>,
+    },
+    /// → [`GatewayReply::Orders`]: the customer's orders, newest first.
+    ListOrders {
+        customer_reference: String,
+        offset: u64,
+        limit: u64,
+    },
+    /// → [`GatewayReply::Order`]; someone else's order → `801`.
+    GetOrder {
+        customer_reference: String,
+        order_reference: String,
+    },
+}
+
+/// `POST /checkout-data` attributes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckoutDataInput {
+    pub id_cart: String,
+    #[serde(default)]
+    pub billing_address: Option<CheckoutAddress>,
+    #[serde(default)]
+    pub payments: Vec<PaymentSelection>,
+    #[serde(default)]
+    pub shipments: Vec<ShipmentSelection>,
+    #[serde(default)]
+    pub customer: Option<CheckoutCustomer>,
+}
+
+/// `POST /checkout` attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckoutInput {
+    #[serde(default)]
+    pub customer: Option<CheckoutCustomer>,
+    pub id_cart: String,
+    #[serde(default)]
+    pub billing_address: Option<CheckoutAddress>,
+    #[serde(default)]
+    pub payments: Vec<PaymentSelection>,
+    #[serde(default)]
+    pub shipments: Vec<ShipmentSelection>,
+}
+
+/// Who orders: required for guests; for customers it defaults to the account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckoutCustomer {
+    #[serde(default)]
+    pub salutation: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+}
+
+/// A full address, or `{"id": …}` naming a saved address of the signed-in customer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckoutAddress {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub salutation: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub address1: Option<String>,
+    #[serde(default)]
+    pub address2: Option<String>,
+    #[serde(default)]
+    pub address3: Option<String>,
+    #[serde(default)]
+    pub zip_code: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub iso2_code: Option<String>,
+    #[serde(default)]
+    pub company: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub is_default_shipping: Option<bool>,
+    #[serde(default)]
+    pub is_default_billing: Option<bool>,
+}
+
+/// One chosen payment method, by Glue's names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentSelection {
+    pub payment_method_name: String,
+    pub payment_provider_name: String,
+    #[serde(default)]
+    pub amount: Option<i64>,
+}
+
+/// One shipment: which cart items (SKUs; empty = all), where, and how.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShipmentSelection {
+    #[serde(default)]
+    pub items: Vec<String>,
+    #[serde(default)]
+    pub shipping_address: Option<CheckoutAddress>,
+    #[serde(default)]
+    pub id_shipment_method: Option<i64>,
+    #[serde(default)]
+    pub requested_delivery_date: Option<String>,
+}
+
+/// What a cart can be checked out with (`checkout-data` attributes and includes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckoutData {
+    pub addresses: Vec<Address>,
+    pub payment_providers: Vec<PaymentProviderView>,
+    pub shipment_methods: Vec<ShipmentMethodView>,
+    pub payment_methods: Vec<PaymentMethodView>,
+    pub selected_shipment_methods: Vec<ShipmentMethodView>,
+    pub selected_payment_methods: Vec<PaymentMethodView>,
+}
+
+/// A payment provider with its methods.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentProviderView {
+    pub payment_provider_name: String,
+    pub payment_methods: Vec<PaymentMethodView>,
+}
+
+/// `payment-methods` attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentMethodView {
+    /// The method key; the resource id.
+    pub id: String,
+    pub payment_method_name: String,
+    pub payment_provider_name: String,
+    pub priority: i32,
+    pub required_request_data: Vec<String>,
+}
+
+/// `shipment-methods` attributes, priced in the cart's currency and price mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShipmentMethodView {
+    /// The numeric method id (Glue's `idShipmentMethod`), as a string resource id.
+    pub id: String,
+    pub name: String,
+    pub carrier_name: String,
+    pub price: i64,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub tax_rate: rust_decimal::Decimal,
+    pub currency_iso_code: String,
+    pub delivery_time: Option<String>,
+}
+
+/// The answer to a placed order (`checkout` attributes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacedOrder {
+    pub order_reference: String,
+    pub redirect_url: Option<String>,
+    pub is_external_redirect: Option<bool>,
+    /// The order itself, for `include=orders`.
+    pub order: Order,
+}
+
+/// Order totals in minor units of the order's currency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderTotals {
+    pub expense_total: i64,
+    pub discount_total: i64,
+    pub tax_total: i64,
+    pub subtotal: i64,
+    pub grand_total: i64,
+    pub canceled_total: i64,
+    pub remuneration_total: i64,
+}
+
+/// An order as its customer sees it (`orders` attributes; `orderReference` is the resource id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub order_reference: String,
+    pub created_at: String,
+    pub currency_iso_code: String,
+    pub price_mode: String,
+    pub store: String,
+    pub item_states: Vec<String>,
+    pub totals: OrderTotals,
+    pub billing_address: Option<OrderAddress>,
+    pub items: Vec<OrderItem>,
+    pub expenses: Vec<OrderExpense>,
+    pub payments: Vec<OrderPayment>,
+    pub shipments: Vec<OrderShipment>,
+    pub calculated_discounts: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An address stored with an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderAddress {
+    pub salutation: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub address1: String,
+    pub address2: Option<String>,
+    pub address3: Option<String>,
+    pub zip_code: String,
+    pub city: String,
+    pub iso2_code: String,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// One order line with its customer-visible OMS state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderItem {
+    pub uuid: String,
+    pub name: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub sum_price: i64,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub tax_rate: rust_decimal::Decimal,
+    pub sum_tax_amount: i64,
+    pub state: String,
+    pub refundable_amount: i64,
+    pub canceled_amount: i64,
+    pub is_returnable: bool,
+    pub id_shipment: Option<i64>,
+}
+
+/// An order expense (shipping).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderExpense {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub sum_price: i64,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub tax_rate: rust_decimal::Decimal,
+    pub sum_tax_amount: i64,
+    pub id_shipment: Option<i64>,
+}
+
+/// A payment of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPayment {
+    pub amount: i64,
+    pub payment_provider: String,
+    pub payment_method: String,
+    pub status: String,
+}
+
+/// A shipment of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderShipment {
+    pub id_shipment: i64,
+    pub shipment_method_name: String,
+    pub carrier_name: String,
+    pub requested_delivery_date: Option<String>,
+    pub shipping_address: Option<OrderAddress>,
+}
+
+/// A page of a customer's orders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPage {
+    pub orders: Vec<Order>,
+    pub total: u64,
+}
+
 /// Who a cart belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -168,6 +473,10 @@ pub enum GatewayReply {
     Address(Address),
     Carts(Vec<Cart>),
     Cart(Cart),
+    CheckoutData(CheckoutData),
+    OrderPlaced(Box<PlacedOrder>),
+    Orders(OrderPage),
+    Order(Box<Order>),
 }
 
 /// Why a command was not carried out.
@@ -513,6 +822,7 @@ pub struct CartItem {
 pub struct ItemCalculations {
     pub unit_price: i64,
     pub sum_price: i64,
+    #[serde(with = "rust_decimal::serde::float")]
     pub tax_rate: rust_decimal::Decimal,
     pub unit_net_price: i64,
     pub sum_net_price: i64,

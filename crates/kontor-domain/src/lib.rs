@@ -7,10 +7,12 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod customer;
 pub mod error;
 pub mod gateway;
 pub mod glossary;
+pub mod oms;
 pub mod outbox;
 pub mod pricing;
 pub mod resource;

@@ -3,7 +3,8 @@
 //! [`generate`] writes a complete shop under `out` — stores, currencies, locales, glossary, tax, a
 //! 3-level category tree (4 × 4 × 4 leaves under one root), attribute keys (`color` and `size` are super
 //! attributes), abstract products with 1–5 concretes that differ in colour and size, prices per store and
-//! currency (about a fifth with an `ORIGINAL` price), stock in two warehouses, one SVG placeholder image per
+//! currency (about a fifth with an `ORIGINAL` price), stock in two warehouses, shipment methods with prices
+//! per store and currency and payment methods, both offered in every store, one SVG placeholder image per
 //! abstract under `images/` and `product_image.csv` — plus the recipe `full_EU.yml`. `product-image` is the
 //! last recipe step: the importer does not import images yet and lists the step as skipped.
 //!
@@ -235,6 +236,18 @@ const ATTRIBUTE_KEYS: [(&str, bool); 5] = [
 ];
 
 const WAREHOUSES: [&str; 2] = ["Warehouse 1", "Warehouse 2"];
+
+/// Shipment methods: (key, name, gross price in minor units of every store currency).
+const SHIPMENT_METHODS: [(&str, &str, u64); 2] = [("kt_standard", "Standard", 490), ("kt_express", "Express", 1290)];
+
+const CARRIER: &str = "Kontor Post";
+
+/// Payment methods: (key, name, provider key, provider name).
+const PAYMENT_METHODS: [(&str, &str, &str, &str); 3] = [
+    ("kt-invoice", "Invoice", "DummyPayment", "Dummy Payment"),
+    ("kt-card", "Credit Card", "DummyPayment", "Dummy Payment"),
+    ("kt-prepayment", "Prepayment", "Kontor", "Kontor"),
+];
 
 const TAX_SET: &str = "Standard";
 
@@ -518,6 +531,76 @@ fn charm(cents: u64) -> u64 {
 
 fn net_of(gross: u64, rate_bp: u64) -> u64 {
     (gross * 10_000 + (10_000 + rate_bp) / 2) / (10_000 + rate_bp)
+}
+
+/// Shipment and payment methods, offered in every store: `shipment.csv` (Spryker's `taxSetName` header,
+/// the catalog's tax set), per store `shipment_method_store.csv` and `shipment_price.csv` (gross and net in
+/// the store's currency, net from the store's tax rate), `payment_method.csv` and per store
+/// `payment_method_store.csv`.
+fn write_checkout_methods(out: &Path, stores: &[Store], files: &mut Vec<PathBuf>) -> Result<(), GenerateError> {
+    let mut file = CsvFile::create(
+        out,
+        "common/common/shipment.csv",
+        &header(&["shipment_method_key", "name", "carrier", "taxSetName"]),
+    )?;
+    for (key, name, _) in SHIPMENT_METHODS {
+        file.row([key, name, CARRIER, TAX_SET])?;
+    }
+    file.finish(files)?;
+    for store in stores {
+        let mut file = CsvFile::create(
+            out,
+            &format!("common/{}/shipment_method_store.csv", store.code),
+            &header(&["shipment_method_key", "store"]),
+        )?;
+        for (key, _, _) in SHIPMENT_METHODS {
+            file.row([key, store.code.as_str()])?;
+        }
+        file.finish(files)?;
+        let mut file = CsvFile::create(
+            out,
+            &format!("common/{}/shipment_price.csv", store.code),
+            &header(&["shipment_method_key", "store", "currency", "value_net", "value_gross"]),
+        )?;
+        for (key, _, gross) in SHIPMENT_METHODS {
+            file.row([
+                key,
+                store.code.as_str(),
+                store.currency,
+                &net_of(gross, store.rate_bp).to_string(),
+                &gross.to_string(),
+            ])?;
+        }
+        file.finish(files)?;
+    }
+
+    let mut file = CsvFile::create(
+        out,
+        "common/common/payment_method.csv",
+        &header(&[
+            "payment_method_key",
+            "payment_method_name",
+            "payment_provider_key",
+            "payment_provider_name",
+            "is_active",
+        ]),
+    )?;
+    for (key, name, provider_key, provider_name) in PAYMENT_METHODS {
+        file.row([key, name, provider_key, provider_name, "1"])?;
+    }
+    file.finish(files)?;
+    for store in stores {
+        let mut file = CsvFile::create(
+            out,
+            &format!("common/{}/payment_method_store.csv", store.code),
+            &header(&["payment_method_key", "store"]),
+        )?;
+        for (key, ..) in PAYMENT_METHODS {
+            file.row([key, store.code.as_str()])?;
+        }
+        file.finish(files)?;
+    }
+    Ok(())
 }
 
 /// Writes the catalog described by `spec` under `out` (created if missing; existing files of the same
@@ -1074,6 +1157,7 @@ pub fn generate(spec: &CatalogSpec, out: &Path) -> Result<GeneratedCatalog, Gene
     }
     let stock_rows = stock.finish(&mut files)?;
     let image_count = images.finish(&mut files)?;
+    write_checkout_methods(out, &stores, &mut files)?;
 
     // The recipe, in the importer's dependency order; product-image last (skipped until supported).
     let mut recipe = String::from("version: 0\nactions:\n");
@@ -1105,6 +1189,11 @@ pub fn generate(spec: &CatalogSpec, out: &Path) -> Result<GeneratedCatalog, Gene
     action("warehouse", "common/common/warehouse.csv");
     per_store(&mut action, "warehouse-store", "warehouse_store.csv");
     action("product-stock", "common/common/product_stock.csv");
+    action("shipment", "common/common/shipment.csv");
+    per_store(&mut action, "shipment-method-store", "shipment_method_store.csv");
+    per_store(&mut action, "shipment-price", "shipment_price.csv");
+    action("payment-method", "common/common/payment_method.csv");
+    per_store(&mut action, "payment-method-store", "payment_method_store.csv");
     action("product-image", "common/common/product_image.csv");
     let recipe_path = out.join("full_EU.yml");
     let mut recipe_file = create_file(&recipe_path)?;

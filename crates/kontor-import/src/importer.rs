@@ -264,6 +264,11 @@ impl Importer {
             DataEntity::ProductConcrete => self.run::<products::Concretes>(entity, path, display).await,
             DataEntity::ProductPrice => self.run::<commerce::Prices>(entity, path, display).await,
             DataEntity::ProductStock => self.run::<commerce::Stock>(entity, path, display).await,
+            DataEntity::Shipment => self.run::<checkout::Shipments>(entity, path, display).await,
+            DataEntity::ShipmentMethodStore => self.run::<checkout::ShipmentMethodStores>(entity, path, display).await,
+            DataEntity::ShipmentPrice => self.run::<checkout::ShipmentPrices>(entity, path, display).await,
+            DataEntity::PaymentMethod => self.run::<checkout::PaymentMethods>(entity, path, display).await,
+            DataEntity::PaymentMethodStore => self.run::<checkout::PaymentMethodStores>(entity, path, display).await,
             DataEntity::Customer => self.run::<customers::Customers>(entity, path, display).await,
         }
     }

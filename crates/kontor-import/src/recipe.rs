@@ -28,11 +28,16 @@ pub enum DataEntity {
     Warehouse,
     WarehouseStore,
     ProductStock,
+    Shipment,
+    ShipmentMethodStore,
+    ShipmentPrice,
+    PaymentMethod,
+    PaymentMethodStore,
     Customer,
 }
 
 impl DataEntity {
-    pub const ALL: [DataEntity; 18] = [
+    pub const ALL: [DataEntity; 23] = [
         Self::Store,
         Self::Currency,
         Self::CurrencyStore,
@@ -50,6 +55,11 @@ impl DataEntity {
         Self::Warehouse,
         Self::WarehouseStore,
         Self::ProductStock,
+        Self::Shipment,
+        Self::ShipmentMethodStore,
+        Self::ShipmentPrice,
+        Self::PaymentMethod,
+        Self::PaymentMethodStore,
         Self::Customer,
     ];
 
@@ -73,6 +83,11 @@ impl DataEntity {
             Self::Warehouse => "warehouse",
             Self::WarehouseStore => "warehouse-store",
             Self::ProductStock => "product-stock",
+            Self::Shipment => "shipment",
+            Self::ShipmentMethodStore => "shipment-method-store",
+            Self::ShipmentPrice => "shipment-price",
+            Self::PaymentMethod => "payment-method",
+            Self::PaymentMethodStore => "payment-method-store",
             Self::Customer => "customer",
         }
     }
@@ -107,6 +122,10 @@ impl DataEntity {
             ],
             Self::WarehouseStore => &[Self::Store, Self::Warehouse],
             Self::ProductStock => &[Self::ProductConcrete, Self::Warehouse],
+            Self::Shipment => &[Self::Tax],
+            Self::ShipmentMethodStore => &[Self::Store, Self::Shipment],
+            Self::ShipmentPrice => &[Self::Currency, Self::Shipment],
+            Self::PaymentMethodStore => &[Self::Store, Self::PaymentMethod],
             Self::Customer => &[Self::LocaleStore],
             _ => &[],
         }
@@ -121,11 +140,6 @@ pub(crate) const KNOWN_UNSUPPORTED: &[&str] = &[
     "product-image",
     "product-price-schedule",
     "warehouse-address",
-    "shipment",
-    "shipment-method-store",
-    "shipment-price",
-    "payment-method",
-    "payment-method-store",
     "product-search-attribute-map",
     "product-search-attribute",
 ];

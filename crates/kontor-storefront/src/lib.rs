@@ -11,6 +11,7 @@ pub mod account;
 pub mod auth;
 pub mod carts;
 pub mod catalog;
+pub mod checkout;
 pub mod context;
 pub mod document;
 pub mod http_gateway;
@@ -40,6 +41,7 @@ pub fn router(state: StorefrontState) -> Router {
         .merge(catalog::routes())
         .merge(account::routes())
         .merge(carts::routes())
+        .merge(checkout::routes())
         .route("/openapi.json", get(openapi::document))
         .route("/docs", get(openapi::browser))
         .fallback(not_found)

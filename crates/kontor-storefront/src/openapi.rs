@@ -455,6 +455,42 @@ pub const OPERATIONS: &[Operation] = &[
         204,
         "guest carts",
     ),
+    op(
+        "post",
+        "/checkout-data",
+        "Addresses, shipment and payment methods a cart can be checked out with (token or guest header)",
+        Guest,
+        Some("checkout-data"),
+        200,
+        "checkout",
+    ),
+    op(
+        "post",
+        "/checkout",
+        "Places the order of a cart (token or guest header; Idempotency-Key makes retries safe)",
+        Guest,
+        Some("checkout"),
+        201,
+        "checkout",
+    ),
+    op(
+        "get",
+        "/orders",
+        "The customer's orders, newest first",
+        Customer,
+        None,
+        200,
+        "orders",
+    ),
+    op(
+        "get",
+        "/orders/{orderReference}",
+        "One order with items, their states, totals, shipments and payments",
+        Customer,
+        None,
+        200,
+        "orders",
+    ),
 ];
 
 fn path_parameters(path: &str) -> Vec<Value> {

@@ -7,7 +7,7 @@ use crate::direct::{PUBLISH_BATCH, Pending, RELAY_BATCH};
 use crate::messages::{MAX_IDS_PER_MESSAGE, PublishMessage, publish_queue, sync_queue};
 use crate::projections::{self, Projection};
 use crate::publisher::Publisher;
-use crate::routing::routes;
+use crate::routing::{OMS_EVENTS, routes};
 use crate::writers::{write_kv, write_search};
 use async_trait::async_trait;
 use kontor_db::SqlDatabase;
@@ -63,7 +63,12 @@ impl Relay {
                 for (projection, (ids, all)) in pending.by_projection {
                     let payloads = publish_payloads("Entity.outbox.relay", "outbox", ids, all, changed_at)
                         .map_err(|error| DomainError::Storage(error.to_string()))?;
-                    bus.publish(&publish_queue(projection), payloads)
+                    let queue = if projection == OMS_EVENTS {
+                        OMS_EVENTS.to_owned()
+                    } else {
+                        publish_queue(projection)
+                    };
+                    bus.publish(&queue, payloads)
                         .await
                         .map_err(|error| DomainError::Storage(format!("publish to the queue failed: {error}")))?;
                 }
@@ -286,7 +291,7 @@ pub struct QueueSelection {
 }
 
 impl QueueSelection {
-    fn wants(&self, queue: &str) -> bool {
+    pub fn wants(&self, queue: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|name| name == queue)
     }
 }
@@ -337,5 +342,6 @@ pub fn queue_names() -> Vec<String> {
                 sync_queue(projection.name(), projection.is_search()),
             ]
         })
+        .chain([OMS_EVENTS.to_owned()])
         .collect()
 }

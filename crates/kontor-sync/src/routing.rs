@@ -5,6 +5,10 @@
 use kontor_domain::outbox::OutboxEntry;
 use kontor_readmodel::storage::projection as p;
 
+/// The queue of orders whose items may have OMS steps to run (oms.md §3): checkout and every state
+/// change write a `sales_order` outbox row, and the relay sends its id here instead of to a publisher.
+pub const OMS_EVENTS: &str = "oms.events";
+
 /// One routed change: rebuild `ids` (or everything, when `all`) of `projection`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -64,6 +68,12 @@ pub fn routes(entry: &OutboxEntry) -> Vec<Route> {
                 to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
             ]
         }
+        "sales_order" => vec![to(OMS_EVENTS, own)],
+        // Reservations of open orders change what is available.
+        "oms_product_reservation" => vec![
+            to(p::AVAILABILITY, fk("fk_product_abstract")),
+            to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
+        ],
         "product_category" => {
             vec![
                 to(p::PRODUCT_ABSTRACT, fk("fk_product_abstract")),

@@ -88,6 +88,20 @@ pub enum ErrorCode {
     CategoryNodeNotFound,
     /// 801: no such order of the customer.
     OrderNotFound,
+    /// 1101: checkout data is invalid (customer, addresses, shipments).
+    CheckoutDataInvalid,
+    /// 1102: the order cannot be placed (prices or availability changed, out of stock).
+    OrderNotPlaced,
+    /// 1103: no such cart of the caller to check out.
+    CheckoutCartNotFound,
+    /// 1104: the cart is empty.
+    CartEmpty,
+    /// 1105: checkout needs an access token or `X-Anonymous-Customer-Unique-Id`.
+    CheckoutCallerMissing,
+    /// 1107: only one payment method per order.
+    MultiplePayments,
+    /// 1108: the payment method is not offered.
+    PaymentMethodInvalid,
     /// 901: the data is well-formed but invalid.
     Unprocessable,
     /// 902: the value is taken, or the record is still referenced.
@@ -151,6 +165,13 @@ impl ErrorCode {
             ErrorCode::SearchParameterNotInteger => "503",
             ErrorCode::CategoryNodeNotFound => "703",
             ErrorCode::OrderNotFound => "801",
+            ErrorCode::CheckoutDataInvalid => "1101",
+            ErrorCode::OrderNotPlaced => "1102",
+            ErrorCode::CheckoutCartNotFound => "1103",
+            ErrorCode::CartEmpty => "1104",
+            ErrorCode::CheckoutCallerMissing => "1105",
+            ErrorCode::MultiplePayments => "1107",
+            ErrorCode::PaymentMethodInvalid => "1108",
             ErrorCode::Unprocessable => "901",
             ErrorCode::Conflict => "902",
             ErrorCode::NotFound => "903",
@@ -203,6 +224,13 @@ impl ErrorCode {
         ErrorCode::SearchParameterNotInteger,
         ErrorCode::CategoryNodeNotFound,
         ErrorCode::OrderNotFound,
+        ErrorCode::CheckoutDataInvalid,
+        ErrorCode::OrderNotPlaced,
+        ErrorCode::CheckoutCartNotFound,
+        ErrorCode::CartEmpty,
+        ErrorCode::CheckoutCallerMissing,
+        ErrorCode::MultiplePayments,
+        ErrorCode::PaymentMethodInvalid,
         ErrorCode::Unprocessable,
         ErrorCode::Conflict,
         ErrorCode::NotFound,
@@ -233,7 +261,14 @@ impl ErrorCode {
             | ErrorCode::CustomerNotFound
             | ErrorCode::AddressNotFound
             | ErrorCode::CategoryNodeNotFound
-            | ErrorCode::OrderNotFound => StatusCode::NOT_FOUND,
+            | ErrorCode::OrderNotFound
+            | ErrorCode::CheckoutCartNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::CheckoutDataInvalid
+            | ErrorCode::OrderNotPlaced
+            | ErrorCode::CartEmpty
+            | ErrorCode::MultiplePayments
+            | ErrorCode::PaymentMethodInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::CheckoutCallerMissing => StatusCode::BAD_REQUEST,
             ErrorCode::CartItemFailed
             | ErrorCode::CartCannotBeDeleted
             | ErrorCode::CartItemCannotBeDeleted

@@ -157,12 +157,21 @@ fn local_gateway(settings: &Settings, database: &SqlDatabase) -> anyhow::Result<
     let customers = kontor_domain::customer::CustomerService::new(
         database.clone(),
         Arc::new(token_keys(settings)?),
-        mailer,
+        Arc::clone(&mailer),
         settings.auth.refresh_token_lifetime_days,
     );
-    let carts = kontor_domain::cart::CartService::new(database.clone(), database);
+    let oms = crate::oms::Oms::open(settings, &database, Arc::clone(&mailer))?;
+    let customers = customers;
+    let carts = kontor_domain::cart::CartService::new(database.clone(), database.clone());
+    let checkout = kontor_domain::checkout::CheckoutService::new(
+        database.clone(),
+        database.clone(),
+        database.clone(),
+        database,
+        crate::oms::order_processes(settings, oms.processes),
+    );
     Ok(Arc::new(kontor_backoffice::gateway::LocalGateway::new(
-        customers, carts,
+        customers, carts, checkout,
     )))
 }
 
@@ -534,4 +543,77 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     file.write_all(text.as_bytes())
         .with_context(|| format!("write {}", path.display()))?;
     Ok(())
+}
+
+/// `kontor oms …`.
+pub async fn oms(settings: &Settings, command: crate::OmsCommand) -> anyhow::Result<()> {
+    use crate::OmsCommand;
+    let files_only = matches!(&command, OmsCommand::Validate { .. } | OmsCommand::Draw { .. });
+    // Validating and drawing need the registry's keys, not a database.
+    let database = if files_only {
+        SqlDatabase::connect("sqlite::memory:", 1)
+            .await
+            .context("open an in-memory database")?
+    } else {
+        connect_current(settings).await?
+    };
+    let mailer =
+        kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
+    let registry = crate::oms::registry(&database, Arc::clone(&mailer));
+    match command {
+        OmsCommand::Validate { files, structure_only } => {
+            crate::oms::validate(settings, &registry, &files, structure_only)
+        }
+        OmsCommand::Draw {
+            process,
+            format,
+            state,
+            out,
+        } => {
+            let drawing = crate::oms::draw(settings, &registry, &process, &format, state.as_deref())?;
+            match out {
+                Some(path) => std::fs::write(&path, drawing).with_context(|| format!("write {}", path.display())),
+                None => {
+                    println!("{drawing}");
+                    Ok(())
+                }
+            }
+        }
+        OmsCommand::CheckTimeouts { limit } => {
+            let oms = crate::oms::Oms::open(settings, &database, mailer)?;
+            let fired = oms.engine.fire_due_timeouts(limit).await?;
+            println!("{fired} timeout event(s) fired");
+            Ok(())
+        }
+        OmsCommand::CheckConditions { limit } => {
+            let oms = crate::oms::Oms::open(settings, &database, mailer)?;
+            let checked = oms.engine.check_conditions(limit).await?;
+            println!("{checked} order(s) checked");
+            Ok(())
+        }
+        OmsCommand::ClearLocks => {
+            use kontor_domain::oms::OmsRepository;
+            let purged = database.purge_locks(chrono_now()).await?;
+            println!("{purged} expired lock(s) deleted");
+            Ok(())
+        }
+        OmsCommand::Event { order, event, items } => {
+            use kontor_domain::checkout::OrderRepository;
+            let oms = crate::oms::Oms::open(settings, &database, mailer)?;
+            let Some(found) = database.find_order(&order).await? else {
+                bail!("order {order} not found");
+            };
+            let scope = (!items.is_empty()).then_some(items.as_slice());
+            let outcome = oms.engine.trigger_event(found.id, scope, &event, "cli").await?;
+            for (item, reason) in &outcome.skipped {
+                println!("item {item}: {reason}");
+            }
+            println!("{} item move(s)", outcome.moved.len());
+            Ok(())
+        }
+    }
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
 }

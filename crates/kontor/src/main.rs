@@ -3,6 +3,7 @@
 //! library crates; all business logic lives there.
 
 mod commands;
+mod oms;
 mod pipeline;
 
 use anyhow::Context;
@@ -118,6 +119,56 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// The order state machines: validate and draw processes, run due timeouts and condition checks.
+    Oms {
+        #[command(subcommand)]
+        command: OmsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OmsCommand {
+    /// Validate the configured processes, or the given process files; errors name file and line.
+    Validate {
+        /// Main process files (default: the active processes of `oms.process_dirs`).
+        files: Vec<PathBuf>,
+        /// Do not require command, condition and timeout-processor keys to be registered.
+        #[arg(long)]
+        structure_only: bool,
+    },
+    /// Draw a process as SVG or Graphviz DOT.
+    Draw {
+        process: String,
+        #[arg(long, default_value = "svg")]
+        format: String,
+        /// Highlight this state.
+        #[arg(long)]
+        state: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Fire the timeouts that are due now (a worker does this every second).
+    CheckTimeouts {
+        #[arg(long, default_value_t = 500)]
+        limit: u64,
+    },
+    /// Take background transitions and fire stale onEnter events (a worker does this every minute).
+    CheckConditions {
+        #[arg(long, default_value_t = 500)]
+        limit: u64,
+    },
+    /// Delete expired order locks.
+    ClearLocks,
+    /// Fire an event (such as a manual one) for the items of an order.
+    Event {
+        /// The order reference, e.g. DE--12.
+        order: String,
+        event: String,
+        /// Only these item ids, comma-separated (default: every item the event applies to).
+        #[arg(long, value_delimiter = ',')]
+        items: Vec<i64>,
     },
 }
 
@@ -272,6 +323,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let token_name = api_token.then_some(token_name.as_str());
             commands::create_user(&settings, &email, password, token_name).await
         }
+        Command::Oms { command } => commands::oms(&settings, command).await,
         Command::Config {
             command: ConfigCommand::Show,
         } => {

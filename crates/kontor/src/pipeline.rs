@@ -81,6 +81,19 @@ pub async fn run_worker(
         ..WorkerOptions::default()
     });
     register_all(&mut worker, &selection, &db, &bus, &kv, &search);
+    let mailer =
+        kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
+    let oms = crate::oms::Oms::open(settings, &db, mailer)?;
+    if selection.wants(kontor_sync::routing::OMS_EVENTS) {
+        worker.register(
+            kontor_sync::routing::OMS_EVENTS.to_owned(),
+            64,
+            Arc::new(crate::oms::OmsEventsHandler {
+                engine: oms.engine.clone(),
+            }),
+        );
+    }
+    let timers = tokio::spawn(crate::oms::run_timers(oms.engine.clone(), shutdown.clone()));
     let relay = Relay::new(db.clone(), Arc::clone(&bus));
     let relay_shutdown = shutdown.clone();
     let relay_task = tokio::spawn(async move { relay.run(relay_shutdown).await });
@@ -88,6 +101,7 @@ pub async fn run_worker(
     tracing::info!(queue = %bus.backend(), kv = %kv.backend_name(), "worker started");
     let report = worker.run(shutdown).await;
     relay_task.await.context("the relay task failed")?;
+    timers.await.context("the OMS timer task failed")?;
     tracing::info!(
         acked = report.acked,
         nacked = report.nacked,

@@ -3,6 +3,7 @@
 
 pub mod carts;
 pub mod customers;
+pub mod orders;
 
 pub mod locale {
     use sea_orm::entity::prelude::*;

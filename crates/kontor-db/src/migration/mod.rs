@@ -8,6 +8,7 @@ mod m20261125_000003_read_model;
 mod m20261125_000004_customers;
 mod m20261125_000005_carts;
 mod m20261125_000006_image_storage;
+mod m20261125_000007_orders;
 pub(crate) mod schema;
 
 use sea_orm_migration::prelude::*;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_customers::Migration),
             Box::new(m20261125_000005_carts::Migration),
             Box::new(m20261125_000006_image_storage::Migration),
+            Box::new(m20261125_000007_orders::Migration),
         ]
     }
 }

@@ -775,8 +775,7 @@ impl CartCatalog for SqlDatabase {
             }
         }
 
-        // Stock in the active warehouses that deliver to the store. Reservations of open orders will be
-        // subtracted here once orders exist.
+        // Stock in the active warehouses that deliver to the store.
         let linked: Vec<i64> = warehouse_store::Entity::find()
             .select_only()
             .column(warehouse_store::Column::WarehouseId)
@@ -815,6 +814,12 @@ impl CartCatalog for SqlDatabase {
             }
         }
 
+        // Units held by open orders are not for sale.
+        let skus_here: Vec<String> = concretes.iter().map(|row| row.sku.clone()).collect();
+        let reserved = super::orders::reserved_quantities(connection, store_id, &skus_here, false)
+            .await
+            .map_err(storage)?;
+
         Ok(concretes
             .into_iter()
             .map(|concrete| {
@@ -824,8 +829,8 @@ impl CartCatalog for SqlDatabase {
                     .and_then(|tax_set| rates.get(&tax_set))
                     .copied()
                     .unwrap_or(0);
-                let (available_quantity, is_never_out_of_stock) =
-                    stock.get(&concrete.id).copied().unwrap_or((0, false));
+                let (on_hand, is_never_out_of_stock) = stock.get(&concrete.id).copied().unwrap_or((0, false));
+                let available_quantity = Ord::max(on_hand - reserved.get(&concrete.sku).copied().unwrap_or(0), 0);
                 let item = CatalogItem {
                     abstract_sku: product.map(|product| product.sku.clone()).unwrap_or_default(),
                     is_active: concrete.is_active,

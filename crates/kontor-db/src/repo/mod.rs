@@ -6,6 +6,8 @@ mod catalog;
 mod customers;
 mod foreign_keys;
 mod glossary;
+mod oms;
+mod orders;
 pub mod outbox;
 pub(crate) use outbox::entry_from_row as outbox_entry;
 mod pricing;

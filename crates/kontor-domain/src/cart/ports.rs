@@ -202,15 +202,15 @@ pub struct CatalogItem {
     pub unit_price: Option<i64>,
     /// Percent (19 for 19 %), from the abstract's tax set for the store's tax country; 0 without one.
     pub tax_rate: Decimal,
-    /// Σ stock of the SKU in the active warehouses that deliver to the store (never below 0).
+    /// Σ stock of the SKU in the active warehouses that deliver to the store, less the units reserved by
+    /// open orders (never below 0).
     pub available_quantity: i64,
     /// Some warehouse of the store never runs out of this SKU.
     pub is_never_out_of_stock: bool,
 }
 
 impl CatalogItem {
-    /// Whether `quantity` pieces can be sold. Reservations of open orders are not subtracted yet: the
-    /// orders work lowers `available_quantity` in the adapter, and this rule stays.
+    /// Whether `quantity` pieces can be sold.
     pub fn can_supply(&self, quantity: u64) -> bool {
         self.is_never_out_of_stock || i64::try_from(quantity).is_ok_and(|wanted| wanted <= self.available_quantity)
     }

@@ -6,7 +6,7 @@
 //! `fk_product_abstract`.
 
 use super::config::lookup;
-use super::{parse_bool, required};
+use super::{money, parse_bool, required};
 use crate::importer::{Batch, ColumnKind, DataSet, Outcome, RowError};
 use crate::name_map;
 use crate::reader::{Header, RowView};
@@ -55,19 +55,6 @@ pub(crate) struct Prices {
     price_types: HashMap<String, i64>,
     seen: HashMap<String, u64>,
     new_types: HashSet<String>,
-}
-
-fn money(row: &RowView<'_>, column: &str) -> Result<Option<i64>, RowError> {
-    match row.value(column) {
-        None => Ok(None),
-        Some(raw) => match raw.parse::<i64>() {
-            Ok(value) if value >= 0 => Ok(Some(value)),
-            _ => Err(RowError::new(
-                column,
-                format!("\"{raw}\" is not an amount in minor units (a whole number ≥ 0, e.g. 12900)"),
-            )),
-        },
-    }
 }
 
 /// `[{"quantity":5,"net_price":…,"gross_price":…}]`: an array of objects with a positive quantity.

@@ -1,7 +1,8 @@
-//! The data sets, one type per `data_entity`, and the parsing helpers they share (booleans, localized
-//! columns, attribute pairs, URL slugs).
+//! The data sets, one type per `data_entity`, and the parsing helpers they share (booleans, amounts,
+//! localized columns, attribute pairs, URL slugs).
 
 pub(crate) mod catalog;
+pub(crate) mod checkout;
 pub(crate) mod commerce;
 pub(crate) mod config;
 pub(crate) mod customers;
@@ -22,6 +23,20 @@ pub(crate) fn parse_bool(row: &RowView<'_>, column: &str, default: bool) -> Resu
             column,
             format!("\"{other}\" is not a boolean (use 1 or 0)"),
         )),
+    }
+}
+
+/// An amount in minor units (`12900` = 129.00): a whole number ≥ 0; empty means "no amount".
+pub(crate) fn money(row: &RowView<'_>, column: &str) -> Result<Option<i64>, RowError> {
+    match row.value(column) {
+        None => Ok(None),
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(value) if value >= 0 => Ok(Some(value)),
+            _ => Err(RowError::new(
+                column,
+                format!("\"{raw}\" is not an amount in minor units (a whole number ≥ 0, e.g. 12900)"),
+            )),
+        },
     }
 }
 

@@ -63,7 +63,38 @@ actions:
     source: common/DE/warehouse_store.csv
   - data_entity: product-stock
     source: common/common/product_stock.csv
+  - data_entity: shipment
+    source: common/common/shipment.csv
+  - data_entity: shipment-price
+    source: common/DE/shipment_price.csv
+  - data_entity: payment-method
+    source: common/common/payment_method.csv
+  - data_entity: shipment-method-store
+    source: common/DE/shipment_method_store.csv
+  - data_entity: payment-method-store
+    source: common/DE/payment_method_store.csv
 ";
+
+/// Shipment and payment methods: Spryker's headers (camelCase `taxSetName` included), invented rows.
+pub const SHIPMENT: &str = "\
+shipment_method_key,name,carrier,taxSetName
+kt_standard,Standard,Kontor Post,Outerwear Std
+kt_pickup,Pickup,Self Service,
+";
+pub const SHIPMENT_METHOD_STORE: &str = "shipment_method_key,store\nkt_standard,DE\nkt_standard,AT\nkt_pickup,DE\n";
+pub const SHIPMENT_PRICE: &str = "\
+shipment_method_key,store,currency,value_net,value_gross
+kt_standard,DE,EUR,,490
+kt_standard,DE,CHF,,560
+kt_standard,AT,EUR,408,490
+kt_pickup,DE,EUR,0,0
+";
+pub const PAYMENT_METHOD: &str = "\
+payment_method_key,payment_method_name,payment_provider_key,payment_provider_name,is_active
+kt-invoice,Invoice,DummyPayment,Dummy Payment,1
+kt-card,Credit Card,DummyPayment,Dummy Payment,0
+";
+pub const PAYMENT_METHOD_STORE: &str = "payment_method_key,store\nkt-invoice,DE\nkt-invoice,AT\nkt-card,DE\n";
 
 pub const PRODUCT_ABSTRACT: &str = "\
 category_key,category_product_order,abstract_sku,name.en_US,name.de_DE,url.en_US,url.de_DE,attribute_key_1,value_1,attribute_key_1.de_DE,value_1.de_DE,attribute_key_2,value_2,color_code,description.en_US,description.de_DE,tax_set_name,meta_title.en_US,meta_title.de_DE
@@ -160,5 +191,10 @@ pub fn shop(root: &Path) -> PathBuf {
         "common/common/product_stock.csv",
         "concrete_sku,name,quantity,is_never_out_of_stock,is_bundle\n200_blue,North Hall,25,0,0\n200_red,South Hall,0,1,0\n",
     );
+    write(root, "common/common/shipment.csv", SHIPMENT);
+    write(root, "common/DE/shipment_method_store.csv", SHIPMENT_METHOD_STORE);
+    write(root, "common/DE/shipment_price.csv", SHIPMENT_PRICE);
+    write(root, "common/common/payment_method.csv", PAYMENT_METHOD);
+    write(root, "common/DE/payment_method_store.csv", PAYMENT_METHOD_STORE);
     write(root, "full_EU.yml", RECIPE)
 }

@@ -1,11 +1,13 @@
 //! The synthetic catalog generator: deterministic bytes, the promised shape, and a clean import.
 
 use kontor_core::PageRequest;
+use kontor_db::entity::orders::{payment_method_store, shipment_method, shipment_method_price};
 use kontor_domain::catalog::{ProductAbstractAttributes, ProductConcreteAttributes};
 use kontor_domain::{ListQuery, ResourceRepository};
 use kontor_import::generate::{CatalogSpec, generate};
 use kontor_import::{ImportOptions, Importer};
 use kontor_testkit::{TestBackend, TestDatabase};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -175,8 +177,88 @@ fn generate_writes_the_promised_shape() {
     assert!(stock.iter().any(|row| row["quantity"] == "0"));
     assert!(stock.iter().any(|row| row["is_never_out_of_stock"] == "1"));
 
+    // Shipment methods with prices in every store, payment methods offered in every store.
+    let shipments = rows(&root.join("common/common/shipment.csv"));
+    let shipment_keys: Vec<(&str, &str, &str, &str)> = shipments
+        .iter()
+        .map(|row| {
+            (
+                row["shipment_method_key"].as_str(),
+                row["name"].as_str(),
+                row["carrier"].as_str(),
+                row["taxSetName"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shipment_keys,
+        [
+            ("kt_standard", "Standard", "Kontor Post", "Standard"),
+            ("kt_express", "Express", "Kontor Post", "Standard")
+        ]
+    );
+    let payments = rows(&root.join("common/common/payment_method.csv"));
+    let payment_keys: Vec<(&str, &str, &str)> = payments
+        .iter()
+        .map(|row| {
+            (
+                row["payment_method_key"].as_str(),
+                row["payment_method_name"].as_str(),
+                row["payment_provider_key"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        payment_keys,
+        [
+            ("kt-invoice", "Invoice", "DummyPayment"),
+            ("kt-card", "Credit Card", "DummyPayment"),
+            ("kt-prepayment", "Prepayment", "Kontor")
+        ]
+    );
+    for (store, rate) in [("DE", 119), ("AT", 120)] {
+        let prices: Vec<(String, String, u64, u64)> = rows(&root.join(format!("common/{store}/shipment_price.csv")))
+            .into_iter()
+            .map(|row| {
+                assert_eq!(row["store"], store);
+                (
+                    row["shipment_method_key"].clone(),
+                    row["currency"].clone(),
+                    row["value_net"].parse().expect("net"),
+                    row["value_gross"].parse().expect("gross"),
+                )
+            })
+            .collect();
+        let net = |gross: u64| (gross * 100 + rate / 2) / rate;
+        assert_eq!(
+            prices,
+            [
+                ("kt_standard".to_owned(), "EUR".to_owned(), net(490), 490),
+                ("kt_express".to_owned(), "EUR".to_owned(), net(1290), 1290),
+            ]
+        );
+        let links = rows(&root.join(format!("common/{store}/shipment_method_store.csv")));
+        assert_eq!(links.len(), 2);
+        assert!(links.iter().all(|row| row["store"] == store));
+        let links = rows(&root.join(format!("common/{store}/payment_method_store.csv")));
+        assert_eq!(links.len(), 3);
+        assert!(links.iter().all(|row| row["store"] == store));
+    }
+
     let recipe = std::fs::read_to_string(&catalog.recipe).expect("recipe");
     assert!(recipe.starts_with("version: 0\nactions:\n"));
+    for step in [
+        "shipment",
+        "shipment-method-store",
+        "shipment-price",
+        "payment-method",
+        "payment-method-store",
+    ] {
+        assert!(
+            recipe.contains(&format!("  - data_entity: {step}\n")),
+            "{step} is in the recipe"
+        );
+    }
     assert!(recipe.trim_end().ends_with("source: common/common/product_image.csv"));
 }
 
@@ -240,6 +322,36 @@ async fn generated_catalog_imports_cleanly() {
     assert_eq!(read("product-price"), catalog.prices as u64);
     assert_eq!(read("product-stock"), catalog.stock_rows as u64);
     assert_eq!(read("category"), 85);
+    assert_eq!(
+        [
+            "shipment",
+            "shipment-method-store",
+            "shipment-price",
+            "payment-method",
+            "payment-method-store"
+        ]
+        .map(read),
+        [2, 4, 4, 3, 6],
+        "two stores"
+    );
+    let connection = db.connection();
+    let shipment_methods = shipment_method::Entity::find().all(connection).await.expect("methods");
+    assert!(shipment_methods.iter().all(|method| method.tax_set_id.is_some()));
+    assert_eq!(shipment_methods.len(), 2);
+    assert_eq!(
+        shipment_method_price::Entity::find()
+            .count(connection)
+            .await
+            .expect("count"),
+        4
+    );
+    assert_eq!(
+        payment_method_store::Entity::find()
+            .count(connection)
+            .await
+            .expect("count"),
+        6
+    );
 
     let query = ListQuery {
         page: PageRequest { offset: 0, limit: 1 },

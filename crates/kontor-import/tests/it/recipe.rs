@@ -10,7 +10,7 @@ fn aliases_and_spryker_paths_resolve() {
     let recipe = write(
         dir.path(),
         "config/import/full.yml",
-        "version: 0\nactions:\n  - data_entity: stock\n    source: data/import/common/common/warehouse.csv\n  - data_entity: store\n    source: common/EU/store.csv\n  - data_entity: stock-store\n    source: x.csv\n  - data_entity: shipment\n    source: s.csv\n",
+        "version: 0\nactions:\n  - data_entity: stock\n    source: data/import/common/common/warehouse.csv\n  - data_entity: store\n    source: common/EU/store.csv\n  - data_entity: stock-store\n    source: x.csv\n  - data_entity: product-image\n    source: i.csv\n",
     );
     let loaded = Recipe::load(&recipe, false).expect("recipe");
     assert_eq!(loaded.actions[0].entity, Some(DataEntity::Warehouse));
@@ -28,7 +28,7 @@ fn aliases_and_spryker_paths_resolve() {
     let error = Recipe::load(&recipe, true).expect_err("strict");
     assert_eq!(
         error.to_string(),
-        format!("{}: unknown data entity \"shipment\"", recipe.display())
+        format!("{}: unknown data entity \"product-image\"", recipe.display())
     );
 }
 
@@ -49,6 +49,69 @@ fn order_is_checked_before_any_row() {
             recipe.display()
         )
     );
+}
+
+#[test]
+fn shipment_and_payment_steps_follow_the_dependency_table() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Spryker's own order: shipment prices before the store links, payment methods after shipments.
+    let steps = [
+        ("store", "common/EU/store.csv"),
+        ("currency", "common/common/currency.csv"),
+        ("tax", "common/common/tax.csv"),
+        ("shipment", "common/common/shipment.csv"),
+        ("shipment-price", "common/DE/shipment_price.csv"),
+        ("payment-method", "common/common/payment_method.csv"),
+        ("shipment-method-store", "common/DE/shipment_method_store.csv"),
+        ("payment-method-store", "common/DE/payment_method_store.csv"),
+    ];
+    let mut text = String::from("version: 0\nactions:\n");
+    for (entity, source) in steps {
+        text.push_str(&format!("  - data_entity: {entity}\n    source: {source}\n"));
+    }
+    let recipe = write(dir.path(), "full.yml", &text);
+    let loaded = Recipe::load(&recipe, true).expect("every step is imported");
+    let entities: Vec<Option<DataEntity>> = loaded.actions.iter().map(|action| action.entity).collect();
+    assert_eq!(
+        entities[3..],
+        [
+            Some(DataEntity::Shipment),
+            Some(DataEntity::ShipmentPrice),
+            Some(DataEntity::PaymentMethod),
+            Some(DataEntity::ShipmentMethodStore),
+            Some(DataEntity::PaymentMethodStore),
+        ]
+    );
+
+    for (entity, missing, prefix) in [
+        ("shipment", "tax", "  - data_entity: store\n    source: a.csv\n"),
+        (
+            "shipment-price",
+            "shipment",
+            "  - data_entity: currency\n    source: a.csv\n",
+        ),
+        (
+            "shipment-method-store",
+            "store",
+            "  - data_entity: tax\n    source: a.csv\n  - data_entity: shipment\n    source: b.csv\n",
+        ),
+        (
+            "payment-method-store",
+            "payment-method",
+            "  - data_entity: store\n    source: a.csv\n",
+        ),
+    ] {
+        let text = format!("version: 0\nactions:\n{prefix}  - data_entity: {entity}\n    source: x.csv\n");
+        let recipe = write(dir.path(), "order.yml", &text);
+        let error = Recipe::load(&recipe, false).expect_err("order");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: data set \"{entity}\" needs \"{missing}\" earlier in the recipe",
+                recipe.display()
+            )
+        );
+    }
 }
 
 #[test]

@@ -47,6 +47,21 @@ async fn recipe_imports_a_small_shop(db: SqlDatabase) {
         counts.iter().find(|c| c.0 == "product-stock"),
         Some(&("product-stock", 2, 2))
     );
+    // Shipment and payment methods in Spryker's recipe order (prices before store links).
+    let checkout: Vec<&(&str, u64, u64)> = counts
+        .iter()
+        .filter(|c| c.0.starts_with("shipment") || c.0.starts_with("payment"))
+        .collect();
+    assert_eq!(
+        checkout,
+        [
+            &("shipment", 2, 2),
+            &("shipment-price", 4, 4),
+            &("payment-method", 2, 2),
+            &("shipment-method-store", 3, 3),
+            &("payment-method-store", 3, 3),
+        ]
+    );
     assert!(summary.data_sets.iter().all(|set| set.rejected == 0));
 
     // The product reads back through the Back Office repository.

@@ -3,3 +3,4 @@
 mod accounts;
 mod carts;
 mod catalog;
+mod checkout;

@@ -334,6 +334,11 @@ impl Projection for ProductPageProjection {
                 stock_by_abstract.entry(*owner).or_default().push(row);
             }
         }
+        let skus: Vec<String> = products
+            .iter()
+            .flat_map(|product| product.concretes.iter().map(|concrete| concrete.row.sku.clone()))
+            .collect();
+        let reserved = snapshot::reservations_for(db, &skus).await?;
         let mut documents = Vec::new();
         for product in &products {
             let prices = prices_by_abstract.get(&product.row.id).map_or(&[][..], Vec::as_slice);
@@ -374,13 +379,23 @@ impl Projection for ProductPageProjection {
                         }
                     }
                 }
-                let in_store_stock = stock
-                    .iter()
-                    .filter(|row| store.warehouse_ids.contains(&row.warehouse_id))
-                    .filter(|row| active.iter().any(|concrete| concrete.row.id == row.product_concrete_id));
-                let available = in_store_stock
-                    .clone()
-                    .any(|row| row.is_never_out_of_stock || row.quantity > 0);
+                // Available when some active variant has stock in the store beyond what open orders hold.
+                let available = active.iter().any(|concrete| {
+                    let rows = stock.iter().filter(|row| {
+                        row.product_concrete_id == concrete.row.id && store.warehouse_ids.contains(&row.warehouse_id)
+                    });
+                    let (quantity, never_out) = rows.fold((0_i64, false), |(sum, never), row| {
+                        (
+                            sum.saturating_add(Ord::max(row.quantity, 0)),
+                            never || row.is_never_out_of_stock,
+                        )
+                    });
+                    let held = reserved
+                        .get(&(concrete.row.sku.clone(), store.id))
+                        .copied()
+                        .unwrap_or(0);
+                    never_out || quantity > held
+                });
                 for (locale_id, locale_name) in &store.locales {
                     let Some(localized) = product.localized.get(locale_id) else {
                         continue;

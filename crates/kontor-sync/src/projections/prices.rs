@@ -97,8 +97,8 @@ impl Projection for PriceProjection {
     }
 }
 
-/// Availability = stock in the store's warehouses; never-out-of-stock makes a concrete always available.
-/// (Reservations by open orders join this in the checkout issue.)
+/// Availability = stock in the store's warehouses less the units reserved by open orders (OMS states
+/// flagged `reserved`); never-out-of-stock makes a concrete always available.
 pub struct AvailabilityProjection;
 
 #[async_trait]
@@ -124,6 +124,8 @@ impl Projection for AvailabilityProjection {
             .all(connection));
         let concrete_ids: Vec<i64> = concretes.iter().map(|row| row.id).collect();
         let stock = snapshot::stock_for(db, &concrete_ids).await?;
+        let skus: Vec<String> = concretes.iter().map(|row| row.sku.clone()).collect();
+        let reserved = snapshot::reservations_for(db, &skus).await?;
         let mut concretes_by_abstract: HashMap<i64, Vec<&product_concrete::Model>> = HashMap::new();
         for concrete in &concretes {
             concretes_by_abstract
@@ -166,6 +168,8 @@ impl Projection for AvailabilityProjection {
                             never || row.is_never_out_of_stock,
                         )
                     });
+                    let held = reserved.get(&(concrete.sku.clone(), store.id)).copied().unwrap_or(0);
+                    let quantity = Ord::max(quantity - held, 0);
                     let is_available = never_out || quantity > 0;
                     document.quantity = document.quantity.saturating_add(if never_out { 0 } else { quantity });
                     document.is_never_out_of_stock |= never_out;

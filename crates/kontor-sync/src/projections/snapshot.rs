@@ -311,6 +311,18 @@ pub async fn stock_for(db: &SqlDatabase, concrete_ids: &[i64]) -> Result<Vec<sto
         .all(db.connection())))
 }
 
+/// Units reserved by open orders: `(sku, store id) → quantity`.
+pub async fn reservations_for(db: &SqlDatabase, skus: &[String]) -> Result<HashMap<(String, i64), i64>, SyncError> {
+    use kontor_db::entity::orders::oms_product_reservation;
+    let rows: Vec<oms_product_reservation::Model> = in_chunks!(skus, |chunk| oms_product_reservation::Entity::find()
+        .filter(oms_product_reservation::Column::Sku.is_in(chunk.iter().cloned()))
+        .all(db.connection()));
+    Ok(rows
+        .into_iter()
+        .map(|row| ((row.sku, row.store_id), Ord::max(row.quantity, 0)))
+        .collect())
+}
+
 /// Category id → (main node id, parent node id) for every category, to compute all-parents.
 pub async fn category_nodes(db: &SqlDatabase) -> Result<Vec<category_node::Model>, SyncError> {
     category_node::Entity::find()

@@ -2,5 +2,6 @@
 //! storage tables → KV store and search index.
 
 mod fixtures;
+mod orders;
 mod pipeline;
 mod queued;

@@ -11,6 +11,7 @@ use kontor_core::{LocaleName, StoreName};
 use kontor_db::SqlDatabase;
 use kontor_db::entity::{outbox, product_image, product_image_set};
 use kontor_domain::cart::CartService;
+use kontor_domain::checkout::{CheckoutService, OrderProcesses};
 use kontor_domain::customer::{CustomerService, Mail, MailError, Mailer};
 use kontor_domain::gateway::{BackendGateway, GatewayError, GatewayReply, GatewayRequest};
 use kontor_domain::{Record, Resource, ResourceRepository, Valid};
@@ -364,6 +365,7 @@ async fn write_catalog(db: &SqlDatabase) -> Ids {
     )
     .await;
 
+    checkout_methods(db).await;
     let img = |name: &str| {
         (
             format!("https://img.example/{name}-l.jpg"),
@@ -484,8 +486,15 @@ impl Shop {
         let gateway: Arc<dyn BackendGateway> = if with_backend {
             let shared = Arc::new(db.clone());
             let customers = CustomerService::new(shared.clone(), Arc::new(keys.clone()), mailer.clone(), 30);
-            let carts = CartService::new(shared.clone(), shared);
-            Arc::new(LocalGateway::new(customers, carts))
+            let carts = CartService::new(shared.clone(), shared.clone());
+            let checkout = CheckoutService::new(
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+                shared,
+                order_processes(&db, mailer.clone()),
+            );
+            Arc::new(LocalGateway::new(customers, carts, checkout))
         } else {
             Arc::new(DownGateway)
         };
@@ -631,4 +640,124 @@ pub fn snapshot(name: &str, value: &Value) {
     settings.set_prepend_module_to_snapshot(false);
     settings.set_snapshot_path("../snapshots");
     settings.bind(|| insta::assert_json_snapshot!(name, value));
+}
+
+/// Kontor's default process, with the built-in plugins (mails recorded), as checkout selects it.
+pub fn order_processes(db: &SqlDatabase, mailer: Arc<RecordingMailer>) -> OrderProcesses {
+    let mut registry = kontor_domain::oms::OmsRegistry::default();
+    kontor_domain::oms::builtin::register(
+        &mut registry,
+        &kontor_domain::oms::builtin::BuiltinServices {
+            oms: Arc::new(db.clone()),
+            mailer,
+            payments: kontor_domain::oms::builtin::PaymentProviders::default(),
+            shop_name: "Test Shop".to_owned(),
+        },
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/oms");
+    let (processes, _) = kontor_oms::ProcessSet::load(
+        &[dir],
+        &["KontorDefault01".to_owned()],
+        &registry,
+        kontor_oms::Checks::Full,
+    )
+    .expect("the default process loads");
+    OrderProcesses {
+        processes: Arc::new(processes),
+        payment_processes: [("DummyPayment/Invoice".to_owned(), "KontorDefault01".to_owned())].into(),
+        default_process: None,
+        initial_state: "new".to_owned(),
+    }
+}
+
+/// Shipment methods Standard (4.90 EUR) and Express (12.90 EUR, not in CHF), payment methods Invoice
+/// and Credit Card of the test provider, all in store DE; an inactive method that is never offered.
+async fn checkout_methods(db: &SqlDatabase) {
+    use kontor_db::entity::orders::{
+        payment_method, payment_method_store, shipment_method, shipment_method_price, shipment_method_store,
+    };
+    use kontor_db::entity::{currency, store};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let connection = db.connection();
+    let store_id = store::Entity::find()
+        .filter(store::Column::Name.eq("DE"))
+        .one(connection)
+        .await
+        .expect("read")
+        .expect("store DE")
+        .id;
+    let currency_id = |code: &'static str| async move {
+        currency::Entity::find()
+            .filter(currency::Column::Code.eq(code))
+            .one(connection)
+            .await
+            .expect("read")
+            .expect("currency")
+            .id
+    };
+    let (eur, chf) = (currency_id("EUR").await, currency_id("CHF").await);
+    let now = now_micros();
+    for (key, name, active, prices) in [
+        ("kt_standard", "Standard", true, vec![(eur, 412, 490), (chf, 500, 590)]),
+        ("kt_express", "Express", true, vec![(eur, 1084, 1290)]),
+        ("kt_pigeon", "Pigeon", false, vec![(eur, 1, 1)]),
+    ] {
+        let method = shipment_method::ActiveModel {
+            method_key: Set(key.to_owned()),
+            name: Set(name.to_owned()),
+            carrier_name: Set("Kontor Post".to_owned()),
+            delivery_time: Set(Some("1-3 days".to_owned())),
+            tax_set_id: Set(None),
+            is_active: Set(active),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(connection)
+        .await
+        .expect("shipment method");
+        shipment_method_store::ActiveModel {
+            shipment_method_id: Set(method.id),
+            store_id: Set(store_id),
+        }
+        .insert(connection)
+        .await
+        .expect("shipment method store");
+        for (currency_id, net, gross) in prices {
+            shipment_method_price::ActiveModel {
+                shipment_method_id: Set(method.id),
+                store_id: Set(store_id),
+                currency_id: Set(currency_id),
+                net_amount: Set(Some(net)),
+                gross_amount: Set(Some(gross)),
+                ..Default::default()
+            }
+            .insert(connection)
+            .await
+            .expect("shipment price");
+        }
+    }
+    for (key, name, priority) in [("kt-invoice", "Invoice", 2), ("kt-card", "Credit Card", 1)] {
+        let method = payment_method::ActiveModel {
+            method_key: Set(key.to_owned()),
+            name: Set(name.to_owned()),
+            provider_key: Set("DummyPayment".to_owned()),
+            provider_name: Set("Dummy Payment".to_owned()),
+            priority: Set(priority),
+            is_active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(connection)
+        .await
+        .expect("payment method");
+        payment_method_store::ActiveModel {
+            payment_method_id: Set(method.id),
+            store_id: Set(store_id),
+        }
+        .insert(connection)
+        .await
+        .expect("payment method store");
+    }
 }

@@ -1,0 +1,955 @@
+//! SQL storage of checkout and sales (`OrderRepository`): shipment and payment methods of a store,
+//! placing an order in one transaction, and reading orders back in batches.
+//!
+//! Overselling is impossible: placing an order first locks the stock rows of the ordered SKUs in the
+//! store's active warehouses (`SELECT … FOR UPDATE` in id order on PostgreSQL and MariaDB; SQLite has
+//! one writer, taken up front), then reads the reservations with a locking read, so two checkouts of
+//! the same SKU run one after the other and the second sees the first one's reservation. The cart row
+//! is locked as well and must still hold exactly the priced lines, so an edit racing the checkout
+//! cannot slip in unpriced quantities.
+
+use super::{SqlDatabase, names_by_id, record_change, rows_in, storage_error};
+use crate::entity::carts::{cart, cart_item};
+use crate::entity::orders::{
+    oms_event_timeout, oms_product_reservation, oms_state_history, payment_method, payment_method_store, sales_expense,
+    sales_order, sales_order_address, sales_order_item, sales_order_reference_sequence, sales_payment, sales_shipment,
+    shipment_method, shipment_method_price, shipment_method_store,
+};
+use crate::entity::{
+    currency, locale, product_abstract_localized, product_concrete, product_concrete_localized, stock_product,
+    tax_rate, warehouse, warehouse_store,
+};
+use crate::repo::resource::ForeignKeys;
+use async_trait::async_trait;
+use kontor_domain::DomainError;
+use kontor_domain::cart::{CartError, PriceMode, StoreSettings, new_cart_uuid, tax_percent};
+use kontor_domain::checkout::{
+    NewOrder, OrderFilter, OrderRepository, PaymentMethod, PlaceOutcome, ShipmentMethod, Shortage, StoredExpense,
+    StoredOrder, StoredOrderItem, StoredPayment, StoredShipment, owner_key, payment_status,
+};
+use kontor_domain::gateway::{OrderAddress, OrderTotals};
+use kontor_domain::outbox::ChangeKind;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// How often a placement that lost a race (deadlock, unique violation) is retried.
+const MAX_RETRIES: u32 = 5;
+
+pub(crate) fn cart_storage(error: DbErr) -> CartError {
+    CartError::Storage(storage_error(error).to_string())
+}
+
+fn lost_a_race(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+        || error.to_string().to_ascii_lowercase().contains("deadlock")
+        || error.to_string().contains("could not serialize")
+}
+
+/// A failed attempt: worth retrying in a new transaction, or final.
+enum Attempt {
+    Retry(String),
+    Failed(CartError),
+}
+
+impl From<DbErr> for Attempt {
+    fn from(error: DbErr) -> Self {
+        if lost_a_race(&error) {
+            Attempt::Retry(error.to_string())
+        } else {
+            Attempt::Failed(cart_storage(error))
+        }
+    }
+}
+
+impl From<DomainError> for Attempt {
+    fn from(error: DomainError) -> Self {
+        Attempt::Failed(CartError::from(error))
+    }
+}
+
+/// The store's active warehouses.
+pub(crate) async fn active_warehouses<C: ConnectionTrait>(connection: &C, store_id: i64) -> Result<Vec<i64>, DbErr> {
+    let linked: Vec<i64> = warehouse_store::Entity::find()
+        .select_only()
+        .column(warehouse_store::Column::WarehouseId)
+        .filter(warehouse_store::Column::StoreId.eq(store_id))
+        .into_tuple()
+        .all(connection)
+        .await?;
+    if linked.is_empty() {
+        return Ok(Vec::new());
+    }
+    warehouse::Entity::find()
+        .select_only()
+        .column(warehouse::Column::Id)
+        .filter(warehouse::Column::Id.is_in(linked))
+        .filter(warehouse::Column::IsActive.eq(true))
+        .order_by_asc(warehouse::Column::Id)
+        .into_tuple()
+        .all(connection)
+        .await
+}
+
+/// Reserved quantities of `skus` in a store: `{sku → quantity}`.
+pub(crate) async fn reserved_quantities<C: ConnectionTrait>(
+    connection: &C,
+    store_id: i64,
+    skus: &[String],
+    locking: bool,
+) -> Result<HashMap<String, i64>, DbErr> {
+    let mut reserved = HashMap::new();
+    for chunk in skus.chunks(1000) {
+        let mut query = oms_product_reservation::Entity::find()
+            .filter(oms_product_reservation::Column::StoreId.eq(store_id))
+            .filter(oms_product_reservation::Column::Sku.is_in(chunk.iter().cloned()));
+        if locking {
+            query = query.lock_exclusive();
+        }
+        for row in query.all(connection).await? {
+            reserved.insert(row.sku, Ord::max(row.quantity, 0));
+        }
+    }
+    Ok(reserved)
+}
+
+/// Adds `delta` (may be negative) to the reservation of a SKU in a store, never below zero, and
+/// announces the availability change of its abstract product.
+pub(crate) async fn adjust_reservation(
+    transaction: &DatabaseTransaction,
+    sku: &str,
+    store_id: i64,
+    delta: i64,
+    now: i64,
+) -> Result<(), DbErr> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let updated = oms_product_reservation::Entity::update_many()
+        .col_expr(
+            oms_product_reservation::Column::Quantity,
+            Expr::col(oms_product_reservation::Column::Quantity).add(delta),
+        )
+        .filter(oms_product_reservation::Column::Sku.eq(sku))
+        .filter(oms_product_reservation::Column::StoreId.eq(store_id))
+        .exec(transaction)
+        .await?;
+    if updated.rows_affected == 0 {
+        oms_product_reservation::ActiveModel {
+            id: NotSet,
+            sku: Set(sku.to_owned()),
+            store_id: Set(store_id),
+            quantity: Set(Ord::max(delta, 0)),
+        }
+        .insert(transaction)
+        .await?;
+    } else if delta < 0 {
+        // Rounding of history (a state made reserved later) must never leave a negative reservation.
+        oms_product_reservation::Entity::update_many()
+            .col_expr(oms_product_reservation::Column::Quantity, Expr::value(0_i64))
+            .filter(oms_product_reservation::Column::Sku.eq(sku))
+            .filter(oms_product_reservation::Column::StoreId.eq(store_id))
+            .filter(oms_product_reservation::Column::Quantity.lt(0))
+            .exec(transaction)
+            .await?;
+    }
+    announce_availability(transaction, &[sku.to_owned()], now).await
+}
+
+/// Outbox rows that make the availability and search documents of the SKUs' products re-publish.
+pub(crate) async fn announce_availability(
+    transaction: &DatabaseTransaction,
+    skus: &[String],
+    now: i64,
+) -> Result<(), DbErr> {
+    let concretes: Vec<(i64, i64)> = product_concrete::Entity::find()
+        .select_only()
+        .column(product_concrete::Column::Id)
+        .column(product_concrete::Column::ProductAbstractId)
+        .filter(product_concrete::Column::Sku.is_in(skus.iter().cloned()))
+        .into_tuple()
+        .all(transaction)
+        .await?;
+    for (concrete_id, abstract_id) in concretes {
+        let mut keys = ForeignKeys::default();
+        keys.add("fk_product_abstract", Some(abstract_id));
+        keys.add("fk_product_concrete", Some(concrete_id));
+        record_change(
+            transaction,
+            "oms_product_reservation",
+            concrete_id,
+            ChangeKind::Update,
+            &keys,
+            now,
+        )
+        .await
+        .map_err(|error| DbErr::Custom(error.to_string()))?;
+    }
+    Ok(())
+}
+
+impl SqlDatabase {
+    async fn try_place_order(&self, order: &NewOrder) -> Result<PlaceOutcome, Attempt> {
+        let (transaction, _turn) = self.write_transaction().await?;
+        let owner = owner_key(&order.owner);
+        if let Some(key) = &order.idempotency_key
+            && let Some(existing) = sales_order::Entity::find()
+                .filter(sales_order::Column::OwnerKey.eq(owner.as_str()))
+                .filter(sales_order::Column::IdempotencyKey.eq(key.as_str()))
+                .one(&transaction)
+                .await?
+        {
+            transaction.commit().await?;
+            return Ok(PlaceOutcome::Existing {
+                order_id: existing.id,
+                order_reference: existing.order_reference,
+            });
+        }
+
+        // The cart must still hold exactly the lines that were priced.
+        let Some(cart_row) = cart::Entity::find()
+            .filter(cart::Column::Uuid.eq(order.cart_uuid.as_str()))
+            .lock_exclusive()
+            .one(&transaction)
+            .await?
+        else {
+            return Ok(PlaceOutcome::CartChanged);
+        };
+        let lines = cart_item::Entity::find()
+            .filter(cart_item::Column::CartId.eq(cart_row.id))
+            .lock_exclusive()
+            .all(&transaction)
+            .await?;
+        let in_cart: BTreeMap<&str, i64> = lines.iter().map(|line| (line.sku.as_str(), line.quantity)).collect();
+        let ordered: BTreeMap<&str, i64> = order
+            .items
+            .iter()
+            .map(|item| (item.sku.as_str(), item.quantity))
+            .collect();
+        if in_cart != ordered {
+            return Ok(PlaceOutcome::CartChanged);
+        }
+
+        // Lock the stock, then check it against what is already reserved.
+        let store_id = order.store.id.0;
+        let mut skus: Vec<String> = order.items.iter().map(|item| item.sku.clone()).collect();
+        skus.sort();
+        skus.dedup();
+        let concretes: Vec<(i64, String)> = product_concrete::Entity::find()
+            .select_only()
+            .column(product_concrete::Column::Id)
+            .column(product_concrete::Column::Sku)
+            .filter(product_concrete::Column::Sku.is_in(skus.iter().cloned()))
+            .into_tuple()
+            .all(&transaction)
+            .await?;
+        let sku_of: HashMap<i64, String> = concretes.into_iter().collect();
+        let warehouses = active_warehouses(&transaction, store_id).await?;
+        let mut on_hand: HashMap<String, (i64, bool)> = HashMap::new();
+        if !warehouses.is_empty() && !sku_of.is_empty() {
+            let rows = stock_product::Entity::find()
+                .filter(stock_product::Column::ProductConcreteId.is_in(sku_of.keys().copied()))
+                .filter(stock_product::Column::WarehouseId.is_in(warehouses.iter().copied()))
+                .order_by_asc(stock_product::Column::Id)
+                .lock_exclusive()
+                .all(&transaction)
+                .await?;
+            for row in rows {
+                if let Some(sku) = sku_of.get(&row.product_concrete_id) {
+                    let entry = on_hand.entry(sku.clone()).or_insert((0, false));
+                    entry.0 = entry.0.saturating_add(Ord::max(row.quantity, 0));
+                    entry.1 |= row.is_never_out_of_stock;
+                }
+            }
+        }
+        let reserved = reserved_quantities(&transaction, store_id, &skus, true).await?;
+        let mut wanted: BTreeMap<&str, i64> = BTreeMap::new();
+        for item in &order.items {
+            *wanted.entry(item.sku.as_str()).or_default() += item.quantity;
+        }
+        let shortages: Vec<Shortage> = wanted
+            .iter()
+            .filter_map(|(sku, quantity)| {
+                let (stock, never_out) = on_hand.get(*sku).copied().unwrap_or((0, false));
+                let available = Ord::max(stock - reserved.get(*sku).copied().unwrap_or(0), 0);
+                (!never_out && *quantity > available).then(|| Shortage {
+                    sku: (*sku).to_owned(),
+                    requested: *quantity,
+                    available,
+                })
+            })
+            .collect();
+        if !shortages.is_empty() {
+            transaction.rollback().await?;
+            return Ok(PlaceOutcome::OutOfStock(shortages));
+        }
+
+        let now = order.created_at_micros;
+        let reference = next_order_reference(&transaction, store_id, &order.store.name).await?;
+        let inserted = sales_order::ActiveModel {
+            id: NotSet,
+            order_reference: Set(reference.clone()),
+            store_id: Set(store_id),
+            owner_key: Set(owner),
+            customer_reference: Set(match &order.owner {
+                kontor_domain::gateway::CartOwner::Customer(reference) => Some(reference.clone()),
+                kontor_domain::gateway::CartOwner::Guest(_) => None,
+            }),
+            idempotency_key: Set(order.idempotency_key.clone()),
+            email: Set(order.email.clone()),
+            salutation: Set(order.salutation.clone()),
+            first_name: Set(order.first_name.clone()),
+            last_name: Set(order.last_name.clone()),
+            locale: Set(order.locale.clone()),
+            currency_code: Set(order.currency.clone()),
+            price_mode: Set(order.price_mode.as_str().to_owned()),
+            subtotal: Set(order.totals.subtotal),
+            expense_total: Set(order.totals.expense_total),
+            tax_total: Set(order.totals.tax_total),
+            grand_total: Set(order.totals.grand_total),
+            canceled_total: Set(0),
+            refunded_total: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&transaction)
+        .await?;
+        let order_id = inserted.id;
+        address_row(order_id, "billing", &order.billing_address)
+            .insert(&transaction)
+            .await?;
+        let mut shipment_ids = Vec::with_capacity(order.shipments.len());
+        for shipment in &order.shipments {
+            let address = address_row(order_id, "shipping", &shipment.address)
+                .insert(&transaction)
+                .await?;
+            let row = sales_shipment::ActiveModel {
+                id: NotSet,
+                order_id: Set(order_id),
+                shipment_method_id: Set(Some(shipment.method.id)),
+                method_key: Set(shipment.method.key.clone()),
+                method_name: Set(shipment.method.name.clone()),
+                carrier_name: Set(shipment.method.carrier_name.clone()),
+                address_id: Set(Some(address.id)),
+                requested_delivery_date: Set(shipment.requested_delivery_date.clone()),
+            }
+            .insert(&transaction)
+            .await?;
+            shipment_ids.push(row.id);
+            sales_expense::ActiveModel {
+                id: NotSet,
+                order_id: Set(order_id),
+                kind: Set(kontor_domain::checkout::SHIPMENT_EXPENSE.to_owned()),
+                name: Set(shipment.method.name.clone()),
+                unit_price: Set(shipment.method.price),
+                sum_price: Set(shipment.method.price),
+                tax_rate_basis_points: Set(kontor_domain::checkout::basis_points(shipment.method.tax_rate)),
+                sum_tax_amount: Set(shipment.expense_tax),
+            }
+            .insert(&transaction)
+            .await?;
+        }
+        let names = item_names(&transaction, &order.locale, &skus).await?;
+        let items: Vec<sales_order_item::ActiveModel> = order
+            .items
+            .iter()
+            .map(|item| sales_order_item::ActiveModel {
+                id: NotSet,
+                uuid: Set(new_cart_uuid()),
+                order_id: Set(order_id),
+                shipment_id: Set(shipment_ids.get(item.shipment).copied()),
+                sku: Set(item.sku.clone()),
+                abstract_sku: Set(item.abstract_sku.clone()),
+                name: Set(names.get(&item.sku).cloned().unwrap_or_else(|| item.sku.clone())),
+                quantity: Set(item.quantity),
+                unit_price: Set(item.unit_price),
+                sum_price: Set(item.sum_price),
+                tax_rate_basis_points: Set(item.tax_rate_basis_points),
+                sum_tax_amount: Set(item.sum_tax_amount),
+                canceled_amount: Set(0),
+                refunded_amount: Set(0),
+                oms_process: Set(order.process.clone()),
+                oms_state: Set(order.initial_state.clone()),
+                oms_state_entered_at: Set(now),
+                oms_last_checked_at: Set(None),
+            })
+            .collect();
+        sales_order_item::Entity::insert_many(items)
+            .exec_without_returning(&transaction)
+            .await?;
+        let item_ids: Vec<i64> = sales_order_item::Entity::find()
+            .select_only()
+            .column(sales_order_item::Column::Id)
+            .filter(sales_order_item::Column::OrderId.eq(order_id))
+            .order_by_asc(sales_order_item::Column::Id)
+            .into_tuple()
+            .all(&transaction)
+            .await?;
+        let history: Vec<oms_state_history::ActiveModel> = item_ids
+            .iter()
+            .map(|item_id| oms_state_history::ActiveModel {
+                id: NotSet,
+                order_item_id: Set(*item_id),
+                process: Set(order.process.clone()),
+                state: Set(order.initial_state.clone()),
+                entered_at: Set(now),
+            })
+            .collect();
+        oms_state_history::Entity::insert_many(history)
+            .exec_without_returning(&transaction)
+            .await?;
+        let timeouts: Vec<oms_event_timeout::ActiveModel> = item_ids
+            .iter()
+            .flat_map(|item_id| {
+                order
+                    .initial_timeouts
+                    .iter()
+                    .map(|(event, due_at)| oms_event_timeout::ActiveModel {
+                        id: NotSet,
+                        order_item_id: Set(*item_id),
+                        order_id: Set(order_id),
+                        state: Set(order.initial_state.clone()),
+                        event: Set(event.clone()),
+                        due_at: Set(*due_at),
+                        attempts: Set(0),
+                    })
+            })
+            .collect();
+        if !timeouts.is_empty() {
+            oms_event_timeout::Entity::insert_many(timeouts)
+                .exec_without_returning(&transaction)
+                .await?;
+        }
+        sales_payment::ActiveModel {
+            id: NotSet,
+            order_id: Set(order_id),
+            provider: Set(order.payment.provider_key.clone()),
+            method: Set(order.payment.name.clone()),
+            amount: Set(order.totals.grand_total),
+            status: Set(payment_status::PENDING.to_owned()),
+            captured_amount: Set(0),
+            refunded_amount: Set(0),
+            external_reference: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&transaction)
+        .await?;
+        if order.initial_state_reserved {
+            for (sku, quantity) in &wanted {
+                adjust_reservation(&transaction, sku, store_id, *quantity, now).await?;
+            }
+        }
+        // The order itself goes to `oms.events`: a worker runs its first steps.
+        record_change(
+            &transaction,
+            "sales_order",
+            order_id,
+            ChangeKind::Create,
+            &ForeignKeys::default(),
+            now,
+        )
+        .await?;
+        cart::Entity::delete_by_id(cart_row.id).exec(&transaction).await?;
+        transaction.commit().await?;
+        Ok(PlaceOutcome::Placed {
+            order_id,
+            order_reference: reference,
+        })
+    }
+
+    /// Orders with everything they show, loaded in one query per table.
+    pub(crate) async fn load_orders<C: ConnectionTrait>(
+        &self,
+        connection: &C,
+        rows: Vec<sales_order::Model>,
+    ) -> Result<Vec<StoredOrder>, DbErr> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        let domain = |error: DomainError| DbErr::Custom(error.to_string());
+        let stores = names_by_id::<crate::entity::store::Entity, _>(
+            connection,
+            crate::entity::store::Column::Id,
+            crate::entity::store::Column::Name,
+            rows.iter().map(|row| row.store_id),
+        )
+        .await
+        .map_err(domain)?;
+        let addresses =
+            rows_in::<sales_order_address::Entity, _>(connection, sales_order_address::Column::OrderId, &ids)
+                .await
+                .map_err(domain)?;
+        let address_by_id: HashMap<i64, &sales_order_address::Model> =
+            addresses.iter().map(|row| (row.id, row)).collect();
+        let shipments = rows_in::<sales_shipment::Entity, _>(connection, sales_shipment::Column::OrderId, &ids)
+            .await
+            .map_err(domain)?;
+        let expenses = rows_in::<sales_expense::Entity, _>(connection, sales_expense::Column::OrderId, &ids)
+            .await
+            .map_err(domain)?;
+        let mut items = rows_in::<sales_order_item::Entity, _>(connection, sales_order_item::Column::OrderId, &ids)
+            .await
+            .map_err(domain)?;
+        items.sort_by_key(|item| item.id);
+        let item_ids: Vec<i64> = items.iter().map(|item| item.id).collect();
+        let mut history =
+            rows_in::<oms_state_history::Entity, _>(connection, oms_state_history::Column::OrderItemId, &item_ids)
+                .await
+                .map_err(domain)?;
+        history.sort_by_key(|row| row.id);
+        let mut history_of: HashMap<i64, Vec<String>> = HashMap::new();
+        for row in history {
+            history_of.entry(row.order_item_id).or_default().push(row.state);
+        }
+        let payments = rows_in::<sales_payment::Entity, _>(connection, sales_payment::Column::OrderId, &ids)
+            .await
+            .map_err(domain)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| StoredOrder {
+                id: row.id,
+                reference: row.order_reference,
+                store: stores.get(&row.store_id).cloned().unwrap_or_default(),
+                store_id: row.store_id,
+                customer_reference: row.customer_reference,
+                email: row.email,
+                salutation: row.salutation,
+                first_name: row.first_name,
+                last_name: row.last_name,
+                locale: row.locale,
+                currency: row.currency_code,
+                price_mode: row.price_mode,
+                totals: OrderTotals {
+                    expense_total: row.expense_total,
+                    discount_total: 0,
+                    tax_total: row.tax_total,
+                    subtotal: row.subtotal,
+                    grand_total: row.grand_total,
+                    canceled_total: row.canceled_total,
+                    remuneration_total: row.refunded_total,
+                },
+                created_at_micros: row.created_at,
+                billing_address: addresses
+                    .iter()
+                    .find(|address| address.order_id == row.id && address.kind == "billing")
+                    .map(order_address),
+                shipments: shipments
+                    .iter()
+                    .filter(|shipment| shipment.order_id == row.id)
+                    .map(|shipment| StoredShipment {
+                        id: shipment.id,
+                        method_key: shipment.method_key.clone(),
+                        method_name: shipment.method_name.clone(),
+                        carrier_name: shipment.carrier_name.clone(),
+                        requested_delivery_date: shipment.requested_delivery_date.clone(),
+                        address: shipment
+                            .address_id
+                            .and_then(|id| address_by_id.get(&id))
+                            .map(|address| order_address(address)),
+                    })
+                    .collect(),
+                expenses: expenses
+                    .iter()
+                    .filter(|expense| expense.order_id == row.id)
+                    .map(|expense| StoredExpense {
+                        kind: expense.kind.clone(),
+                        name: expense.name.clone(),
+                        sum_price: expense.sum_price,
+                        tax_rate_basis_points: expense.tax_rate_basis_points,
+                        sum_tax_amount: expense.sum_tax_amount,
+                    })
+                    .collect(),
+                items: items
+                    .iter()
+                    .filter(|item| item.order_id == row.id)
+                    .map(|item| StoredOrderItem {
+                        id: item.id,
+                        uuid: item.uuid.clone(),
+                        sku: item.sku.clone(),
+                        abstract_sku: item.abstract_sku.clone(),
+                        name: item.name.clone(),
+                        quantity: item.quantity,
+                        unit_price: item.unit_price,
+                        sum_price: item.sum_price,
+                        tax_rate_basis_points: item.tax_rate_basis_points,
+                        sum_tax_amount: item.sum_tax_amount,
+                        canceled_amount: item.canceled_amount,
+                        refunded_amount: item.refunded_amount,
+                        shipment_id: item.shipment_id,
+                        process: item.oms_process.clone(),
+                        state: item.oms_state.clone(),
+                        state_entered_at_micros: item.oms_state_entered_at,
+                        history: history_of.remove(&item.id).unwrap_or_default(),
+                    })
+                    .collect(),
+                payments: payments
+                    .iter()
+                    .filter(|payment| payment.order_id == row.id)
+                    .map(|payment| StoredPayment {
+                        id: payment.id,
+                        provider: payment.provider.clone(),
+                        method: payment.method.clone(),
+                        amount: payment.amount,
+                        status: payment.status.clone(),
+                        captured_amount: payment.captured_amount,
+                        refunded_amount: payment.refunded_amount,
+                        external_reference: payment.external_reference.clone(),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl OrderRepository for SqlDatabase {
+    async fn shipment_methods(
+        &self,
+        store: &StoreSettings,
+        currency_code: &str,
+        mode: PriceMode,
+    ) -> Result<Vec<ShipmentMethod>, CartError> {
+        let connection = self.connection();
+        let assigned: Vec<i64> = shipment_method_store::Entity::find()
+            .select_only()
+            .column(shipment_method_store::Column::ShipmentMethodId)
+            .filter(shipment_method_store::Column::StoreId.eq(store.id.0))
+            .into_tuple()
+            .all(connection)
+            .await
+            .map_err(cart_storage)?;
+        if assigned.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(currency_id) = currency::Entity::find()
+            .filter(currency::Column::Code.eq(currency_code))
+            .one(connection)
+            .await
+            .map_err(cart_storage)?
+            .map(|row| row.id)
+        else {
+            return Ok(Vec::new());
+        };
+        let methods = shipment_method::Entity::find()
+            .filter(shipment_method::Column::Id.is_in(assigned.iter().copied()))
+            .filter(shipment_method::Column::IsActive.eq(true))
+            .order_by_asc(shipment_method::Column::Name)
+            .all(connection)
+            .await
+            .map_err(cart_storage)?;
+        let prices: HashMap<i64, shipment_method_price::Model> = shipment_method_price::Entity::find()
+            .filter(shipment_method_price::Column::StoreId.eq(store.id.0))
+            .filter(shipment_method_price::Column::CurrencyId.eq(currency_id))
+            .filter(shipment_method_price::Column::ShipmentMethodId.is_in(assigned.iter().copied()))
+            .all(connection)
+            .await
+            .map_err(cart_storage)?
+            .into_iter()
+            .map(|row| (row.shipment_method_id, row))
+            .collect();
+        let tax_sets: Vec<i64> = methods.iter().filter_map(|method| method.tax_set_id).collect();
+        let rates: HashMap<i64, i32> = if tax_sets.is_empty() {
+            HashMap::new()
+        } else {
+            tax_rate::Entity::find()
+                .filter(tax_rate::Column::TaxSetId.is_in(tax_sets))
+                .filter(tax_rate::Column::Country.eq(store.tax_country.as_str()))
+                .all(connection)
+                .await
+                .map_err(cart_storage)?
+                .into_iter()
+                .map(|rate| (rate.tax_set_id, rate.rate_basis_points))
+                .collect()
+        };
+        Ok(methods
+            .into_iter()
+            .filter_map(|method| {
+                let price = prices.get(&method.id)?;
+                let amount = match mode {
+                    PriceMode::Gross => price.gross_amount,
+                    PriceMode::Net => price.net_amount,
+                }?;
+                let rate = method.tax_set_id.and_then(|set| rates.get(&set)).copied().unwrap_or(0);
+                Some(ShipmentMethod {
+                    id: method.id,
+                    key: method.method_key,
+                    name: method.name,
+                    carrier_name: method.carrier_name,
+                    delivery_time: method.delivery_time,
+                    price: amount,
+                    tax_rate: tax_percent(rate),
+                })
+            })
+            .collect())
+    }
+
+    async fn payment_methods(&self, store: &StoreSettings) -> Result<Vec<PaymentMethod>, CartError> {
+        let connection = self.connection();
+        let assigned: Vec<i64> = payment_method_store::Entity::find()
+            .select_only()
+            .column(payment_method_store::Column::PaymentMethodId)
+            .filter(payment_method_store::Column::StoreId.eq(store.id.0))
+            .into_tuple()
+            .all(connection)
+            .await
+            .map_err(cart_storage)?;
+        if assigned.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(payment_method::Entity::find()
+            .filter(payment_method::Column::Id.is_in(assigned))
+            .filter(payment_method::Column::IsActive.eq(true))
+            .order_by_desc(payment_method::Column::Priority)
+            .order_by_asc(payment_method::Column::Name)
+            .all(connection)
+            .await
+            .map_err(cart_storage)?
+            .into_iter()
+            .map(|row| PaymentMethod {
+                key: row.method_key,
+                name: row.name,
+                provider_key: row.provider_key,
+                provider_name: row.provider_name,
+                priority: row.priority,
+            })
+            .collect())
+    }
+
+    async fn place_order(&self, order: &NewOrder) -> Result<PlaceOutcome, CartError> {
+        let mut retries = 0;
+        loop {
+            match self.try_place_order(order).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(Attempt::Failed(error)) => return Err(error),
+                Err(Attempt::Retry(reason)) if retries < MAX_RETRIES => {
+                    retries += 1;
+                    tracing::debug!(%reason, retries, "order placement lost a race; retrying");
+                }
+                Err(Attempt::Retry(reason)) => return Err(CartError::Storage(reason)),
+            }
+        }
+    }
+
+    async fn find_order_by_idempotency_key(
+        &self,
+        owner_key: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<StoredOrder>, CartError> {
+        let rows = sales_order::Entity::find()
+            .filter(sales_order::Column::OwnerKey.eq(owner_key))
+            .filter(sales_order::Column::IdempotencyKey.eq(idempotency_key))
+            .all(self.connection())
+            .await
+            .map_err(cart_storage)?;
+        Ok(self
+            .load_orders(self.connection(), rows)
+            .await
+            .map_err(cart_storage)?
+            .pop())
+    }
+
+    async fn find_order(&self, order_reference: &str) -> Result<Option<StoredOrder>, CartError> {
+        let rows = sales_order::Entity::find()
+            .filter(sales_order::Column::OrderReference.eq(order_reference))
+            .all(self.connection())
+            .await
+            .map_err(cart_storage)?;
+        Ok(self
+            .load_orders(self.connection(), rows)
+            .await
+            .map_err(cart_storage)?
+            .pop())
+    }
+
+    async fn find_order_by_id(&self, order_id: i64) -> Result<Option<StoredOrder>, CartError> {
+        // Read in a transaction so the order and its items are one consistent snapshot.
+        let transaction = self.connection().begin().await.map_err(cart_storage)?;
+        let rows = sales_order::Entity::find_by_id(order_id)
+            .all(&transaction)
+            .await
+            .map_err(cart_storage)?;
+        let order = self.load_orders(&transaction, rows).await.map_err(cart_storage)?.pop();
+        transaction.commit().await.map_err(cart_storage)?;
+        Ok(order)
+    }
+
+    async fn list_orders(
+        &self,
+        filter: &OrderFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<StoredOrder>, u64), CartError> {
+        let connection = self.connection();
+        let mut condition = Condition::all();
+        if let Some(reference) = &filter.customer_reference {
+            condition = condition.add(sales_order::Column::CustomerReference.eq(reference.as_str()));
+        }
+        if let Some(email) = &filter.email {
+            condition = condition.add(sales_order::Column::Email.eq(email.to_lowercase()));
+        }
+        if let Some(store) = &filter.store {
+            let ids: Vec<i64> = crate::entity::store::Entity::find()
+                .select_only()
+                .column(crate::entity::store::Column::Id)
+                .filter(crate::entity::store::Column::Name.eq(store.as_str()))
+                .into_tuple()
+                .all(connection)
+                .await
+                .map_err(cart_storage)?;
+            condition = condition.add(sales_order::Column::StoreId.is_in(ids));
+        }
+        if let Some(from) = filter.created_from_micros {
+            condition = condition.add(sales_order::Column::CreatedAt.gte(from));
+        }
+        if let Some(to) = filter.created_to_micros {
+            condition = condition.add(sales_order::Column::CreatedAt.lt(to));
+        }
+        if let Some(state) = &filter.state {
+            let order_ids: Vec<i64> = sales_order_item::Entity::find()
+                .select_only()
+                .column(sales_order_item::Column::OrderId)
+                .filter(sales_order_item::Column::OmsState.eq(state.as_str()))
+                .distinct()
+                .into_tuple()
+                .all(connection)
+                .await
+                .map_err(cart_storage)?;
+            let ids: HashSet<i64> = order_ids.into_iter().collect();
+            condition = condition.add(sales_order::Column::Id.is_in(ids));
+        }
+        let query = sales_order::Entity::find().filter(condition);
+        let total = query.clone().count(connection).await.map_err(cart_storage)?;
+        let rows = query
+            .order_by_desc(sales_order::Column::CreatedAt)
+            .order_by_desc(sales_order::Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(connection)
+            .await
+            .map_err(cart_storage)?;
+        Ok((self.load_orders(connection, rows).await.map_err(cart_storage)?, total))
+    }
+}
+
+fn address_row(order_id: i64, kind: &str, address: &OrderAddress) -> sales_order_address::ActiveModel {
+    sales_order_address::ActiveModel {
+        id: NotSet,
+        order_id: Set(order_id),
+        kind: Set(kind.to_owned()),
+        salutation: Set(address.salutation.clone()),
+        first_name: Set(address.first_name.clone()),
+        last_name: Set(address.last_name.clone()),
+        address1: Set(address.address1.clone()),
+        address2: Set(address.address2.clone()),
+        address3: Set(address.address3.clone()),
+        zip_code: Set(address.zip_code.clone()),
+        city: Set(address.city.clone()),
+        iso2_code: Set(address.iso2_code.clone()),
+        company: Set(address.company.clone()),
+        phone: Set(address.phone.clone()),
+    }
+}
+
+fn order_address(row: &sales_order_address::Model) -> OrderAddress {
+    OrderAddress {
+        salutation: row.salutation.clone(),
+        first_name: row.first_name.clone(),
+        last_name: row.last_name.clone(),
+        address1: row.address1.clone(),
+        address2: row.address2.clone(),
+        address3: row.address3.clone(),
+        zip_code: row.zip_code.clone(),
+        city: row.city.clone(),
+        iso2_code: row.iso2_code.clone(),
+        company: row.company.clone(),
+        phone: row.phone.clone(),
+    }
+}
+
+/// Product names in the order's locale: the concrete's own, else its abstract's, else none.
+async fn item_names(
+    transaction: &DatabaseTransaction,
+    locale_name: &str,
+    skus: &[String],
+) -> Result<HashMap<String, String>, DbErr> {
+    let Some(locale_id) = locale::Entity::find()
+        .filter(locale::Column::Name.eq(locale_name))
+        .one(transaction)
+        .await?
+        .map(|row| row.id)
+    else {
+        return Ok(HashMap::new());
+    };
+    let concretes = product_concrete::Entity::find()
+        .filter(product_concrete::Column::Sku.is_in(skus.iter().cloned()))
+        .all(transaction)
+        .await?;
+    let concrete_ids: Vec<i64> = concretes.iter().map(|row| row.id).collect();
+    let abstract_ids: Vec<i64> = concretes.iter().map(|row| row.product_abstract_id).collect();
+    let own: HashMap<i64, String> = product_concrete_localized::Entity::find()
+        .filter(product_concrete_localized::Column::ProductConcreteId.is_in(concrete_ids))
+        .filter(product_concrete_localized::Column::LocaleId.eq(locale_id))
+        .all(transaction)
+        .await?
+        .into_iter()
+        .filter(|row| !row.name.trim().is_empty())
+        .map(|row| (row.product_concrete_id, row.name))
+        .collect();
+    let inherited: HashMap<i64, String> = product_abstract_localized::Entity::find()
+        .filter(product_abstract_localized::Column::ProductAbstractId.is_in(abstract_ids))
+        .filter(product_abstract_localized::Column::LocaleId.eq(locale_id))
+        .all(transaction)
+        .await?
+        .into_iter()
+        .map(|row| (row.product_abstract_id, row.name))
+        .collect();
+    Ok(concretes
+        .into_iter()
+        .filter_map(|row| {
+            let name = own
+                .get(&row.id)
+                .or_else(|| inherited.get(&row.product_abstract_id))?
+                .clone();
+            Some((row.sku, name))
+        })
+        .collect())
+}
+
+/// The next order reference of a store (`DE--12`). The update locks the store's sequence row until
+/// commit; it runs after the stock check so the lock is held only for the inserts.
+async fn next_order_reference(transaction: &DatabaseTransaction, store_id: i64, store: &str) -> Result<String, DbErr> {
+    sales_order_reference_sequence::Entity::insert(sales_order_reference_sequence::ActiveModel {
+        store_id: Set(store_id),
+        last_number: Set(0),
+    })
+    .on_conflict(
+        OnConflict::column(sales_order_reference_sequence::Column::StoreId)
+            .do_nothing_on([sales_order_reference_sequence::Column::StoreId])
+            .to_owned(),
+    )
+    .exec_without_returning(transaction)
+    .await?;
+    sales_order_reference_sequence::Entity::update_many()
+        .col_expr(
+            sales_order_reference_sequence::Column::LastNumber,
+            Expr::col(sales_order_reference_sequence::Column::LastNumber).add(1),
+        )
+        .filter(sales_order_reference_sequence::Column::StoreId.eq(store_id))
+        .exec(transaction)
+        .await?;
+    let number: Option<i64> = sales_order_reference_sequence::Entity::find()
+        .select_only()
+        .column(sales_order_reference_sequence::Column::LastNumber)
+        .filter(sales_order_reference_sequence::Column::StoreId.eq(store_id))
+        .into_tuple()
+        .one(transaction)
+        .await?;
+    let number = number.ok_or_else(|| DbErr::Custom(format!("no order reference sequence for store {store}")))?;
+    Ok(format!("{store}--{number}"))
+}

@@ -1,0 +1,565 @@
+//! Checkout and the order state machine on every SQL backend: concurrent checkouts never oversell and
+//! the availability document follows the reservations; an order is driven through Kontor's default
+//! process by onEnter events, manual events and timeouts on a test clock; a worker that died after
+//! the order was committed loses nothing.
+
+use crate::fixtures::{camera_shop, create};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration as TimeDelta, Utc};
+use kontor_core::Clock;
+use kontor_db::SqlDatabase;
+use kontor_db::entity::orders::{
+    oms_event_timeout, oms_product_reservation, payment_method, payment_method_store, sales_order, shipment_method,
+    shipment_method_price, shipment_method_store,
+};
+use kontor_db::entity::{currency, stock_product, store};
+use kontor_domain::cart::CartService;
+use kontor_domain::checkout::{CheckoutService, OrderProcesses, OrderRepository};
+use kontor_domain::customer::{Mail, MailError, Mailer};
+use kontor_domain::gateway::{
+    CartCommand, CartOwner, CheckoutAddress, CheckoutCommand, CheckoutCustomer, CheckoutInput, GatewayError,
+    GatewayReply, ItemInput, PaymentSelection, ShipmentSelection,
+};
+use kontor_domain::oms::builtin::{BuiltinServices, PaymentProviders};
+use kontor_domain::oms::{OmsEngine, OmsError, OmsRegistry, OmsRepository};
+use kontor_kv::{KvOptions, KvStore, MemoryKv};
+use kontor_search::TantivySearchIndex;
+use kontor_sync::direct::DirectSync;
+use kontor_testkit::repo_test_suite;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+
+/// A clock the test moves by hand.
+struct TestClock(Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    fn advance(&self, by: TimeDelta) {
+        *self.0.lock().expect("clock") += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock")
+    }
+}
+
+#[derive(Default)]
+struct RecordingMailer(Mutex<Vec<Mail>>);
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        self.0.lock().expect("mails").push(mail.clone());
+        Ok(())
+    }
+}
+
+impl RecordingMailer {
+    fn subjects(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .expect("mails")
+            .iter()
+            .map(|mail| mail.subject.clone())
+            .collect()
+    }
+}
+
+struct OrderShop {
+    db: SqlDatabase,
+    clock: Arc<TestClock>,
+    mailer: Arc<RecordingMailer>,
+    carts: Arc<CartService>,
+    checkout: Arc<CheckoutService>,
+    engine: OmsEngine,
+    tent_abstract_id: i64,
+    shipment_method_id: i64,
+    /// The storefront's read side, kept across syncs.
+    kv: Arc<dyn KvStore>,
+    sync: DirectSync,
+}
+
+fn registry(db: &SqlDatabase, mailer: Arc<RecordingMailer>) -> Arc<OmsRegistry> {
+    let mut registry = OmsRegistry::default();
+    kontor_domain::oms::builtin::register(
+        &mut registry,
+        &BuiltinServices {
+            oms: Arc::new(db.clone()),
+            mailer,
+            payments: PaymentProviders::default(),
+            shop_name: "Test Shop".to_owned(),
+        },
+    );
+    Arc::new(registry)
+}
+
+/// The camera shop plus a tent with 10 units in stock, one shipment method and the test payment.
+async fn order_shop(db: SqlDatabase) -> OrderShop {
+    use kontor_domain::catalog::{ProductAbstractAttributes, ProductConcreteAttributes};
+    use kontor_domain::pricing::PriceAttributes;
+    use kontor_domain::stock::StockAttributes;
+    let clock = Arc::new(TestClock(Mutex::new(
+        DateTime::from_timestamp(1_780_000_000, 0).expect("time"),
+    )));
+    let db = db.with_clock(clock.clone());
+    camera_shop(&db).await;
+    let tent = create::<ProductAbstractAttributes>(
+        &db,
+        json!({"sku": "200", "stores": ["DE"], "localizedAttributes": {"en_US": {"name": "Tent"}, "de_DE": {"name": "Zelt"}}}),
+    )
+    .await;
+    create::<ProductConcreteAttributes>(&db, json!({"sku": "200_tent", "abstractSku": "200"})).await;
+    create::<PriceAttributes>(
+        &db,
+        json!({"abstractSku": "200", "store": "DE", "currency": "EUR", "grossAmount": 5000, "netAmount": 4202}),
+    )
+    .await;
+    create::<StockAttributes>(&db, json!({"sku": "200_tent", "warehouse": "Main", "quantity": 10})).await;
+
+    let connection = db.connection();
+    let store_id = store::Entity::find()
+        .one(connection)
+        .await
+        .expect("read")
+        .expect("store")
+        .id;
+    let eur = currency::Entity::find()
+        .one(connection)
+        .await
+        .expect("read")
+        .expect("EUR")
+        .id;
+    let method = shipment_method::ActiveModel {
+        method_key: Set("kt_standard".to_owned()),
+        name: Set("Standard".to_owned()),
+        carrier_name: Set("Kontor Post".to_owned()),
+        delivery_time: Set(None),
+        tax_set_id: Set(None),
+        is_active: Set(true),
+        created_at: Set(0),
+        updated_at: Set(0),
+        ..Default::default()
+    }
+    .insert(connection)
+    .await
+    .expect("method");
+    shipment_method_store::ActiveModel {
+        shipment_method_id: Set(method.id),
+        store_id: Set(store_id),
+    }
+    .insert(connection)
+    .await
+    .expect("method store");
+    shipment_method_price::ActiveModel {
+        shipment_method_id: Set(method.id),
+        store_id: Set(store_id),
+        currency_id: Set(eur),
+        net_amount: Set(Some(412)),
+        gross_amount: Set(Some(490)),
+        ..Default::default()
+    }
+    .insert(connection)
+    .await
+    .expect("method price");
+    let payment = payment_method::ActiveModel {
+        method_key: Set("kt-invoice".to_owned()),
+        name: Set("Invoice".to_owned()),
+        provider_key: Set("DummyPayment".to_owned()),
+        provider_name: Set("Dummy Payment".to_owned()),
+        priority: Set(0),
+        is_active: Set(true),
+        created_at: Set(0),
+        updated_at: Set(0),
+        ..Default::default()
+    }
+    .insert(connection)
+    .await
+    .expect("payment method");
+    payment_method_store::ActiveModel {
+        payment_method_id: Set(payment.id),
+        store_id: Set(store_id),
+    }
+    .insert(connection)
+    .await
+    .expect("payment store");
+
+    let mailer = Arc::new(RecordingMailer::default());
+    let registry = registry(&db, mailer.clone());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/oms");
+    let (processes, warnings) = kontor_oms::ProcessSet::load(
+        &[dir],
+        &["KontorDefault01".to_owned()],
+        registry.as_ref(),
+        kontor_oms::Checks::Full,
+    )
+    .expect("the default process loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let processes = Arc::new(processes);
+    let shared = Arc::new(db.clone());
+    let carts = CartService::new(shared.clone(), shared.clone()).with_clock(clock.clone());
+    let checkout = CheckoutService::new(
+        shared.clone(),
+        shared.clone(),
+        shared.clone(),
+        shared.clone(),
+        OrderProcesses {
+            processes: processes.clone(),
+            payment_processes: [("DummyPayment/Invoice".to_owned(), "KontorDefault01".to_owned())].into(),
+            default_process: None,
+            initial_state: "new".to_owned(),
+        },
+    )
+    .with_clock(clock.clone());
+    let engine = OmsEngine::new(processes, registry, shared.clone(), shared).with_clock(clock.clone());
+    let kv: Arc<dyn KvStore> = Arc::new(MemoryKv::new(KvOptions::default()));
+    let sync = DirectSync::new(db.clone(), kv.clone(), Arc::new(TantivySearchIndex::in_memory()));
+    OrderShop {
+        kv,
+        sync,
+        db,
+        clock,
+        mailer,
+        carts: Arc::new(carts),
+        checkout: Arc::new(checkout),
+        engine,
+        tent_abstract_id: tent.id.0,
+        shipment_method_id: method.id,
+    }
+}
+
+impl OrderShop {
+    async fn guest_cart(&self, guest: &str, quantity: u32) -> String {
+        let reply = self
+            .carts
+            .execute(CartCommand::AddItem {
+                owner: CartOwner::Guest(guest.to_owned()),
+                store: "DE".to_owned(),
+                cart_id: None,
+                item: ItemInput {
+                    sku: "200_tent".to_owned(),
+                    quantity,
+                },
+            })
+            .await
+            .expect("add to cart");
+        match reply {
+            GatewayReply::Cart(cart) => cart.id,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn input(&self, cart_id: &str) -> CheckoutInput {
+        let address = CheckoutAddress {
+            salutation: Some("Ms".to_owned()),
+            first_name: Some("Erika".to_owned()),
+            last_name: Some("Muster".to_owned()),
+            address1: Some("Hauptstraße 5".to_owned()),
+            zip_code: Some("10115".to_owned()),
+            city: Some("Berlin".to_owned()),
+            iso2_code: Some("DE".to_owned()),
+            ..CheckoutAddress::default()
+        };
+        CheckoutInput {
+            customer: Some(CheckoutCustomer {
+                salutation: Some("Ms".to_owned()),
+                email: Some("erika@example.com".to_owned()),
+                first_name: Some("Erika".to_owned()),
+                last_name: Some("Muster".to_owned()),
+            }),
+            id_cart: cart_id.to_owned(),
+            billing_address: Some(address.clone()),
+            payments: vec![PaymentSelection {
+                payment_method_name: "Invoice".to_owned(),
+                payment_provider_name: "DummyPayment".to_owned(),
+                amount: None,
+            }],
+            shipments: vec![ShipmentSelection {
+                items: Vec::new(),
+                shipping_address: Some(address),
+                id_shipment_method: Some(self.shipment_method_id),
+                requested_delivery_date: None,
+            }],
+        }
+    }
+
+    async fn place(&self, guest: &str, cart_id: &str) -> Result<(i64, String), GatewayError> {
+        let reply = self
+            .checkout
+            .execute(CheckoutCommand::PlaceOrder {
+                owner: CartOwner::Guest(guest.to_owned()),
+                locale: "en_US".to_owned(),
+                idempotency_key: None,
+                input: Box::new(self.input(cart_id)),
+            })
+            .await?;
+        let GatewayReply::OrderPlaced(placed) = reply else {
+            panic!("unexpected {reply:?}");
+        };
+        let order = self
+            .db
+            .find_order(&placed.order_reference)
+            .await
+            .expect("read")
+            .expect("order");
+        Ok((order.id, placed.order_reference))
+    }
+
+    async fn states(&self, order_id: i64) -> Vec<String> {
+        let order = self.db.find_order_by_id(order_id).await.expect("read").expect("order");
+        order.items.iter().map(|item| item.state.clone()).collect()
+    }
+
+    async fn stock(&self) -> i64 {
+        stock_product::Entity::find()
+            .all(self.db.connection())
+            .await
+            .expect("read")
+            .iter()
+            .filter(|row| row.quantity != 4)
+            .map(|row| row.quantity)
+            .sum()
+    }
+
+    async fn reserved(&self) -> i64 {
+        oms_product_reservation::Entity::find()
+            .filter(oms_product_reservation::Column::Sku.eq("200_tent"))
+            .one(self.db.connection())
+            .await
+            .expect("read")
+            .map_or(0, |row| row.quantity)
+    }
+
+    async fn availability(&self) -> serde_json::Value {
+        self.sync.drain().await.expect("publish & sync");
+        self.kv
+            .get(&format!("availability:de:{}", self.tent_abstract_id))
+            .await
+            .expect("get")
+            .expect("availability document")
+    }
+}
+
+/// 100 checkouts of one unit each race for 10 units: exactly 10 orders, 90 precise refusals.
+async fn concurrent_checkouts_never_oversell(db: SqlDatabase) {
+    let shop = Arc::new(order_shop(db).await);
+    let mut carts = Vec::new();
+    for index in 0..100 {
+        let guest = format!("guest-{index}");
+        let cart = shop.guest_cart(&guest, 1).await;
+        carts.push((guest, cart));
+    }
+    let mut tasks = Vec::new();
+    for (guest, cart) in carts {
+        let shop = Arc::clone(&shop);
+        tasks.push(tokio::spawn(async move { shop.place(&guest, &cart).await }));
+    }
+    let (mut placed, mut refused) = (Vec::new(), Vec::new());
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok((_, reference)) => placed.push(reference),
+            Err(error) => refused.push(error),
+        }
+    }
+    assert_eq!(placed.len(), 10, "{refused:?}");
+    assert_eq!(refused.len(), 90);
+    for error in &refused {
+        let GatewayError::Rejected(rejections) = error else {
+            panic!("not a refusal: {error:?}");
+        };
+        assert_eq!(rejections.len(), 1, "{rejections:?}");
+        assert_eq!(rejections[0].code, "1102");
+        assert_eq!(
+            rejections[0].detail,
+            "product 200_tent is not available in the requested quantity (1 requested, 0 available)"
+        );
+    }
+    placed.sort();
+    placed.dedup();
+    assert_eq!(placed.len(), 10, "ten distinct order references");
+    let orders = sales_order::Entity::find()
+        .count(shop.db.connection())
+        .await
+        .expect("count");
+    assert_eq!(orders, 10);
+    assert_eq!(
+        shop.stock().await,
+        10,
+        "physical stock is untouched until shipping, never below zero"
+    );
+    assert_eq!(shop.reserved().await, 10);
+    let availability = shop.availability().await;
+    assert_eq!(availability["concretes"]["200_tent"]["quantity"], 0, "{availability}");
+    assert_eq!(
+        availability["concretes"]["200_tent"]["is_available"], false,
+        "{availability}"
+    );
+    assert_eq!(availability["is_available"], false, "{availability}");
+}
+
+/// One order through the default process: onEnter confirmation, manual pay, pick and ship, then the
+/// delivery and closing timeouts; another one cancelled by the unpaid timeout, releasing its stock.
+async fn an_order_runs_through_the_default_process(db: SqlDatabase) {
+    let shop = order_shop(db).await;
+    let cart = shop.guest_cart("g1", 2).await;
+    let (order_id, reference) = shop.place("g1", &cart).await.expect("placed");
+    assert_eq!(shop.states(order_id).await, ["new"]);
+    assert_eq!(shop.reserved().await, 2);
+    let availability = shop.availability().await;
+    assert_eq!(availability["concretes"]["200_tent"]["quantity"], 8, "{availability}");
+
+    // What the worker does for the order's oms.events message: the onEnter event sends the mail.
+    shop.engine.advance_order(order_id, "worker").await.expect("advance");
+    assert_eq!(shop.states(order_id).await, ["payment pending"]);
+    assert_eq!(shop.mailer.subjects(), [format!("Your order {reference}")]);
+    // A redelivered message finds nothing to do and sends nothing twice.
+    shop.engine.advance_order(order_id, "worker").await.expect("advance");
+    assert_eq!(shop.mailer.subjects().len(), 1);
+
+    let order = shop.db.find_order_by_id(order_id).await.expect("read").expect("order");
+    let manual = shop.engine.manual_events(&order);
+    assert_eq!(manual.values().next().expect("item"), &["cancel", "pay"]);
+    let skipped = shop
+        .engine
+        .trigger_event(order_id, None, "ship", "admin:1")
+        .await
+        .expect("event");
+    assert_eq!(skipped.moved.len(), 0);
+    assert_eq!(
+        skipped.skipped[0].1,
+        "event ship is not possible from state payment pending"
+    );
+
+    shop.engine
+        .trigger_event(order_id, None, "pay", "admin:1")
+        .await
+        .expect("pay");
+    assert_eq!(shop.states(order_id).await, ["paid"]);
+    let order = shop.db.find_order_by_id(order_id).await.expect("read").expect("order");
+    assert_eq!(order.payments[0].status, "captured");
+    assert_eq!(order.payments[0].captured_amount, order.totals.grand_total);
+    shop.engine
+        .trigger_event(order_id, None, "pick", "admin:1")
+        .await
+        .expect("pick");
+    assert_eq!(shop.reserved().await, 2, "picked is still reserved");
+    shop.engine
+        .trigger_event(order_id, None, "ship", "admin:1")
+        .await
+        .expect("ship");
+    assert_eq!(shop.states(order_id).await, ["shipped"]);
+    assert_eq!(shop.stock().await, 8, "shipping takes the units out of stock");
+    assert_eq!(shop.reserved().await, 0, "and releases the reservation");
+    assert!(
+        shop.mailer
+            .subjects()
+            .contains(&format!("Order {reference} has shipped"))
+    );
+    let availability = shop.availability().await;
+    assert_eq!(availability["concretes"]["200_tent"]["quantity"], 8, "{availability}");
+
+    // Timeouts: nothing before they are due; delivery confirmed after 14 days, closed 30 days later.
+    shop.clock.advance(TimeDelta::days(13));
+    assert_eq!(shop.engine.fire_due_timeouts(500).await.expect("timeouts"), 0);
+    shop.clock.advance(TimeDelta::days(1) + TimeDelta::seconds(1));
+    assert_eq!(shop.engine.fire_due_timeouts(500).await.expect("timeouts"), 1);
+    assert_eq!(shop.states(order_id).await, ["delivered"]);
+    shop.clock.advance(TimeDelta::days(30));
+    shop.engine.fire_due_timeouts(500).await.expect("timeouts");
+    assert_eq!(shop.states(order_id).await, ["closed"]);
+    let history = shop
+        .db
+        .find_order_by_id(order_id)
+        .await
+        .expect("read")
+        .expect("order")
+        .items[0]
+        .history
+        .clone();
+    assert_eq!(
+        history,
+        [
+            "new",
+            "payment pending",
+            "paid",
+            "picked",
+            "shipped",
+            "delivered",
+            "closed"
+        ]
+    );
+    let log = shop.db.transition_log(order_id).await.expect("log");
+    let origins: Vec<&str> = log.iter().map(|row| row.origin.as_str()).collect();
+    assert_eq!(
+        origins,
+        ["worker", "admin:1", "admin:1", "admin:1", "timeout", "timeout"]
+    );
+    let remaining = oms_event_timeout::Entity::find()
+        .count(shop.db.connection())
+        .await
+        .expect("count");
+    assert_eq!(remaining, 0, "a closed item has no timeouts left");
+
+    // An unpaid order is cancelled after 7 days, and its units are for sale again.
+    let cart = shop.guest_cart("g2", 3).await;
+    let (unpaid, _) = shop.place("g2", &cart).await.expect("placed");
+    shop.engine.advance_order(unpaid, "worker").await.expect("advance");
+    assert_eq!(shop.reserved().await, 3);
+    shop.clock.advance(TimeDelta::days(7) + TimeDelta::seconds(1));
+    shop.engine.fire_due_timeouts(500).await.expect("timeouts");
+    assert_eq!(shop.states(unpaid).await, ["cancelled"]);
+    assert_eq!(shop.reserved().await, 0);
+    let order = shop.db.find_order_by_id(unpaid).await.expect("read").expect("order");
+    assert_eq!(order.payments[0].status, "cancelled");
+    assert_eq!(order.totals.canceled_total, 3 * 5000);
+    let availability = shop.availability().await;
+    assert_eq!(availability["concretes"]["200_tent"]["quantity"], 8, "{availability}");
+}
+
+/// The worker died after checkout committed and before the first OMS step: the condition sweep of
+/// the next worker continues the order, once. A lock left by a dead run expires.
+async fn a_crash_after_checkout_loses_nothing(db: SqlDatabase) {
+    let shop = order_shop(db).await;
+    let cart = shop.guest_cart("g1", 1).await;
+    let (order_id, reference) = shop.place("g1", &cart).await.expect("placed");
+    // No worker ran. The dead worker also left the order locked.
+    let now = shop.clock.now();
+    assert!(
+        shop.db
+            .try_lock(
+                &format!("order:{order_id}"),
+                "dead-worker",
+                now + TimeDelta::seconds(60),
+                now
+            )
+            .await
+            .expect("lock")
+    );
+    // Too fresh for the sweep: a live worker is probably on it.
+    assert_eq!(shop.engine.check_conditions(500).await.expect("sweep"), 0);
+    shop.clock.advance(TimeDelta::seconds(31));
+    assert!(matches!(
+        shop.engine.advance_order(order_id, "worker").await,
+        Err(OmsError::Busy(_))
+    ));
+    assert_eq!(
+        shop.engine.check_conditions(500).await.expect("sweep"),
+        1,
+        "found, but locked"
+    );
+    assert_eq!(shop.states(order_id).await, ["new"]);
+    shop.clock.advance(TimeDelta::seconds(30));
+    shop.engine.check_conditions(500).await.expect("sweep");
+    assert_eq!(shop.states(order_id).await, ["payment pending"]);
+    assert_eq!(shop.mailer.subjects(), [format!("Your order {reference}")]);
+    shop.clock.advance(TimeDelta::minutes(5));
+    shop.engine.check_conditions(500).await.expect("sweep");
+    assert_eq!(shop.mailer.subjects().len(), 1, "nothing happens twice");
+}
+
+repo_test_suite!(
+    concurrent_checkouts_never_oversell,
+    an_order_runs_through_the_default_process,
+    a_crash_after_checkout_loses_nothing,
+);
