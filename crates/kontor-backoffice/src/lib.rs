@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod gateway;
 pub mod openapi;
+pub mod orders;
 pub mod resources;
 pub mod state;
 
@@ -27,10 +28,12 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// The backend's router: admin API behind token auth, plus the open health and OpenAPI endpoints.
 pub fn router(state: AdminState) -> Router {
-    let admin = resources::routes().route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_api_token,
-    ));
+    let admin = resources::routes()
+        .merge(orders::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_token,
+        ));
     Router::new()
         .route("/health", get(health))
         .route("/admin/openapi.json", get(openapi_document))

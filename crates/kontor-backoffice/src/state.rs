@@ -109,17 +109,30 @@ for_each_admin_resource!(define_services);
 
 /// The router state: cheap to clone.
 #[derive(Clone)]
-pub struct AdminState(pub Arc<AdminServices>);
+pub struct AdminState {
+    pub services: Arc<AdminServices>,
+    /// Orders and their state machines; absent in processes that do not run the OMS.
+    pub orders: Option<Arc<crate::orders::OrderAdmin>>,
+}
 
 impl AdminState {
     pub fn new<D: AdminRepository>(repository: Arc<D>) -> Self {
-        Self(Arc::new(AdminServices::new(repository)))
+        Self {
+            services: Arc::new(AdminServices::new(repository)),
+            orders: None,
+        }
+    }
+
+    /// Adds the order endpoints (`/admin/orders…`, `/admin/oms/draw`).
+    pub fn with_orders(mut self, orders: crate::orders::OrderAdmin) -> Self {
+        self.orders = Some(Arc::new(orders));
+        self
     }
 }
 
 impl std::ops::Deref for AdminState {
     type Target = AdminServices;
     fn deref(&self) -> &AdminServices {
-        &self.0
+        &self.services
     }
 }

@@ -113,6 +113,7 @@ pub fn order_processes(settings: &Settings, processes: Arc<ProcessSet>) -> Order
 pub struct Oms {
     pub processes: Arc<ProcessSet>,
     pub engine: OmsEngine,
+    pub registry: Arc<OmsRegistry>,
 }
 
 impl Oms {
@@ -121,11 +122,25 @@ impl Oms {
         let processes = load_processes(settings, &registry)?;
         let engine = OmsEngine::new(
             Arc::clone(&processes),
-            registry,
+            Arc::clone(&registry),
             Arc::new(database.clone()),
             Arc::new(database.clone()),
         );
-        Ok(Self { processes, engine })
+        Ok(Self {
+            processes,
+            engine,
+            registry,
+        })
+    }
+
+    /// The admin API's order endpoints over this OMS.
+    pub fn order_admin(&self, database: &SqlDatabase) -> kontor_backoffice::orders::OrderAdmin {
+        kontor_backoffice::orders::OrderAdmin {
+            orders: Arc::new(database.clone()),
+            oms: Arc::new(database.clone()),
+            engine: self.engine.clone(),
+            registry: Arc::clone(&self.registry),
+        }
     }
 }
 

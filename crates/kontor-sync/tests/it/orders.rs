@@ -558,7 +558,208 @@ async fn a_crash_after_checkout_loses_nothing(db: SqlDatabase) {
     assert_eq!(shop.mailer.subjects().len(), 1, "nothing happens twice");
 }
 
+/// The admin API over the same shop, signed in with an API token.
+async fn admin_api(shop: &OrderShop) -> (axum::Router, String) {
+    let users = kontor_domain::users::UserService::new(Arc::new(shop.db.clone()));
+    let user = users
+        .create_user("ops@example.com", "correct horse battery")
+        .await
+        .expect("user");
+    let token = users.issue_api_token(user.id, "orders").await.expect("token").secret;
+    let registry = registry(&shop.db, shop.mailer.clone());
+    let admin = kontor_backoffice::orders::OrderAdmin {
+        orders: Arc::new(shop.db.clone()),
+        oms: Arc::new(shop.db.clone()),
+        engine: shop.engine.clone(),
+        registry,
+    };
+    let state = kontor_backoffice::AdminState::new(Arc::new(shop.db.clone())).with_orders(admin);
+    (kontor_backoffice::router(state), token)
+}
+
+async fn call(
+    router: &axum::Router,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/vnd.api+json")
+        .body(body.map_or_else(axum::body::Body::empty, |json| axum::body::Body::from(json.to_string())))
+        .expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn json_of(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|error| panic!("{error}: {body}"))
+}
+
+/// Orders in the admin API: filtered list, detail with manual events, a manual event fired by a
+/// user (logged with the user as origin), refusals, and the process diagram.
+async fn admin_api_lists_orders_and_fires_manual_events(db: SqlDatabase) {
+    let shop = order_shop(db).await;
+    let (router, token) = admin_api(&shop).await;
+    let cart = shop.guest_cart("g1", 1).await;
+    let (first, first_reference) = shop.place("g1", &cart).await.expect("placed");
+    shop.clock.advance(TimeDelta::seconds(5));
+    let cart = shop.guest_cart("g2", 2).await;
+    let (_, second_reference) = shop.place("g2", &cart).await.expect("placed");
+    shop.engine.advance_order(first, "worker").await.expect("advance");
+
+    let (status, body) = call(&router, &token, "GET", "/admin/orders", None).await;
+    assert_eq!(status, 200, "{body}");
+    let listed = json_of(&body);
+    let references: Vec<&str> = listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|order| order["id"].as_str())
+        .collect();
+    assert_eq!(
+        references,
+        [second_reference.as_str(), first_reference.as_str()],
+        "newest first"
+    );
+    assert_eq!(listed["meta"]["total"], 2);
+    let (_, body) = call(
+        &router,
+        &token,
+        "GET",
+        "/admin/orders?filter[state]=payment%20pending",
+        None,
+    )
+    .await;
+    let filtered = json_of(&body);
+    assert_eq!(filtered["meta"]["total"], 1, "{filtered}");
+    assert_eq!(filtered["data"][0]["id"], first_reference.as_str());
+    let (status, body) = call(&router, &token, "GET", "/admin/orders?filter[colour]=red", None).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = call(
+        &router,
+        &token,
+        "GET",
+        "/admin/orders?filter[createdFrom]=yesterday",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    let (status, body) = call(
+        &router,
+        &token,
+        "GET",
+        &format!("/admin/orders/{first_reference}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let detail = json_of(&body);
+    let item = &detail["data"]["attributes"]["items"][0];
+    assert_eq!(item["state"], "payment pending");
+    assert_eq!(item["history"], json!(["new", "payment pending"]));
+    assert_eq!(item["manualEvents"], json!(["cancel", "pay"]));
+    assert_eq!(
+        detail["data"]["attributes"]["transitionLog"][0]["command"],
+        "Oms/SendOrderConfirmation"
+    );
+
+    let event = |name: &str| json!({"data": {"type": "oms-events", "attributes": {"event": name}}});
+    let path = format!("/admin/orders/{first_reference}/events");
+    let (status, body) = call(&router, &token, "POST", &path, Some(event("ship"))).await;
+    assert_eq!(status, 422, "not possible from payment pending: {body}");
+    assert!(body.contains("/data/attributes/event"), "{body}");
+    let (status, body) = call(
+        &router,
+        &token,
+        "POST",
+        &path,
+        Some(json!({"data": {"type": "oms-events", "attributes": {"event": "pay", "items": [999999]}}})),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = call(
+        &router,
+        &token,
+        "POST",
+        "/admin/orders/DE--999/events",
+        Some(event("pay")),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // Another run holds the order: 409, nothing changes.
+    let now = shop.clock.now();
+    assert!(
+        shop.db
+            .try_lock(&format!("order:{first}"), "someone", now + TimeDelta::seconds(60), now)
+            .await
+            .expect("lock")
+    );
+    let (status, _) = call(&router, &token, "POST", &path, Some(event("pay"))).await;
+    assert_eq!(status, 409);
+    shop.db
+        .unlock(&format!("order:{first}"), "someone")
+        .await
+        .expect("unlock");
+    let (status, body) = call(&router, &token, "POST", &path, Some(event("pay"))).await;
+    assert_eq!(status, 200, "{body}");
+    let paid = json_of(&body);
+    assert_eq!(paid["data"]["attributes"]["items"][0]["state"], "paid");
+    assert_eq!(paid["data"]["attributes"]["payments"][0]["status"], "captured");
+    let log = paid["data"]["attributes"]["transitionLog"]
+        .as_array()
+        .expect("log")
+        .clone();
+    assert!(
+        log.last().expect("row")["origin"]
+            .as_str()
+            .expect("origin")
+            .starts_with("user:"),
+        "{log:?}"
+    );
+
+    let (status, svg) = call(
+        &router,
+        &token,
+        "GET",
+        "/admin/oms/draw?process=KontorDefault01&state=paid",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        svg.starts_with("<svg") || svg.starts_with("<?xml"),
+        "{}",
+        &svg[..svg.len().min(80)]
+    );
+    assert!(
+        svg.contains("payment pending") && svg.contains("#FFFFCC"),
+        "highlighted state"
+    );
+    let (status, dot) = call(
+        &router,
+        &token,
+        "GET",
+        "/admin/oms/draw?process=KontorDefault01&format=dot",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(dot.starts_with("digraph"), "{dot}");
+    let (status, _) = call(&router, &token, "GET", "/admin/oms/draw?process=Nope", None).await;
+    assert_eq!(status, 404);
+}
+
 repo_test_suite!(
+    admin_api_lists_orders_and_fires_manual_events,
     concurrent_checkouts_never_oversell,
     an_order_runs_through_the_default_process,
     a_crash_after_checkout_loses_nothing,

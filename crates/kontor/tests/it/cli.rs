@@ -744,3 +744,186 @@ async fn a_split_storefront_keeps_reading_when_the_backend_stops_and_writes_noth
     assert_eq!(items.len(), 1, "{carts}");
     assert_eq!(items[0]["attributes"]["quantity"], 1, "{carts}");
 }
+
+/// Finds an available variant through the storefront, as a shopper would.
+async fn available_variant(client: &reqwest::Client, api: &str) -> String {
+    let (status, search) = json_api(
+        client,
+        reqwest::Method::GET,
+        &format!("{api}/catalog-search?page[limit]=12"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{search}");
+    for product in search["data"][0]["attributes"]["abstractProducts"]
+        .as_array()
+        .expect("products")
+    {
+        let sku = product["abstractSku"].as_str().expect("sku");
+        let url = format!("{api}/abstract-products/{sku}?include=concrete-products,concrete-product-availabilities");
+        let (_, product) = json_api(client, reqwest::Method::GET, &url, &[], None).await;
+        let available = product["included"].as_array().and_then(|included| {
+            included
+                .iter()
+                .find(|resource| resource["attributes"]["availability"] == true)
+                .and_then(|resource| resource["id"].as_str().map(str::to_owned))
+        });
+        if let Some(concrete) = available {
+            return concrete;
+        }
+    }
+    panic!("no available variant in {search}");
+}
+
+#[tokio::test]
+async fn a_checkout_runs_its_first_oms_steps_in_the_worker_and_the_admin_api_moves_it_on() {
+    let shop = Shop::new();
+    let catalog = shop.dir.join("catalog");
+    stdout(&shop.run(&[
+        "generate-catalog",
+        "--products",
+        "12",
+        "--out",
+        catalog.to_str().expect("path"),
+    ]));
+    stdout(&shop.run(&["migrate"]));
+    stdout(&shop.run(&["import", catalog.join("full_EU.yml").to_str().expect("path")]));
+    let token = token_from(&stdout(&shop.run(&[
+        "user",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--api-token",
+    ])));
+    let mut child = shop
+        .command()
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn serve");
+    let listening = read_listening_lines(&mut BufReader::new(child.stdout.take().expect("stdout")));
+    let _serve = Backend(child);
+    wait_until_idle(&shop);
+    let (api, admin) = (listening.storefront, listening.backend);
+    let client = reqwest::Client::new();
+    let guest = [("x-anonymous-customer-unique-id", "oms-e2e-guest")];
+
+    let sku = available_variant(&client, &api).await;
+    let item = json!({"data": {"type": "guest-cart-items", "attributes": {"sku": sku, "quantity": 1}}});
+    let (status, cart) = json_api(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/guest-cart-items"),
+        &guest,
+        Some(item),
+    )
+    .await;
+    assert_eq!(status, 201, "{cart}");
+    let cart_id = cart["data"]["id"].as_str().expect("cart").to_owned();
+    let (status, data) = json_api(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/checkout-data"),
+        &guest,
+        Some(json!({"data": {"type": "checkout-data", "attributes": {"idCart": cart_id}}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{data}");
+    let method: i64 = data["data"]["attributes"]["shipmentMethods"][0]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("a shipment method from the generated catalog");
+    let address = json!({"salutation": "Ms", "firstName": "Erika", "lastName": "Muster",
+                         "address1": "Hauptstraße 5", "zipCode": "10115", "city": "Berlin", "iso2Code": "DE"});
+    let checkout = json!({"data": {"type": "checkout", "attributes": {
+        "customer": {"email": "erika@example.com", "firstName": "Erika", "lastName": "Muster"},
+        "idCart": cart_id, "billingAddress": address,
+        "payments": [{"paymentMethodName": "Invoice", "paymentProviderName": "DummyPayment"}],
+        "shipments": [{"items": [], "shippingAddress": address, "idShipmentMethod": method}]}}});
+    let (status, placed) = json_api(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/checkout"),
+        &[guest[0], ("idempotency-key", "e2e-1")],
+        Some(checkout),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let reference = placed["data"]["attributes"]["orderReference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+
+    // The worker takes the order out of `new` (confirmation mail) without anyone asking.
+    let auth = format!("Bearer {token}");
+    let order_url = format!("{admin}/admin/orders/{reference}");
+    let started = std::time::Instant::now();
+    let order = loop {
+        let (status, order) = json_api(
+            &client,
+            reqwest::Method::GET,
+            &order_url,
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{order}");
+        if order["data"]["attributes"]["items"][0]["state"] == "payment pending" {
+            break order;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the worker did not move the order: {order}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        order["data"]["attributes"]["items"][0]["manualEvents"],
+        json!(["cancel", "pay"])
+    );
+    let mails: Vec<String> = std::fs::read_dir(shop.dir.join("var/mail"))
+        .expect("mail directory")
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .collect();
+    assert!(
+        mails
+            .iter()
+            .any(|mail| mail.contains(&format!("Your order {reference}"))),
+        "{mails:?}"
+    );
+
+    let (status, paid) = json_api(
+        &client,
+        reqwest::Method::POST,
+        &format!("{order_url}/events"),
+        &[("authorization", &auth)],
+        Some(json!({"data": {"type": "oms-events", "attributes": {"event": "pay"}}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["data"]["attributes"]["items"][0]["state"], "paid");
+
+    // The built-in processes validate and draw from the command line too.
+    let validated = stdout(&shop.run(&["oms", "validate"]));
+    assert!(
+        validated.contains("KontorDefault01: valid (0 warning(s))"),
+        "{validated}"
+    );
+    let dot = stdout(&shop.run(&["oms", "draw", "KontorDefault01", "--format", "dot", "--state", "paid"]));
+    assert!(dot.starts_with("digraph"), "{dot}");
+    let broken = shop.dir.join("broken.xml");
+    std::fs::write(
+        &broken,
+        "<?xml version=\"1.0\"?>\n<statemachine xmlns=\"spryker:oms-01\">\n  <process name=\"B\" main=\"true\">\n    <states><state name=\"new\"/></states>\n    <transitions>\n      <transition><source>new</source><target>nowhere</target></transition>\n    </transitions>\n  </process>\n</statemachine>\n",
+    )
+    .expect("write");
+    let refused = shop.run(&["oms", "validate", broken.to_str().expect("path")]);
+    assert!(!refused.status.success());
+    let report = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        report.contains("broken.xml:6:") && report.contains("nowhere"),
+        "{report}"
+    );
+}

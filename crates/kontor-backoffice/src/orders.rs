@@ -1,0 +1,362 @@
+//! Orders in the admin API: the list with filters, one order with its items' states, state history,
+//! transition log and the manual events each item can take now, firing those events, and the process
+//! diagrams (oms.md §8).
+//!
+//! | method | path | answer |
+//! |---|---|---|
+//! | GET | `/admin/orders?filter[store]&filter[customerReference]&filter[email]&filter[state]&filter[createdFrom]&filter[createdTo]&page[offset]&page[limit]` | 200, newest first, `meta.total` |
+//! | GET | `/admin/orders/{reference}` | 200 with items, history, manual events, transition log |
+//! | POST | `/admin/orders/{reference}/events` `{"data": {"type": "oms-events", "attributes": {"event": "pay", "items": [12]}}}` | 200 with the order after the event; 409 while another run holds the order; 422 when no item can take the event |
+//! | GET | `/admin/oms/draw?process=KontorDefault01&format=svg\|dot&state=paid` | the diagram |
+
+use crate::auth::CurrentUser;
+use crate::state::AdminState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use kontor_domain::checkout::{OrderFilter, OrderRepository, StoredOrder};
+use kontor_domain::oms::{OmsEngine, OmsError, OmsRegistry, OmsRepository};
+use kontor_web::jsonapi::parse_attributes;
+use kontor_web::{AppError, ErrorCode, JsonApi, JsonApiRequest};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// What the order endpoints work with.
+pub struct OrderAdmin {
+    pub orders: Arc<dyn OrderRepository>,
+    pub oms: Arc<dyn OmsRepository>,
+    pub engine: OmsEngine,
+    pub registry: Arc<OmsRegistry>,
+}
+
+pub fn routes() -> Router<AdminState> {
+    Router::new()
+        .route("/admin/orders", get(list))
+        .route("/admin/orders/{reference}", get(read))
+        .route("/admin/orders/{reference}/events", post(fire_event))
+        .route("/admin/oms/draw", get(draw))
+}
+
+fn admin(state: &AdminState) -> Result<&OrderAdmin, AppError> {
+    state
+        .orders
+        .as_deref()
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, "this backend does not manage orders"))
+}
+
+fn storage(error: impl std::fmt::Display) -> AppError {
+    AppError::internal(&error)
+}
+
+/// `filter[name]=value` and `page[…]` pairs of a query string.
+fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect()
+}
+
+fn micros_of(field: &str, value: &str) -> Result<i64, AppError> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|time| time.timestamp_micros())
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").map(|date| {
+                date.and_hms_opt(0, 0, 0)
+                    .unwrap_or_default()
+                    .and_utc()
+                    .timestamp_micros()
+            })
+        })
+        .map_err(|_| {
+            AppError::new(
+                ErrorCode::InvalidParameter,
+                format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time"),
+            )
+        })
+}
+
+async fn list(State(state): State<AdminState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
+    let admin = admin(&state)?;
+    let mut filter = OrderFilter::default();
+    let (mut offset, mut limit) = (0_u64, 20_u64);
+    for (key, value) in query_pairs(raw.as_deref()) {
+        match key.as_str() {
+            "filter[store]" => filter.store = Some(value),
+            "filter[customerReference]" => filter.customer_reference = Some(value),
+            "filter[email]" => filter.email = Some(value),
+            "filter[state]" => filter.state = Some(value),
+            "filter[createdFrom]" => filter.created_from_micros = Some(micros_of(&key, &value)?),
+            "filter[createdTo]" => filter.created_to_micros = Some(micros_of(&key, &value)?),
+            "page[offset]" | "page[limit]" => {
+                let number: u64 = value.parse().map_err(|_| {
+                    AppError::new(
+                        ErrorCode::InvalidParameter,
+                        format!("{key} must be a non-negative integer"),
+                    )
+                })?;
+                if key == "page[offset]" {
+                    offset = number;
+                } else if (1..=100).contains(&number) {
+                    limit = number;
+                } else {
+                    return Err(AppError::new(
+                        ErrorCode::InvalidParameter,
+                        "page[limit] must be 1 to 100",
+                    ));
+                }
+            }
+            other => {
+                return Err(AppError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("unknown query parameter {other}"),
+                ));
+            }
+        }
+    }
+    let (orders, total) = admin
+        .orders
+        .list_orders(&filter, offset, limit)
+        .await
+        .map_err(storage)?;
+    let data: Vec<Value> = orders
+        .iter()
+        .map(|order| {
+            json!({
+                "type": "orders",
+                "id": order.reference,
+                "attributes": summary(order),
+                "links": {"self": format!("/admin/orders/{}", order.reference)},
+            })
+        })
+        .collect();
+    Ok(JsonApi(StatusCode::OK, json!({"data": data, "meta": {"total": total}})).into_response())
+}
+
+fn time(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn summary(order: &StoredOrder) -> Value {
+    let mut states: Vec<&str> = order.items.iter().map(|item| item.state.as_str()).collect();
+    states.sort_unstable();
+    states.dedup();
+    json!({
+        "store": order.store,
+        "customerReference": order.customer_reference,
+        "email": order.email,
+        "firstName": order.first_name,
+        "lastName": order.last_name,
+        "currencyIsoCode": order.currency,
+        "priceMode": order.price_mode,
+        "totals": order.totals,
+        "itemStates": states,
+        "createdAt": time(order.created_at_micros),
+    })
+}
+
+async fn order_document(admin: &OrderAdmin, order: &StoredOrder) -> Result<Value, AppError> {
+    let manual = admin.engine.manual_events(order);
+    let log = admin.oms.transition_log(order.id).await.map_err(storage)?;
+    let mut attributes = summary(order);
+    attributes["billingAddress"] = json!(order.billing_address);
+    attributes["items"] = order
+        .items
+        .iter()
+        .map(|item| {
+            json!({
+                "id": item.id,
+                "uuid": item.uuid,
+                "sku": item.sku,
+                "name": item.name,
+                "quantity": item.quantity,
+                "sumPrice": item.sum_price,
+                "process": item.process,
+                "state": item.state,
+                "stateEnteredAt": time(item.state_entered_at_micros),
+                "history": item.history,
+                "manualEvents": manual.get(&item.id).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    attributes["payments"] = order
+        .payments
+        .iter()
+        .map(|payment| {
+            json!({"provider": payment.provider, "method": payment.method, "amount": payment.amount,
+                   "status": payment.status, "capturedAmount": payment.captured_amount,
+                   "refundedAmount": payment.refunded_amount})
+        })
+        .collect();
+    attributes["shipments"] = order
+        .shipments
+        .iter()
+        .map(|shipment| {
+            json!({"id": shipment.id, "method": shipment.method_name, "carrier": shipment.carrier_name,
+                   "address": shipment.address, "requestedDeliveryDate": shipment.requested_delivery_date})
+        })
+        .collect();
+    attributes["transitionLog"] = log
+        .iter()
+        .map(|row| {
+            json!({"item": row.item_id, "event": row.event, "source": row.source, "target": row.target,
+                   "command": row.command, "condition": row.condition, "origin": row.origin,
+                   "error": row.error, "at": time(row.created_at_micros)})
+        })
+        .collect();
+    Ok(json!({"data": {
+        "type": "orders",
+        "id": order.reference,
+        "attributes": attributes,
+        "links": {"self": format!("/admin/orders/{}", order.reference)},
+    }}))
+}
+
+async fn find(admin: &OrderAdmin, reference: &str) -> Result<StoredOrder, AppError> {
+    admin
+        .orders
+        .find_order(reference)
+        .await
+        .map_err(storage)?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("order {reference} does not exist")))
+}
+
+async fn read(State(state): State<AdminState>, Path(reference): Path<String>) -> Result<Response, AppError> {
+    let admin = admin(&state)?;
+    let order = find(admin, &reference).await?;
+    Ok(JsonApi(StatusCode::OK, order_document(admin, &order).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EventInput {
+    event: String,
+    /// Item ids; absent = every item that can take the event.
+    #[serde(default)]
+    items: Option<Vec<i64>>,
+}
+
+/// Fires a manual event. Only events marked `manual` in the process are accepted here.
+async fn fire_event(
+    State(state): State<AdminState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(reference): Path<String>,
+    body: JsonApiRequest,
+) -> Result<Response, AppError> {
+    let admin = admin(&state)?;
+    body.expect_type("oms-events")?;
+    let input: EventInput = parse_attributes(body.attributes)?;
+    let order = find(admin, &reference).await?;
+    let manual = admin.engine.manual_events(&order);
+    if let Some(items) = &input.items
+        && let Some(unknown) = items.iter().find(|id| !manual.contains_key(id))
+    {
+        return Err(AppError::at_pointer(
+            ErrorCode::Unprocessable,
+            "/data/attributes/items",
+            format!("item {unknown} is not an item of order {reference}"),
+        ));
+    }
+    let eligible: Vec<i64> = manual
+        .iter()
+        .filter(|(id, events)| {
+            input.items.as_ref().is_none_or(|items| items.contains(id)) && events.contains(&input.event)
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    if eligible.is_empty() {
+        return Err(AppError::at_pointer(
+            ErrorCode::Unprocessable,
+            "/data/attributes/event",
+            format!(
+                "no item of order {reference} can take the manual event {:?} now",
+                input.event
+            ),
+        ));
+    }
+    let origin = format!("user:{}", user.0.id.0);
+    match admin
+        .engine
+        .trigger_event(order.id, Some(&eligible), &input.event, &origin)
+        .await
+    {
+        Ok(_) => {}
+        Err(OmsError::Busy(_)) => {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "the order is being processed right now; try again in a moment",
+            )
+            .with_retry_after(1));
+        }
+        Err(OmsError::CommandFailed { command, message }) => {
+            return Err(AppError::new(
+                ErrorCode::Unprocessable,
+                format!("command {command} failed: {message}; the items stay where they are"),
+            ));
+        }
+        Err(error) => return Err(storage(error)),
+    }
+    let order = find(admin, &reference).await?;
+    Ok(JsonApi(StatusCode::OK, order_document(admin, &order).await?).into_response())
+}
+
+async fn draw(State(state): State<AdminState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
+    let admin = admin(&state)?;
+    let (mut process, mut format, mut highlight) = (None, "svg".to_owned(), None);
+    for (key, value) in query_pairs(raw.as_deref()) {
+        match key.as_str() {
+            "process" => process = Some(value),
+            "format" => format = value,
+            "state" => highlight = Some(value),
+            other => {
+                return Err(AppError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("unknown query parameter {other}"),
+                ));
+            }
+        }
+    }
+    let Some(process) = process else {
+        return Err(AppError::new(ErrorCode::InvalidParameter, "process is required"));
+    };
+    let Some(definition) = admin.engine.processes().get(&process) else {
+        return Err(AppError::new(
+            ErrorCode::NotFound,
+            format!("process {process} is not loaded"),
+        ));
+    };
+    if let Some(state) = &highlight
+        && definition.state(state).is_none()
+    {
+        return Err(AppError::new(
+            ErrorCode::InvalidParameter,
+            format!("process {process} has no state {state:?}"),
+        ));
+    }
+    let options = kontor_oms::DrawOptions {
+        highlight: highlight.as_deref(),
+        keys: admin.registry.as_ref(),
+    };
+    let (body, content_type) = match format.as_str() {
+        "svg" => (kontor_oms::draw_svg(definition, &options), "image/svg+xml"),
+        "dot" => (
+            kontor_oms::draw_dot(definition, &options),
+            "text/vnd.graphviz; charset=utf-8",
+        ),
+        other => {
+            return Err(AppError::new(
+                ErrorCode::InvalidParameter,
+                format!("format must be svg or dot, not {other:?}"),
+            ));
+        }
+    };
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Ok(response)
+}
