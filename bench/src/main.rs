@@ -25,6 +25,11 @@
 //! - `storefront-add-to-cart`: `POST /guest-cart-items` with `X-Anonymous-Customer-Unique-Id` spread
 //!   over `--guests` guests and a random concrete SKU among those found available (with at least
 //!   `--min-stock` units, or never out of stock) through `concrete-product-availabilities`.
+//! - `storefront-checkout`: `POST /checkout` of guest carts with one item each, prepared before the
+//!   clock starts (`--carts` of them, filled through `POST /guest-cart-items` with SKUs found
+//!   available as for add-to-cart, shipment method from `checkout-data`, payment `Invoice` of
+//!   `DummyPayment`); each request places one order, so requests/s is orders/s. The run ends when the
+//!   carts are used up or `--duration` has passed.
 //!
 //! Any non-2xx answer and any transport failure counts as an error, tallied by status; the first
 //! few error bodies are printed. Data is discovered before the clock starts. With `--server-pid`
@@ -108,6 +113,9 @@ struct Args {
     /// A concrete goes into carts only with at least this many units (or never out of stock).
     #[arg(long, default_value_t = 10)]
     min_stock: u64,
+    /// Carts prepared for `storefront-checkout` (one order each).
+    #[arg(long, default_value_t = 5_000)]
+    carts: usize,
     /// Distinct guest ids the cart requests are spread over (round robin).
     #[arg(long, default_value_t = 10_000)]
     guests: u64,
@@ -137,6 +145,7 @@ enum Scenario {
     StorefrontProduct,
     StorefrontSearch,
     StorefrontAddToCart,
+    StorefrontCheckout,
 }
 
 impl Scenario {
@@ -149,6 +158,7 @@ impl Scenario {
             Self::StorefrontProduct => "storefront-product",
             Self::StorefrontSearch => "storefront-search",
             Self::StorefrontAddToCart => "storefront-add-to-cart",
+            Self::StorefrontCheckout => "storefront-checkout",
         }
     }
 
@@ -181,6 +191,11 @@ enum Plan {
         skus: Vec<String>,
         guests: u64,
         run_id: String,
+    },
+    /// Prepared `(guest id, cart id)` pairs, one order each, and the shipment method to use.
+    Checkout {
+        carts: Vec<(String, String)>,
+        shipment_method: i64,
     },
 }
 
@@ -255,6 +270,24 @@ impl Plan {
                         HeaderName::from_static(GUEST_HEADER),
                         format!("{run_id}-guest-{}", n % guests.max(&1)),
                     )],
+                    body: Some(body.to_string()),
+                }
+            }
+            Self::Checkout { carts, shipment_method } => {
+                let (guest, cart) = &carts[n as usize % carts.len()];
+                let address = json!({"salutation": "Ms", "firstName": "Erika", "lastName": "Muster",
+                    "address1": "Hauptstraße 5", "zipCode": "10115", "city": "Berlin", "iso2Code": "DE"});
+                let body = json!({"data": {"type": "checkout", "attributes": {
+                    "customer": {"email": format!("{guest}@bench.example"), "firstName": "Erika", "lastName": "Muster"},
+                    "idCart": cart,
+                    "billingAddress": address,
+                    "payments": [{"paymentMethodName": "Invoice", "paymentProviderName": "DummyPayment"}],
+                    "shipments": [{"items": [], "shippingAddress": address, "idShipmentMethod": shipment_method}]
+                }}});
+                Call {
+                    method: Method::POST,
+                    path: "/checkout".to_owned(),
+                    headers: vec![(HeaderName::from_static(GUEST_HEADER), guest.clone())],
                     body: Some(body.to_string()),
                 }
             }
@@ -609,6 +642,51 @@ impl Setup {
     }
 }
 
+impl Setup {
+    /// Posts a JSON:API document as a guest, failing on any non-2xx status.
+    async fn post_json(&self, path: &str, guest: &str, body: &Value) -> anyhow::Result<Value> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .header(reqwest::header::ACCEPT, MEDIA_TYPE)
+            .header(reqwest::header::CONTENT_TYPE, MEDIA_TYPE)
+            .header(GUEST_HEADER, guest)
+            .body(body.to_string())
+            .send()
+            .await
+            .with_context(|| format!("POST {path}"))?;
+        let status = response.status();
+        let text = response.text().await.with_context(|| format!("read POST {path}"))?;
+        if !status.is_success() {
+            bail!(
+                "POST {path} answered {status}: {}",
+                text.chars().take(600).collect::<String>()
+            );
+        }
+        serde_json::from_str(&text).with_context(|| format!("POST {path} is not JSON"))
+    }
+
+    /// Fills `count` guest carts with one unit of a SKU each, 16 at a time; answers (guest, cart).
+    async fn guest_carts(&self, skus: &[String], count: usize, run_id: &str) -> anyhow::Result<Vec<(String, String)>> {
+        use futures_util::StreamExt;
+        let results: Vec<anyhow::Result<(String, String)>> = futures_util::stream::iter(0..count)
+            .map(|index| {
+                let guest = format!("{run_id}-buyer-{index}");
+                let sku = skus[spread(index as u64, skus.len())].clone();
+                async move {
+                    let item = json!({"data": {"type": "guest-cart-items", "attributes": {"sku": sku, "quantity": 1}}});
+                    let cart = self.post_json("/guest-cart-items", &guest, &item).await?;
+                    let id = cart["data"]["id"].as_str().context("a cart id")?.to_owned();
+                    Ok((guest, id))
+                }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+}
+
 /// `abstractProducts` of a `catalog-search` resource.
 fn abstract_products(attributes: &Value) -> anyhow::Result<&Vec<Value>> {
     attributes["abstractProducts"]
@@ -762,6 +840,7 @@ async fn plan(setup: &Setup, args: &Args) -> anyhow::Result<(Plan, String)> {
             );
             (Plan::Search { queries }, context)
         }
+        Scenario::StorefrontCheckout => checkout_plan(setup, args).await?,
         Scenario::StorefrontAddToCart => {
             let candidates = match &args.concrete_sku_file {
                 Some(path) => read_lines(path)?,
@@ -796,6 +875,45 @@ async fn plan(setup: &Setup, args: &Args) -> anyhow::Result<(Plan, String)> {
             )
         }
     })
+}
+
+/// Prepares the carts of `storefront-checkout` and picks the first shipment method offered for them.
+async fn checkout_plan(setup: &Setup, args: &Args) -> anyhow::Result<(Plan, String)> {
+    let candidates = match &args.concrete_sku_file {
+        Some(path) => read_lines(path)?,
+        None => {
+            let abstracts = abstract_skus(setup, args).await?;
+            setup.concrete_skus(&evenly(&abstracts, args.cart_candidates)).await?
+        }
+    };
+    let checked = evenly(&candidates, args.cart_candidates);
+    let skus = setup.available(&checked, args.min_stock).await?;
+    if skus.is_empty() {
+        bail!("none of {} concrete SKUs checked is available", checked.len());
+    }
+    let run_id = args.run_id.clone().unwrap_or_else(default_run_id);
+    let started = Instant::now();
+    let carts = setup.guest_carts(&skus, args.carts.max(1), &run_id).await?;
+    let filled_in = started.elapsed();
+    let (guest, cart) = &carts[0];
+    let data = setup
+        .post_json(
+            "/checkout-data",
+            guest,
+            &json!({"data": {"type": "checkout-data", "attributes": {"idCart": cart}}}),
+        )
+        .await?;
+    let shipment_method: i64 = data["data"]["attributes"]["shipmentMethods"][0]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .context("checkout-data offers no shipment method")?;
+    let context = format!(
+        "{} one-item guest carts over {} available concretes (filled in {:.1} s), shipment method {shipment_method}",
+        carts.len(),
+        skus.len(),
+        filled_in.as_secs_f64()
+    );
+    Ok((Plan::Checkout { carts, shipment_method }, context))
 }
 
 /// The abstract SKUs for the storefront scenarios: from `--sku-file`, else from `catalog-search`.
@@ -971,6 +1089,10 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
     };
     let (plan, context) = plan(&setup, &args).await?;
     drop(setup);
+    if let Plan::Checkout { carts, .. } = &plan {
+        // Each cart is one order: a second checkout of it would only measure a refusal.
+        args.max_requests = args.max_requests.min(carts.len() as u64);
+    }
 
     let mut connections = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency {

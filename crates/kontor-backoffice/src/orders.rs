@@ -8,6 +8,9 @@
 //! | GET | `/admin/orders/{reference}` | 200 with items, history, manual events, transition log |
 //! | POST | `/admin/orders/{reference}/events` `{"data": {"type": "oms-events", "attributes": {"event": "pay", "items": [12]}}}` | 200 with the order after the event; 409 while another run holds the order; 422 when no item can take the event |
 //! | GET | `/admin/oms/draw?process=KontorDefault01&format=svg\|dot&state=paid` | the diagram |
+//!
+//! And, outside the admin token, the payment service's callback [`callback_routes`]:
+//! `POST /payments/callback` with `X-Kontor-Signature: sha256=<hex HMAC-SHA256 of the body>`.
 
 use crate::auth::CurrentUser;
 use crate::state::AdminState;
@@ -359,4 +362,162 @@ async fn draw(State(state): State<AdminState>, RawQuery(raw): RawQuery) -> Resul
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok(response)
+}
+
+/// The payment service's confirmation: `{"orderReference": "DE--12", "status": "captured" | "failed",
+/// "amount": 26290, "externalReference": "psp-123"}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PaymentCallback {
+    order_reference: String,
+    status: String,
+    amount: i64,
+    #[serde(default)]
+    external_reference: Option<String>,
+}
+
+#[derive(Clone)]
+struct CallbackState {
+    admin: Arc<OrderAdmin>,
+    secret: Arc<Vec<u8>>,
+}
+
+/// The signature header of payment callbacks.
+pub const SIGNATURE_HEADER: &str = "x-kontor-signature";
+
+/// `POST /payments/callback`, for payments confirmed asynchronously (provider `AsyncPay`). The body
+/// must be signed with `secret` (HMAC-SHA256, hex, `sha256=` prefix); an empty secret disables the
+/// endpoint (every call is 401). A confirmed capture marks the payment captured and fires the
+/// order's `pay` event; repeating the same callback changes nothing.
+pub fn callback_routes(admin: Arc<OrderAdmin>, secret: &str) -> Router {
+    Router::new()
+        .route("/payments/callback", post(payment_callback))
+        .with_state(CallbackState {
+            admin,
+            secret: Arc::new(secret.as_bytes().to_vec()),
+        })
+}
+
+/// Whether `signature` (`sha256=<hex>`) is the HMAC of `body` under `secret`, compared in constant time.
+pub fn signature_matches(secret: &[u8], body: &[u8], signature: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    if secret.is_empty() {
+        return false;
+    }
+    let Some(given) = signature
+        .strip_prefix("sha256=")
+        .and_then(|hex_text| hex::decode(hex_text).ok())
+    else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
+}
+
+/// `sha256=<hex>` for `body`: what a payment service sends (and what tests sign with).
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret) else {
+        // HMAC accepts keys of any length; this branch cannot be taken.
+        return String::new();
+    };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn payment_callback(
+    State(state): State<CallbackState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    if !signature_matches(&state.secret, &body, signature) {
+        return Err(AppError::new(
+            ErrorCode::InvalidAccessToken,
+            "the callback signature is missing or wrong",
+        ));
+    }
+    let callback: PaymentCallback = serde_json::from_slice(&body).map_err(|error| {
+        AppError::new(
+            ErrorCode::MalformedBody,
+            format!("the callback body is invalid: {error}"),
+        )
+    })?;
+    let admin = &state.admin;
+    let order = find(admin, &callback.order_reference).await?;
+    let Some(payment) = order.payments.iter().find(|payment| {
+        payment
+            .provider
+            .eq_ignore_ascii_case(kontor_domain::oms::builtin::ASYNC_PROVIDER)
+    }) else {
+        return Err(AppError::at_pointer(
+            ErrorCode::Unprocessable,
+            "/orderReference",
+            "the order has no asynchronously confirmed payment",
+        ));
+    };
+    use kontor_domain::checkout::payment_status;
+    let now = chrono::Utc::now();
+    match callback.status.as_str() {
+        "captured" => {
+            if callback.amount != payment.amount {
+                return Err(AppError::at_pointer(
+                    ErrorCode::Unprocessable,
+                    "/amount",
+                    format!("the order's payment is {}, not {}", payment.amount, callback.amount),
+                ));
+            }
+            if payment.status != payment_status::CAPTURED {
+                admin
+                    .oms
+                    .update_payment(
+                        payment.id,
+                        payment_status::CAPTURED,
+                        payment.amount,
+                        payment.refunded_amount,
+                        now,
+                    )
+                    .await
+                    .map_err(storage)?;
+            }
+            tracing::info!(order = %order.reference, external = ?callback.external_reference, "payment confirmed");
+            // Items waiting for the money move on; items already past it make this a no-op.
+            match admin
+                .engine
+                .trigger_event(order.id, None, "pay", "payment-callback")
+                .await
+            {
+                Ok(_) => {}
+                // The payment is recorded; the service retries the callback and the event follows then.
+                Err(OmsError::Busy(_)) => {
+                    return Err(
+                        AppError::new(ErrorCode::Unavailable, "the order is busy; send the callback again")
+                            .with_retry_after(5),
+                    );
+                }
+                Err(error) => tracing::warn!(order = %order.reference, %error, "pay after the payment callback failed"),
+            }
+        }
+        "failed" => {
+            admin
+                .oms
+                .update_payment(payment.id, payment_status::FAILED, 0, payment.refunded_amount, now)
+                .await
+                .map_err(storage)?;
+        }
+        other => {
+            return Err(AppError::at_pointer(
+                ErrorCode::Unprocessable,
+                "/status",
+                format!("status must be captured or failed, not {other:?}"),
+            ));
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -46,6 +46,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub mail: MailSettings,
     pub oms: OmsSettings,
+    pub payment: PaymentSettings,
     pub log: LogSettings,
 }
 
@@ -132,6 +133,15 @@ pub struct MailSettings {
     pub from: String,
 }
 
+/// Payment providers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// The shared secret payment services sign their callbacks with (HMAC-SHA256); at least 32
+    /// characters. Empty: `POST /payments/callback` refuses every call.
+    pub callback_secret: String,
+}
+
 /// The order state machines (oms.md §1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,8 +215,15 @@ impl Default for Settings {
                 process_dirs: vec![PathBuf::from("config/oms")],
                 active_processes: vec!["KontorDefault01".to_owned()],
                 initial_state: "new".to_owned(),
-                payment_processes: std::collections::BTreeMap::new(),
+                payment_processes: [
+                    ("DummyPayment/Invoice".to_owned(), "KontorDefault01".to_owned()),
+                    ("DummyPayment/Credit Card".to_owned(), "KontorDefault01".to_owned()),
+                ]
+                .into(),
                 default_process: "KontorDefault01".to_owned(),
+            },
+            payment: PaymentSettings {
+                callback_secret: String::new(),
             },
             log: LogSettings {
                 filter: "info".to_owned(),
@@ -230,6 +247,7 @@ const ENV_KEYS: &[&str] = &[
     "auth",
     "mail",
     "oms",
+    "payment",
     "log",
 ];
 
@@ -351,6 +369,9 @@ impl Settings {
         {
             return invalid("mail.smtp_url", "must be empty or start with smtp:// or smtps://");
         }
+        if !self.payment.callback_secret.is_empty() && self.payment.callback_secret.len() < 32 {
+            return invalid("payment.callback_secret", "must be at least 32 characters long");
+        }
         if self.oms.active_processes.is_empty() {
             return invalid("oms.active_processes", "must name at least one process");
         }
@@ -409,6 +430,9 @@ impl Settings {
         }
         if !copy.internal.token.is_empty() {
             copy.internal.token = REDACTED.to_owned();
+        }
+        if !copy.payment.callback_secret.is_empty() {
+            copy.payment.callback_secret = REDACTED.to_owned();
         }
         copy
     }

@@ -80,7 +80,12 @@ async fn serve_backend(
     let mailer =
         kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
     let oms = crate::oms::Oms::open(settings, &database, mailer)?;
+    oms.engine.check_occupied_states().await?;
     let state = kontor_backoffice::AdminState::new(Arc::new(database.clone())).with_orders(oms.order_admin(&database));
+    let callbacks = kontor_backoffice::orders::callback_routes(
+        Arc::new(oms.order_admin(&database)),
+        &settings.payment.callback_secret,
+    );
     // `/metrics` sits next to the admin API: the backend is meant to be reachable only from inside.
     let router = axum::Router::new()
         .route("/metrics", axum::routing::get(render_metrics))
@@ -88,6 +93,7 @@ async fn serve_backend(
             gateway,
             &settings.internal.token,
         ))
+        .merge(callbacks)
         .merge(kontor_backoffice::router(state));
     let listener = tokio::net::TcpListener::bind(settings.backend.listen)
         .await

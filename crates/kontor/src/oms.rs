@@ -72,7 +72,7 @@ pub fn registry(database: &SqlDatabase, mailer: Arc<dyn Mailer>) -> OmsRegistry 
         &BuiltinServices {
             oms: Arc::new(database.clone()),
             mailer,
-            payments: PaymentProviders::default(),
+            payments: PaymentProviders::builtin(),
             shop_name: "Kontor Shop".to_owned(),
         },
     );

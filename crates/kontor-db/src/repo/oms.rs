@@ -615,6 +615,24 @@ impl OmsRepository for SqlDatabase {
         transaction.commit().await.map_err(storage)
     }
 
+    async fn occupied_states(&self) -> Result<Vec<(String, String, u64)>, DomainError> {
+        let rows: Vec<(String, String, i64)> = sales_order_item::Entity::find()
+            .select_only()
+            .column(sales_order_item::Column::OmsProcess)
+            .column(sales_order_item::Column::OmsState)
+            .column_as(sales_order_item::Column::Id.count(), "items")
+            .group_by(sales_order_item::Column::OmsProcess)
+            .group_by(sales_order_item::Column::OmsState)
+            .into_tuple()
+            .all(self.connection())
+            .await
+            .map_err(storage)?;
+        Ok(rows
+            .into_iter()
+            .map(|(process, state, items)| (process, state, u64::try_from(items).unwrap_or(0)))
+            .collect())
+    }
+
     async fn command_ran(&self, key: &str) -> Result<bool, DomainError> {
         Ok(oms_command_run::Entity::find_by_id(key.to_owned())
             .one(self.connection())

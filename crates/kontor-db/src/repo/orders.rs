@@ -289,10 +289,12 @@ impl SqlDatabase {
         }
 
         let now = order.created_at_micros;
-        let reference = next_order_reference(&transaction, store_id, &order.store.name).await?;
+        // The reference is taken last, just before commit: its sequence row is the one lock every
+        // checkout of the store shares, so it is held for one statement, not for the whole write.
+        let provisional = format!("pending-{}", new_cart_uuid());
         let inserted = sales_order::ActiveModel {
             id: NotSet,
-            order_reference: Set(reference.clone()),
+            order_reference: Set(provisional),
             store_id: Set(store_id),
             owner_key: Set(owner),
             customer_reference: Set(match &order.owner {
@@ -455,6 +457,12 @@ impl SqlDatabase {
         )
         .await?;
         cart::Entity::delete_by_id(cart_row.id).exec(&transaction).await?;
+        let reference = next_order_reference(&transaction, store_id, &order.store.name).await?;
+        sales_order::Entity::update_many()
+            .col_expr(sales_order::Column::OrderReference, Expr::value(reference.as_str()))
+            .filter(sales_order::Column::Id.eq(order_id))
+            .exec(&transaction)
+            .await?;
         transaction.commit().await?;
         Ok(PlaceOutcome::Placed {
             order_id,
@@ -922,7 +930,7 @@ async fn item_names(
 }
 
 /// The next order reference of a store (`DE--12`). The update locks the store's sequence row until
-/// commit; it runs after the stock check so the lock is held only for the inserts.
+/// commit, so callers take it as the last step of their transaction.
 async fn next_order_reference(transaction: &DatabaseTransaction, store_id: i64, store: &str) -> Result<String, DbErr> {
     sales_order_reference_sequence::Entity::insert(sales_order_reference_sequence::ActiveModel {
         store_id: Set(store_id),

@@ -85,6 +85,42 @@ impl PaymentProvider for OfflinePayment {
     }
 }
 
+/// A provider that confirms payments asynchronously: capturing only asks the payment service to
+/// collect (the payment stays `pending`); the money counts as captured when the service's signed
+/// callback arrives at the backend (`POST /payments/callback`), which then fires the `pay` event.
+pub struct AsyncPayment;
+
+/// The provider key of [`AsyncPayment`] in payment methods.
+pub const ASYNC_PROVIDER: &str = "AsyncPay";
+
+#[async_trait]
+impl PaymentProvider for AsyncPayment {
+    async fn capture(&self, _order: &StoredOrder, payment: &StoredPayment) -> Result<PaymentChange, CommandError> {
+        Ok(PaymentChange {
+            status: if payment.status == payment_status::CAPTURED {
+                payment_status::CAPTURED
+            } else {
+                payment_status::PENDING
+            },
+            captured_amount: payment.captured_amount,
+            refunded_amount: payment.refunded_amount,
+        })
+    }
+
+    async fn refund(
+        &self,
+        order: &StoredOrder,
+        payment: &StoredPayment,
+        amount: i64,
+    ) -> Result<PaymentChange, CommandError> {
+        OfflinePayment.refund(order, payment, amount).await
+    }
+
+    async fn cancel(&self, order: &StoredOrder, payment: &StoredPayment) -> Result<PaymentChange, CommandError> {
+        OfflinePayment.cancel(order, payment).await
+    }
+}
+
 /// Payment providers by provider key (case-insensitive); unknown keys use [`OfflinePayment`].
 #[derive(Clone, Default)]
 pub struct PaymentProviders {
@@ -92,6 +128,13 @@ pub struct PaymentProviders {
 }
 
 impl PaymentProviders {
+    /// The built-in providers: [`AsyncPayment`] under [`ASYNC_PROVIDER`]; every other key is offline.
+    pub fn builtin() -> Self {
+        let mut providers = Self::default();
+        providers.register(ASYNC_PROVIDER, AsyncPayment);
+        providers
+    }
+
     pub fn register(&mut self, provider_key: &str, provider: impl PaymentProvider + 'static) -> &mut Self {
         self.providers
             .insert(provider_key.to_ascii_lowercase(), Arc::new(provider));

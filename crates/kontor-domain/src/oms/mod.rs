@@ -152,6 +152,11 @@ pub enum OmsError {
     Loop(i64),
     #[error("OMS process {0} is not loaded")]
     UnknownProcess(String),
+    /// The loaded processes do not fit the orders in the database (a new process version is needed).
+    #[error(
+        "the OMS processes do not fit the stored orders: {0}; keep the old version active and map new checkouts to a new one"
+    )]
+    Definition(String),
     #[error(transparent)]
     Storage(#[from] crate::DomainError),
 }
@@ -213,6 +218,26 @@ impl OmsEngine {
         self.processes
             .get(name)
             .ok_or_else(|| OmsError::UnknownProcess(name.to_owned()))
+    }
+
+    /// Refuses definitions that lost a state items are in (oms.md §1): such items could never move
+    /// again. Names process, state and item count; a process that is no longer active is an error too.
+    pub async fn check_occupied_states(&self) -> Result<(), OmsError> {
+        let mut problems = Vec::new();
+        for (process, state, items) in self.oms.occupied_states().await? {
+            match self.processes.get(&process) {
+                None => problems.push(format!("{items} order item(s) run process {process}, which is not active")),
+                Some(definition) if definition.state(&state).is_none() => problems.push(format!(
+                    "{items} order item(s) are in state {state:?} of process {process}, which the definition no longer has"
+                )),
+                Some(_) => {}
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(OmsError::Definition(problems.join("; ")))
+        }
     }
 
     /// The manual events each item of an order can take now, by item id.

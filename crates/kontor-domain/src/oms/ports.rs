@@ -149,6 +149,9 @@ pub trait OmsRepository: Send + Sync {
         refunded: bool,
     ) -> Result<(), DomainError>;
 
+    /// `(process, state, items)` for every state some order item is in now.
+    async fn occupied_states(&self) -> Result<Vec<(String, String, u64)>, DomainError>;
+
     /// Whether the command step with this idempotency key completed before.
     async fn command_ran(&self, key: &str) -> Result<bool, DomainError>;
 

@@ -88,7 +88,7 @@ fn registry(db: &SqlDatabase, mailer: Arc<RecordingMailer>) -> Arc<OmsRegistry> 
         &BuiltinServices {
             oms: Arc::new(db.clone()),
             mailer,
-            payments: PaymentProviders::default(),
+            payments: PaymentProviders::builtin(),
             shop_name: "Test Shop".to_owned(),
         },
     );
@@ -185,6 +185,28 @@ async fn order_shop(db: SqlDatabase) -> OrderShop {
     .await
     .expect("payment store");
 
+    let online = payment_method::ActiveModel {
+        method_key: Set("kt-online".to_owned()),
+        name: Set("Online".to_owned()),
+        provider_key: Set("AsyncPay".to_owned()),
+        provider_name: Set("Async Pay".to_owned()),
+        priority: Set(0),
+        is_active: Set(true),
+        created_at: Set(0),
+        updated_at: Set(0),
+        ..Default::default()
+    }
+    .insert(connection)
+    .await
+    .expect("payment method");
+    payment_method_store::ActiveModel {
+        payment_method_id: Set(online.id),
+        store_id: Set(store_id),
+    }
+    .insert(connection)
+    .await
+    .expect("payment store");
+
     let mailer = Arc::new(RecordingMailer::default());
     let registry = registry(&db, mailer.clone());
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/oms");
@@ -206,7 +228,11 @@ async fn order_shop(db: SqlDatabase) -> OrderShop {
         shared.clone(),
         OrderProcesses {
             processes: processes.clone(),
-            payment_processes: [("DummyPayment/Invoice".to_owned(), "KontorDefault01".to_owned())].into(),
+            payment_processes: [
+                ("DummyPayment/Invoice".to_owned(), "KontorDefault01".to_owned()),
+                ("AsyncPay/Online".to_owned(), "KontorDefault01".to_owned()),
+            ]
+            .into(),
             default_process: None,
             initial_state: "new".to_owned(),
         },
@@ -251,6 +277,10 @@ impl OrderShop {
     }
 
     fn input(&self, cart_id: &str) -> CheckoutInput {
+        self.input_paying(cart_id, "Invoice", "DummyPayment")
+    }
+
+    fn input_paying(&self, cart_id: &str, method: &str, provider: &str) -> CheckoutInput {
         let address = CheckoutAddress {
             salutation: Some("Ms".to_owned()),
             first_name: Some("Erika".to_owned()),
@@ -271,8 +301,8 @@ impl OrderShop {
             id_cart: cart_id.to_owned(),
             billing_address: Some(address.clone()),
             payments: vec![PaymentSelection {
-                payment_method_name: "Invoice".to_owned(),
-                payment_provider_name: "DummyPayment".to_owned(),
+                payment_method_name: method.to_owned(),
+                payment_provider_name: provider.to_owned(),
                 amount: None,
             }],
             shipments: vec![ShipmentSelection {
@@ -285,13 +315,17 @@ impl OrderShop {
     }
 
     async fn place(&self, guest: &str, cart_id: &str) -> Result<(i64, String), GatewayError> {
+        self.place_with(guest, self.input(cart_id)).await
+    }
+
+    async fn place_with(&self, guest: &str, input: CheckoutInput) -> Result<(i64, String), GatewayError> {
         let reply = self
             .checkout
             .execute(CheckoutCommand::PlaceOrder {
                 owner: CartOwner::Guest(guest.to_owned()),
                 locale: "en_US".to_owned(),
                 idempotency_key: None,
-                input: Box::new(self.input(cart_id)),
+                input: Box::new(input),
             })
             .await?;
         let GatewayReply::OrderPlaced(placed) = reply else {
@@ -556,6 +590,36 @@ async fn a_crash_after_checkout_loses_nothing(db: SqlDatabase) {
     shop.clock.advance(TimeDelta::minutes(5));
     shop.engine.check_conditions(500).await.expect("sweep");
     assert_eq!(shop.mailer.subjects().len(), 1, "nothing happens twice");
+
+    // A new definition without the state the item is in is refused at start, naming it.
+    shop.engine
+        .check_occupied_states()
+        .await
+        .expect("the loaded process fits");
+    let xml = r#"<statemachine xmlns="spryker:oms-01"><process name="KontorDefault01" main="true">
+        <states><state name="fresh"/><state name="done"/></states>
+        <transitions><transition><source>fresh</source><target>done</target><event>finish</event></transition></transitions>
+        <events><event name="finish" manual="true"/></events></process></statemachine>"#;
+    let (renamed, _) = kontor_oms::load_process_str(
+        std::path::Path::new("renamed.xml"),
+        xml,
+        &kontor_oms::NoPlugins,
+        kontor_oms::Checks::Full,
+    )
+    .expect("valid");
+    let engine = OmsEngine::new(
+        Arc::new(kontor_oms::ProcessSet::from_processes(vec![renamed])),
+        registry(&shop.db, shop.mailer.clone()),
+        Arc::new(shop.db.clone()),
+        Arc::new(shop.db.clone()),
+    );
+    let refused = engine.check_occupied_states().await.expect_err("refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("1 order item(s) are in state \"payment pending\" of process KontorDefault01"),
+        "{refused}"
+    );
 }
 
 /// The admin API over the same shop, signed in with an API token.
@@ -758,7 +822,231 @@ async fn admin_api_lists_orders_and_fires_manual_events(db: SqlDatabase) {
     assert_eq!(status, 404);
 }
 
+/// A payment confirmed by the payment service's signed callback: `pay` alone does not make it paid;
+/// the callback does, once, and a forged or wrong one changes nothing.
+async fn an_asynchronous_payment_is_confirmed_by_a_signed_callback(db: SqlDatabase) {
+    use kontor_backoffice::orders::{SIGNATURE_HEADER, callback_routes, sign};
+    let shop = order_shop(db).await;
+    let cart = shop.guest_cart("g1", 1).await;
+    let (order_id, reference) = shop
+        .place_with("g1", shop.input_paying(&cart, "Online", "AsyncPay"))
+        .await
+        .expect("placed");
+    shop.engine.advance_order(order_id, "worker").await.expect("advance");
+    shop.engine
+        .trigger_event(order_id, None, "pay", "admin:1")
+        .await
+        .expect("pay");
+    assert_eq!(
+        shop.states(order_id).await,
+        ["payment pending"],
+        "not paid until the service confirms"
+    );
+    let order = shop.db.find_order_by_id(order_id).await.expect("read").expect("order");
+    let amount = order.payments[0].amount;
+
+    let secret = "payment-callback-secret-0123456789abcdef";
+    let admin = kontor_backoffice::orders::OrderAdmin {
+        orders: Arc::new(shop.db.clone()),
+        oms: Arc::new(shop.db.clone()),
+        engine: shop.engine.clone(),
+        registry: registry(&shop.db, shop.mailer.clone()),
+    };
+    let router = callback_routes(Arc::new(admin), secret);
+    let post = |body: String, signature: Option<String>| {
+        let router = router.clone();
+        async move {
+            use tower::ServiceExt;
+            let mut request =
+                axum::http::Request::post("/payments/callback").header("content-type", "application/json");
+            if let Some(signature) = signature {
+                request = request.header(SIGNATURE_HEADER, signature);
+            }
+            let request = request.body(axum::body::Body::from(body)).expect("request");
+            router.oneshot(request).await.expect("infallible").status().as_u16()
+        }
+    };
+    let body =
+        json!({"orderReference": reference, "status": "captured", "amount": amount, "externalReference": "psp-1"})
+            .to_string();
+    assert_eq!(post(body.clone(), None).await, 401);
+    assert_eq!(
+        post(
+            body.clone(),
+            Some(sign(b"another-secret-of-32-characters!!", body.as_bytes()))
+        )
+        .await,
+        401
+    );
+    let tampered = body.replace(&amount.to_string(), "1");
+    assert_eq!(
+        post(tampered, Some(sign(secret.as_bytes(), body.as_bytes()))).await,
+        401
+    );
+    let wrong_amount = json!({"orderReference": reference, "status": "captured", "amount": amount - 1}).to_string();
+    assert_eq!(
+        post(
+            wrong_amount.clone(),
+            Some(sign(secret.as_bytes(), wrong_amount.as_bytes()))
+        )
+        .await,
+        422
+    );
+    assert_eq!(shop.states(order_id).await, ["payment pending"]);
+
+    assert_eq!(
+        post(body.clone(), Some(sign(secret.as_bytes(), body.as_bytes()))).await,
+        204
+    );
+    assert_eq!(shop.states(order_id).await, ["paid"]);
+    let order = shop.db.find_order_by_id(order_id).await.expect("read").expect("order");
+    assert_eq!(
+        (order.payments[0].status.as_str(), order.payments[0].captured_amount),
+        ("captured", amount)
+    );
+    // The service retries: nothing changes.
+    assert_eq!(
+        post(body.clone(), Some(sign(secret.as_bytes(), body.as_bytes()))).await,
+        204
+    );
+    assert_eq!(shop.states(order_id).await, ["paid"]);
+    // A disabled endpoint (no secret configured) refuses everything.
+    let closed = callback_routes(
+        Arc::new(kontor_backoffice::orders::OrderAdmin {
+            orders: Arc::new(shop.db.clone()),
+            oms: Arc::new(shop.db.clone()),
+            engine: shop.engine.clone(),
+            registry: registry(&shop.db, shop.mailer.clone()),
+        }),
+        "",
+    );
+    use tower::ServiceExt;
+    let request = axum::http::Request::post("/payments/callback")
+        .header(SIGNATURE_HEADER, sign(b"", body.as_bytes()))
+        .body(axum::body::Body::from(body))
+        .expect("request");
+    assert_eq!(
+        closed.oneshot(request).await.expect("infallible").status().as_u16(),
+        401
+    );
+}
+
+/// A process in the shape of Spryker's demo processes, naming only Spryker's plugin keys, loads under
+/// full validation with the built-in registry and runs: onEnter warehouse allocation, a 1-second
+/// authorisation timeout with a condition, manual pay with Spryker's timeout processor, onEnter
+/// confirmation and invoice mails, shipping, return and refund.
+async fn a_spryker_style_process_runs_with_the_built_in_plugins(db: SqlDatabase) {
+    let shop = order_shop(db).await;
+    let registry = registry(&shop.db, shop.mailer.clone());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oms");
+    let (processes, warnings) = kontor_oms::ProcessSet::load(
+        &[dir],
+        &["SprykerStyle01".to_owned()],
+        registry.as_ref(),
+        kontor_oms::Checks::Full,
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert!(warnings.iter().any(|warning| warning.contains("pay")), "{warnings:?}");
+    let processes = Arc::new(processes);
+    let shared = Arc::new(shop.db.clone());
+    let order_processes = OrderProcesses {
+        processes: processes.clone(),
+        payment_processes: [("DummyPayment/Invoice".to_owned(), "SprykerStyle01".to_owned())].into(),
+        default_process: None,
+        initial_state: "new".to_owned(),
+    };
+    let checkout = CheckoutService::new(
+        shared.clone(),
+        shared.clone(),
+        shared.clone(),
+        shared.clone(),
+        order_processes,
+    )
+    .with_clock(shop.clock.clone());
+    let engine = OmsEngine::new(processes, registry, shared.clone(), shared).with_clock(shop.clock.clone());
+    let cart = shop.guest_cart("g1", 1).await;
+    let reply = checkout
+        .execute(CheckoutCommand::PlaceOrder {
+            owner: CartOwner::Guest("g1".to_owned()),
+            locale: "en_US".to_owned(),
+            idempotency_key: None,
+            input: Box::new(shop.input(&cart)),
+        })
+        .await
+        .expect("placed");
+    let GatewayReply::OrderPlaced(placed) = reply else {
+        panic!("unexpected {reply:?}");
+    };
+    let order_id = shop
+        .db
+        .find_order(&placed.order_reference)
+        .await
+        .expect("read")
+        .expect("order")
+        .id;
+
+    engine.advance_order(order_id, "worker").await.expect("advance");
+    assert_eq!(shop.states(order_id).await, ["warehouse allocated"]);
+    let order = shop.db.find_order_by_id(order_id).await.expect("read").expect("order");
+    let mut hidden = order.items[0].clone();
+    hidden.state = "waiting for allocation".to_owned();
+    hidden.history = vec!["new".to_owned(), "waiting for allocation".to_owned()];
+    assert_eq!(
+        checkout.processes().customer_state(&hidden),
+        "new",
+        "excluded states are not shown"
+    );
+
+    shop.clock.advance(TimeDelta::seconds(2));
+    engine.fire_due_timeouts(500).await.expect("timeouts");
+    assert_eq!(shop.states(order_id).await, ["payment pending"]);
+    let due: Vec<i64> = oms_event_timeout::Entity::find()
+        .all(shop.db.connection())
+        .await
+        .expect("read")
+        .iter()
+        .map(|row| row.due_at)
+        .collect();
+    assert_eq!(
+        due,
+        [order.created_at_micros + 3_600_000_000],
+        "OmsTimeout/Initiation counts from the order's creation"
+    );
+
+    engine
+        .trigger_event(order_id, None, "pay", "admin:1")
+        .await
+        .expect("pay");
+    assert_eq!(
+        shop.states(order_id).await,
+        ["invoiced"],
+        "pay, then the onEnter confirm and invoice steps"
+    );
+    let subjects = shop.mailer.subjects();
+    assert!(
+        subjects.iter().any(|subject| subject.starts_with("Your order")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.iter().any(|subject| subject.starts_with("Invoice for order")),
+        "{subjects:?}"
+    );
+    for event in ["ship", "start-return", "refund"] {
+        engine
+            .trigger_event(order_id, None, event, "admin:1")
+            .await
+            .expect(event);
+    }
+    assert_eq!(shop.states(order_id).await, ["refunded"]);
+    let order = shop.db.find_order_by_id(order_id).await.expect("read").expect("order");
+    assert_eq!(order.payments[0].status, "refunded");
+    assert_eq!(order.totals.remuneration_total, order.items[0].sum_price);
+}
+
 repo_test_suite!(
+    a_spryker_style_process_runs_with_the_built_in_plugins,
+    an_asynchronous_payment_is_confirmed_by_a_signed_callback,
     admin_api_lists_orders_and_fires_manual_events,
     concurrent_checkouts_never_oversell,
     an_order_runs_through_the_default_process,

@@ -650,7 +650,7 @@ pub fn order_processes(db: &SqlDatabase, mailer: Arc<RecordingMailer>) -> OrderP
         &kontor_domain::oms::builtin::BuiltinServices {
             oms: Arc::new(db.clone()),
             mailer,
-            payments: kontor_domain::oms::builtin::PaymentProviders::default(),
+            payments: kontor_domain::oms::builtin::PaymentProviders::builtin(),
             shop_name: "Test Shop".to_owned(),
         },
     );
