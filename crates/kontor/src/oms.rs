@@ -39,6 +39,8 @@ const TIMEOUT_POLL: Duration = Duration::from_secs(1);
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Rows claimed per pass.
 const BATCH: u64 = 500;
+/// Orders of one `oms.events` batch advanced concurrently.
+const ORDERS_AT_ONCE: usize = 8;
 
 /// The directories to load: configured ones must exist, except the default, which falls back to the
 /// built-in processes (written under `<data_dir>/oms-builtin/`).
@@ -158,10 +160,20 @@ impl BatchHandler for OmsEventsHandler {
                 .map_err(|error| BatchError::new(format!("not an oms.events message: {error}")))?;
             orders.extend(message.ids);
         }
+        use futures_util::StreamExt;
+        // Orders are independent (each run holds only its order's lock): run several at once.
+        let results: Vec<(i64, Result<(), OmsError>)> = futures_util::stream::iter(orders)
+            .map(|order_id| async move {
+                let result = self.engine.advance_order(order_id, "worker").await.map(|_| ());
+                (order_id, result)
+            })
+            .buffer_unordered(ORDERS_AT_ONCE)
+            .collect()
+            .await;
         let mut busy = Vec::new();
-        for order_id in orders {
-            match self.engine.advance_order(order_id, "worker").await {
-                Ok(_) => {}
+        for (order_id, result) in results {
+            match result {
+                Ok(()) => {}
                 // Another run holds the order; it may have read the order before this change, so the
                 // message is retried rather than dropped.
                 Err(OmsError::Busy(_)) => busy.push(order_id),

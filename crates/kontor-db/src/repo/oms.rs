@@ -172,6 +172,7 @@ impl OmsRepository for SqlDatabase {
         let (items, store_id) = items_of(&transaction, order_id, &item_ids).await.map_err(storage)?;
         let items: HashMap<i64, sales_order_item::Model> = items.into_iter().map(|item| (item.id, item)).collect();
         let mut moved = Vec::new();
+        let mut follow_up = false;
         let mut reservation: HashMap<String, i64> = HashMap::new();
         for item_move in moves {
             let Some(item) = items.get(&item_move.item_id) else {
@@ -197,6 +198,7 @@ impl OmsRepository for SqlDatabase {
                 continue;
             }
             moved.push(item.id);
+            follow_up |= item_move.follow_up;
             oms_state_history::ActiveModel {
                 id: NotSet,
                 order_item_id: Set(item.id),
@@ -265,7 +267,7 @@ impl OmsRepository for SqlDatabase {
                 .await
                 .map_err(storage)?;
         }
-        if !moved.is_empty() {
+        if follow_up {
             record_change(
                 &transaction,
                 "sales_order",

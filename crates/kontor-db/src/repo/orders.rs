@@ -194,6 +194,11 @@ pub(crate) async fn announce_availability(
 
 impl SqlDatabase {
     async fn try_place_order(&self, order: &NewOrder) -> Result<PlaceOutcome, Attempt> {
+        // Read-only lookups happen before the write transaction, so its locks are held shorter.
+        let mut skus: Vec<String> = order.items.iter().map(|item| item.sku.clone()).collect();
+        skus.sort();
+        skus.dedup();
+        let names = item_names(self.connection(), &order.locale, &skus).await?;
         let (transaction, _turn) = self.write_transaction().await?;
         let owner = owner_key(&order.owner);
         if let Some(key) = &order.idempotency_key
@@ -236,9 +241,6 @@ impl SqlDatabase {
 
         // Lock the stock, then check it against what is already reserved.
         let store_id = order.store.id.0;
-        let mut skus: Vec<String> = order.items.iter().map(|item| item.sku.clone()).collect();
-        skus.sort();
-        skus.dedup();
         let concretes: Vec<(i64, String)> = product_concrete::Entity::find()
             .select_only()
             .column(product_concrete::Column::Id)
@@ -355,18 +357,20 @@ impl SqlDatabase {
             .insert(&transaction)
             .await?;
         }
-        let names = item_names(&transaction, &order.locale, &skus).await?;
+        let uuids: Vec<String> = order.items.iter().map(|_| new_cart_uuid()).collect();
+        let name_of = |sku: &str| names.get(sku).cloned().unwrap_or_else(|| sku.to_owned());
         let items: Vec<sales_order_item::ActiveModel> = order
             .items
             .iter()
-            .map(|item| sales_order_item::ActiveModel {
+            .zip(&uuids)
+            .map(|(item, uuid)| sales_order_item::ActiveModel {
                 id: NotSet,
-                uuid: Set(new_cart_uuid()),
+                uuid: Set(uuid.clone()),
                 order_id: Set(order_id),
                 shipment_id: Set(shipment_ids.get(item.shipment).copied()),
                 sku: Set(item.sku.clone()),
                 abstract_sku: Set(item.abstract_sku.clone()),
-                name: Set(names.get(&item.sku).cloned().unwrap_or_else(|| item.sku.clone())),
+                name: Set(name_of(&item.sku)),
                 quantity: Set(item.quantity),
                 unit_price: Set(item.unit_price),
                 sum_price: Set(item.sum_price),
@@ -426,7 +430,7 @@ impl SqlDatabase {
                 .exec_without_returning(&transaction)
                 .await?;
         }
-        sales_payment::ActiveModel {
+        let payment = sales_payment::ActiveModel {
             id: NotSet,
             order_id: Set(order_id),
             provider: Set(order.payment.provider_key.clone()),
@@ -464,10 +468,87 @@ impl SqlDatabase {
             .exec(&transaction)
             .await?;
         transaction.commit().await?;
-        Ok(PlaceOutcome::Placed {
-            order_id,
-            order_reference: reference,
-        })
+        // The order as written, so the caller need not read it back.
+        let stored = StoredOrder {
+            id: order_id,
+            reference: reference.clone(),
+            store: order.store.name.clone(),
+            store_id,
+            customer_reference: match &order.owner {
+                kontor_domain::gateway::CartOwner::Customer(reference) => Some(reference.clone()),
+                kontor_domain::gateway::CartOwner::Guest(_) => None,
+            },
+            email: order.email.clone(),
+            salutation: order.salutation.clone(),
+            first_name: order.first_name.clone(),
+            last_name: order.last_name.clone(),
+            locale: order.locale.clone(),
+            currency: order.currency.clone(),
+            price_mode: order.price_mode.as_str().to_owned(),
+            totals: order.totals,
+            created_at_micros: now,
+            billing_address: Some(order.billing_address.clone()),
+            shipments: order
+                .shipments
+                .iter()
+                .zip(&shipment_ids)
+                .map(|(shipment, id)| StoredShipment {
+                    id: *id,
+                    method_key: shipment.method.key.clone(),
+                    method_name: shipment.method.name.clone(),
+                    carrier_name: shipment.method.carrier_name.clone(),
+                    requested_delivery_date: shipment.requested_delivery_date.clone(),
+                    address: Some(shipment.address.clone()),
+                })
+                .collect(),
+            expenses: order
+                .shipments
+                .iter()
+                .map(|shipment| StoredExpense {
+                    kind: kontor_domain::checkout::SHIPMENT_EXPENSE.to_owned(),
+                    name: shipment.method.name.clone(),
+                    sum_price: shipment.method.price,
+                    tax_rate_basis_points: kontor_domain::checkout::basis_points(shipment.method.tax_rate),
+                    sum_tax_amount: shipment.expense_tax,
+                })
+                .collect(),
+            items: order
+                .items
+                .iter()
+                .zip(uuids)
+                .zip(&item_ids)
+                .map(|((item, uuid), id)| StoredOrderItem {
+                    id: *id,
+                    uuid,
+                    sku: item.sku.clone(),
+                    abstract_sku: item.abstract_sku.clone(),
+                    name: name_of(&item.sku),
+                    quantity: item.quantity,
+                    unit_price: item.unit_price,
+                    sum_price: item.sum_price,
+                    tax_rate_basis_points: item.tax_rate_basis_points,
+                    sum_tax_amount: item.sum_tax_amount,
+                    canceled_amount: 0,
+                    refunded_amount: 0,
+                    shipment_id: shipment_ids.get(item.shipment).copied(),
+                    process: order.process.clone(),
+                    state: order.initial_state.clone(),
+                    state_entered_at_micros: now,
+                    history: vec![order.initial_state.clone()],
+                })
+                .collect(),
+            payments: vec![StoredPayment {
+                id: payment.id,
+                provider: payment.provider,
+                method: payment.method,
+                amount: payment.amount,
+                status: payment.status,
+                captured_amount: 0,
+                refunded_amount: 0,
+                external_reference: None,
+            }],
+        };
+        Ok(PlaceOutcome::Placed(Box::new(stored)))
     }
 
     /// Orders with everything they show, loaded in one query per table.
@@ -881,8 +962,8 @@ fn order_address(row: &sales_order_address::Model) -> OrderAddress {
 }
 
 /// Product names in the order's locale: the concrete's own, else its abstract's, else none.
-async fn item_names(
-    transaction: &DatabaseTransaction,
+async fn item_names<C: ConnectionTrait>(
+    transaction: &C,
     locale_name: &str,
     skus: &[String],
 ) -> Result<HashMap<String, String>, DbErr> {

@@ -488,7 +488,8 @@ impl CheckoutService {
             created_at_micros: now.timestamp_micros(),
         };
         match self.orders.place_order(&order).await? {
-            PlaceOutcome::Placed { order_reference, .. } | PlaceOutcome::Existing { order_reference, .. } => {
+            PlaceOutcome::Placed(stored) => Ok(self.placed(&stored)),
+            PlaceOutcome::Existing { order_reference, .. } => {
                 let stored =
                     self.orders.find_order(&order_reference).await?.ok_or_else(|| {
                         GatewayError::Internal(format!("order {order_reference} vanished after placing"))

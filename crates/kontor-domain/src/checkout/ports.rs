@@ -119,8 +119,8 @@ pub struct Shortage {
 /// What placing an order did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlaceOutcome {
-    /// Written now.
-    Placed { order_id: i64, order_reference: String },
+    /// Written now: the order as stored.
+    Placed(Box<StoredOrder>),
     /// The idempotency key was used before: that order, nothing written.
     Existing { order_id: i64, order_reference: String },
     /// Nothing written: these SKUs cannot be supplied.

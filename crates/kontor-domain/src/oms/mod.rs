@@ -273,7 +273,9 @@ impl OmsEngine {
     ) -> Result<EventOutcome, OmsError> {
         let lock = self.lock(order_id).await?;
         let mut outcome = EventOutcome::default();
-        let result = self.run_event(order_id, item_ids, event, origin, &mut outcome, 0).await;
+        let result = self
+            .run_event(order_id, None, item_ids, event, origin, &mut outcome, 0)
+            .await;
         self.unlock(lock).await;
         result.map(|()| outcome)
     }
@@ -299,9 +301,19 @@ impl OmsEngine {
                 }
             }
             let before = outcome.moved.len();
+            // The first run uses the order just read; later ones re-read what the earlier changed.
+            let mut preloaded = Some(order.clone());
             for (event, items) in on_enter {
-                self.run_event(order_id, Some(&items), &event, origin, &mut outcome, 0)
-                    .await?;
+                self.run_event(
+                    order_id,
+                    preloaded.take(),
+                    Some(&items),
+                    &event,
+                    origin,
+                    &mut outcome,
+                    0,
+                )
+                .await?;
             }
             if outcome.moved.len() > before {
                 continue;
@@ -410,9 +422,11 @@ impl OmsEngine {
     }
 
     /// One event for some items, then the onEnter events of where they land (recursively, by depth).
+    #[allow(clippy::too_many_arguments)]
     fn run_event<'a>(
         &'a self,
         order_id: i64,
+        preloaded: Option<StoredOrder>,
         item_ids: Option<&'a [i64]>,
         event: &'a str,
         origin: &'a str,
@@ -423,7 +437,10 @@ impl OmsEngine {
             if depth >= MAX_CHAIN {
                 return Err(OmsError::Loop(order_id));
             }
-            let order = self.load(order_id).await?;
+            let order = match preloaded {
+                Some(order) => order,
+                None => self.load(order_id).await?,
+            };
             let mut by_source: BTreeMap<(String, String), Vec<&StoredOrderItem>> = BTreeMap::new();
             for item in order
                 .items
@@ -491,7 +508,7 @@ impl OmsEngine {
                 }
             }
             for (next, items) in landed {
-                self.run_event(order_id, Some(&items), &next, origin, outcome, depth + 1)
+                self.run_event(order_id, None, Some(&items), &next, origin, outcome, depth + 1)
                     .await?;
             }
             Ok(())
@@ -654,6 +671,7 @@ impl OmsEngine {
             source_reserved: reserved(&item.state),
             target_reserved: reserved(target),
             timeouts: self.timeouts_of(process, order, target, now),
+            follow_up: process.on_enter_event(target).is_some() || process.has_background_transitions(target),
         }
     }
 

@@ -20,6 +20,9 @@ pub struct ItemMove {
     pub target_reserved: bool,
     /// Timed events leaving `target` and when they are due.
     pub timeouts: Vec<(String, DateTime<Utc>)>,
+    /// `target` has an onEnter event or background transitions: the order goes to `oms.events` so a
+    /// worker takes the next step.
+    pub follow_up: bool,
 }
 
 /// A failed command or condition, kept in the transition log.
@@ -81,7 +84,8 @@ pub trait OmsRepository: Send + Sync {
     /// In ONE transaction, per move whose item is still in `source` (others are skipped): the new
     /// state, a history row, a log row, the old state's timeouts replaced by the new ones, the
     /// reservation adjusted when the reserved flag changes, and outbox rows (availability of changed
-    /// reservations, the order for `oms.events`). Answers the ids of the items that moved.
+    /// reservations, the order for `oms.events` when a moved item needs a follow-up). Answers the ids
+    /// of the items that moved.
     async fn apply_moves(
         &self,
         order_id: i64,
