@@ -300,6 +300,19 @@ impl SqlDatabase {
             transaction.commit().await.map_err(storage_error)?;
             return Ok(ids.len());
         }
+        // Most rounds find nothing: one plain read says so without opening a transaction.
+        let pending: Option<i64> = outbox::Entity::find()
+            .select_only()
+            .column(outbox::Column::Id)
+            .filter(outbox::Column::RelayedAt.is_null())
+            .limit(1)
+            .into_tuple()
+            .one(self.connection())
+            .await
+            .map_err(storage_error)?;
+        if pending.is_none() {
+            return Ok(0);
+        }
         let (transaction, _turn) = self.write_transaction().await?;
         let rows = unrelayed
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)

@@ -289,6 +289,32 @@ pub(crate) fn truncate_reason(reason: &str) -> String {
 }
 
 /// Repeats `attempt` until it yields messages, `wait` runs out or `wake` fires; used by the polling backends.
+/// One wake-up per queue, so a publish wakes only the receivers of its own queue instead of every
+/// consumer loop of the process (each of which would then poll the database for nothing).
+#[derive(Default)]
+pub(crate) struct QueueWakers(std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>);
+
+impl QueueWakers {
+    /// The wake-up of `queue`, created on first use.
+    pub(crate) fn of(&self, queue: &str) -> Arc<tokio::sync::Notify> {
+        let mut wakers = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(wakers.entry(queue.to_owned()).or_default())
+    }
+
+    /// Wakes the receivers waiting on `queue`.
+    pub(crate) fn wake(&self, queue: &str) {
+        self.of(queue).notify_waiters();
+    }
+
+    /// Wakes every waiting receiver (messages of unknown queues became ready).
+    pub(crate) fn wake_all(&self) {
+        let wakers = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for waker in wakers.values() {
+            waker.notify_waiters();
+        }
+    }
+}
+
 pub(crate) async fn poll_receive<F, Fut>(
     wait: Duration,
     interval: Duration,

@@ -9,7 +9,6 @@ use crate::{
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// The memory backend. Cheap to clone; clones share the queues.
 #[derive(Clone)]
@@ -20,7 +19,7 @@ pub struct MemoryBus {
 
 struct Shared {
     state: Mutex<State>,
-    published: Notify,
+    published: crate::QueueWakers,
 }
 
 #[derive(Default)]
@@ -51,7 +50,7 @@ impl MemoryBus {
         Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
-                published: Notify::new(),
+                published: crate::QueueWakers::default(),
             }),
             options,
         }
@@ -148,7 +147,7 @@ impl MessageBus for MemoryBus {
             }
             state.next_id = next_id;
         }
-        self.shared.published.notify_waiters();
+        self.shared.published.wake(queue);
         Ok(())
     }
 
@@ -157,9 +156,12 @@ impl MessageBus for MemoryBus {
         if max == 0 {
             return Ok(Vec::new());
         }
-        poll_receive(wait, self.options.poll_interval, &self.shared.published, || async {
-            Ok(self.claim(queue, max))
-        })
+        poll_receive(
+            wait,
+            self.options.poll_interval,
+            &self.shared.published.of(queue),
+            || async { Ok(self.claim(queue, max)) },
+        )
         .await
     }
 
@@ -221,7 +223,7 @@ impl MessageBus for MemoryBus {
                 }
             }
         }
-        self.shared.published.notify_waiters();
+        self.shared.published.wake_all();
         Ok(())
     }
 
@@ -266,7 +268,7 @@ impl MessageBus for MemoryBus {
             }
             chosen.len()
         };
-        self.shared.published.notify_waiters();
+        self.shared.published.wake_all();
         Ok(u64::try_from(moved).unwrap_or(u64::MAX))
     }
 

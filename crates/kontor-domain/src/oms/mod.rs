@@ -273,9 +273,21 @@ impl OmsEngine {
     ) -> Result<EventOutcome, OmsError> {
         let lock = self.lock(order_id).await?;
         let mut outcome = EventOutcome::default();
-        let result = self
-            .run_event(order_id, None, item_ids, event, origin, &mut outcome, 0)
-            .await;
+        let result = match self.load(order_id).await {
+            Ok(order) => self
+                .run_event(
+                    order_id,
+                    Snapshot::fresh(order),
+                    item_ids,
+                    event,
+                    origin,
+                    &mut outcome,
+                    0,
+                )
+                .await
+                .map(|_| ()),
+            Err(error) => Err(error),
+        };
         self.unlock(lock).await;
         result.map(|()| outcome)
     }
@@ -290,38 +302,45 @@ impl OmsEngine {
 
     async fn advance_locked(&self, order_id: i64, origin: &str) -> Result<EventOutcome, OmsError> {
         let mut outcome = EventOutcome::default();
+        let mut snapshot = Snapshot::fresh(self.load(order_id).await?);
         for _ in 0..MAX_CHAIN {
-            let order = self.load(order_id).await?;
             // onEnter events first: one run per (state, event) group.
             let mut on_enter: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-            for item in &order.items {
+            let mut background = false;
+            for item in &snapshot.order.items {
                 let process = self.process(&item.process)?;
                 if let Some(event) = process.on_enter_event(&item.state) {
                     on_enter.entry(event.name.clone()).or_default().push(item.id);
                 }
+                background |= process.has_background_transitions(&item.state);
             }
             let before = outcome.moved.len();
-            // The first run uses the order just read; later ones re-read what the earlier changed.
-            let mut preloaded = Some(order.clone());
-            for (event, items) in on_enter {
-                self.run_event(
-                    order_id,
-                    preloaded.take(),
-                    Some(&items),
-                    &event,
-                    origin,
-                    &mut outcome,
-                    0,
-                )
-                .await?;
+            for (event, items) in &on_enter {
+                snapshot = self
+                    .run_event(order_id, snapshot, Some(items), event, origin, &mut outcome, 0)
+                    .await?;
             }
             if outcome.moved.len() > before {
                 continue;
             }
-            if !self.take_background_transitions(&order, origin, &mut outcome).await? {
+            // Nothing automatic is left: done without reading the order again.
+            if !background {
+                if !on_enter.is_empty() {
+                    self.oms.mark_checked(order_id, self.clock.now()).await?;
+                }
+                return Ok(outcome);
+            }
+            if snapshot.stale {
+                snapshot = Snapshot::fresh(self.load(order_id).await?);
+            }
+            if !self
+                .take_background_transitions(&snapshot.order, origin, &mut outcome)
+                .await?
+            {
                 self.oms.mark_checked(order_id, self.clock.now()).await?;
                 return Ok(outcome);
             }
+            snapshot = Snapshot::fresh(self.load(order_id).await?);
         }
         Err(OmsError::Loop(order_id))
     }
@@ -422,27 +441,27 @@ impl OmsEngine {
     }
 
     /// One event for some items, then the onEnter events of where they land (recursively, by depth).
+    /// Works on `snapshot` and answers it with the moves applied, so a chain reads the order once;
+    /// the order is read again only when a condition must see what a command changed.
     #[allow(clippy::too_many_arguments)]
     fn run_event<'a>(
         &'a self,
         order_id: i64,
-        preloaded: Option<StoredOrder>,
+        snapshot: Snapshot,
         item_ids: Option<&'a [i64]>,
         event: &'a str,
         origin: &'a str,
         outcome: &'a mut EventOutcome,
         depth: usize,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), OmsError>> + Send + 'a>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Snapshot, OmsError>> + Send + 'a>> {
         Box::pin(async move {
             if depth >= MAX_CHAIN {
                 return Err(OmsError::Loop(order_id));
             }
-            let order = match preloaded {
-                Some(order) => order,
-                None => self.load(order_id).await?,
-            };
-            let mut by_source: BTreeMap<(String, String), Vec<&StoredOrderItem>> = BTreeMap::new();
-            for item in order
+            let mut snapshot = snapshot;
+            let mut groups: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
+            for item in snapshot
+                .order
                 .items
                 .iter()
                 .filter(|item| item_ids.is_none_or(|ids| ids.contains(&item.id)))
@@ -455,42 +474,36 @@ impl OmsEngine {
                     ));
                     continue;
                 }
-                by_source
+                groups
                     .entry((item.process.clone(), item.state.clone()))
                     .or_default()
-                    .push(item);
+                    .push(item.id);
             }
             let mut landed: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-            for ((process_name, source), items) in by_source {
+            for ((process_name, source), ids) in groups {
                 let process = Arc::clone(self.process(&process_name)?);
-                let definition = process.event(event);
-                let command = definition.and_then(|definition| definition.command.clone());
-                // Conditions see what the command changed (a captured payment), so re-read the order.
-                let refreshed;
-                let (order, items) = match &command {
-                    Some(key) => {
-                        self.run_command(&order, &items, event, key, origin).await?;
-                        refreshed = self.load(order_id).await?;
-                        let ids: Vec<i64> = items.iter().map(|item| item.id).collect();
-                        let items: Vec<&StoredOrderItem> = refreshed
-                            .items
-                            .iter()
-                            .filter(|item| ids.contains(&item.id) && item.state == source)
-                            .collect();
-                        (&refreshed, items)
-                    }
-                    None => (&order, items),
-                };
+                let command = process.event(event).and_then(|definition| definition.command.clone());
+                let candidates = process.candidates(&source, Some(event));
+                if let Some(key) = &command {
+                    let items = snapshot.items(&ids, &source);
+                    self.run_command(&snapshot.order, &items, event, key, origin).await?;
+                    snapshot.stale = true;
+                }
+                // Conditions see what the command changed (a captured payment).
+                if snapshot.stale && candidates.iter().any(|transition| transition.condition.is_some()) {
+                    snapshot = Snapshot::fresh(self.load(order_id).await?);
+                }
                 let now = self.clock.now();
                 let mut moves = Vec::new();
-                for item in &items {
-                    let candidates = process.candidates(&source, Some(event));
-                    let Some((target, condition)) = self.choose_target(order, item, &candidates, origin).await? else {
+                for item in snapshot.items(&ids, &source) {
+                    let Some((target, condition)) =
+                        self.choose_target(&snapshot.order, item, &candidates, origin).await?
+                    else {
                         continue;
                     };
                     moves.push(self.item_move(
                         &process,
-                        order,
+                        &snapshot.order,
                         item,
                         &target,
                         Some(event),
@@ -501,6 +514,7 @@ impl OmsEngine {
                 }
                 let moved = self.oms.apply_moves(order_id, &moves, origin, now).await?;
                 for item_move in moves.iter().filter(|item_move| moved.contains(&item_move.item_id)) {
+                    snapshot.entered(item_move.item_id, &item_move.target, now);
                     outcome.moved.push(item_move.item_id);
                     if let Some(next) = process.on_enter_event(&item_move.target) {
                         landed.entry(next.name.clone()).or_default().push(item_move.item_id);
@@ -508,10 +522,11 @@ impl OmsEngine {
                 }
             }
             for (next, items) in landed {
-                self.run_event(order_id, None, Some(&items), &next, origin, outcome, depth + 1)
+                snapshot = self
+                    .run_event(order_id, snapshot, Some(&items), &next, origin, outcome, depth + 1)
                     .await?;
             }
-            Ok(())
+            Ok(snapshot)
         })
     }
 
@@ -736,6 +751,38 @@ pub fn retry_delay(attempts: i32) -> TimeDelta {
         2 => TimeDelta::minutes(5),
         3 => TimeDelta::minutes(30),
         _ => TimeDelta::hours(2),
+    }
+}
+
+/// The order a run works on. Item states and histories are kept current by the run's own moves;
+/// `stale` says a command may have changed something else (payments), to be read again before a
+/// condition looks at it.
+struct Snapshot {
+    order: StoredOrder,
+    stale: bool,
+}
+
+impl Snapshot {
+    fn fresh(order: StoredOrder) -> Self {
+        Self { order, stale: false }
+    }
+
+    /// The items among `ids` still in `state`.
+    fn items(&self, ids: &[i64], state: &str) -> Vec<&StoredOrderItem> {
+        self.order
+            .items
+            .iter()
+            .filter(|item| ids.contains(&item.id) && item.state == state)
+            .collect()
+    }
+
+    /// Records a committed move.
+    fn entered(&mut self, item_id: i64, state: &str, at: DateTime<Utc>) {
+        if let Some(item) = self.order.items.iter_mut().find(|item| item.id == item_id) {
+            item.state = state.to_owned();
+            item.state_entered_at_micros = at.timestamp_micros();
+            item.history.push(state.to_owned());
+        }
     }
 }
 

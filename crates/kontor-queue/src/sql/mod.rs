@@ -28,7 +28,6 @@ use sea_orm::{
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// Rows per multi-row insert; keeps statements well under every engine's bind-parameter limit.
 const INSERT_CHUNK: usize = 500;
@@ -38,8 +37,9 @@ const INSERT_CHUNK: usize = 500;
 pub struct SqlBus {
     connection: DatabaseConnection,
     options: BusOptions,
-    /// Wakes this process's waiting receivers on its own publishes; other processes are found by polling.
-    published: Arc<Notify>,
+    /// Wakes this process's waiting receivers of a queue on its own publishes to it; other processes'
+    /// publishes are found by polling.
+    published: Arc<crate::QueueWakers>,
 }
 
 impl SqlBus {
@@ -49,7 +49,7 @@ impl SqlBus {
         Self {
             connection,
             options,
-            published: Arc::new(Notify::new()),
+            published: Arc::new(crate::QueueWakers::default()),
         }
     }
 
@@ -78,6 +78,20 @@ impl SqlBus {
         let now = now_micros();
         let lease_until = now.saturating_add(duration_micros(self.options.lease));
         let lease_token = new_lease_token();
+        // An empty queue is the common case of a poll: one plain read answers it, without a write
+        // transaction (which on SQLite would take the database's write lock every time).
+        let ready: Option<i64> = message::Entity::find()
+            .select_only()
+            .column(message::Column::Id)
+            .filter(message::Column::Queue.eq(queue))
+            .filter(message::Column::AvailableAt.lte(now))
+            .limit(1)
+            .into_tuple()
+            .one(&self.connection)
+            .await?;
+        if ready.is_none() {
+            return Ok(Vec::new());
+        }
         let transaction = self.begin_write().await?;
         let mut select = message::Entity::find()
             .filter(message::Column::Queue.eq(queue))
@@ -178,7 +192,7 @@ impl MessageBus for SqlBus {
                 .await?;
         }
         transaction.commit().await?;
-        self.published.notify_waiters();
+        self.published.wake(queue);
         Ok(())
     }
 
@@ -187,7 +201,7 @@ impl MessageBus for SqlBus {
         if max == 0 {
             return Ok(Vec::new());
         }
-        poll_receive(wait, self.options.poll_interval, &self.published, || {
+        poll_receive(wait, self.options.poll_interval, &self.published.of(queue), || {
             self.claim(queue, max)
         })
         .await
@@ -277,7 +291,7 @@ impl MessageBus for SqlBus {
                 .exec(&self.connection)
                 .await?;
         }
-        self.published.notify_waiters();
+        self.published.wake_all();
         Ok(())
     }
 
@@ -340,7 +354,7 @@ impl MessageBus for SqlBus {
                 .await?;
         }
         transaction.commit().await?;
-        self.published.notify_waiters();
+        self.published.wake_all();
         Ok(u64::try_from(moved).unwrap_or(u64::MAX))
     }
 
