@@ -672,6 +672,30 @@ impl CartCatalog for SqlDatabase {
         price_mode: PriceMode,
         skus: &[String],
     ) -> Result<HashMap<String, CatalogItem>, CartError> {
+        self.catalog(store, currency_code, price_mode, skus, true).await
+    }
+
+    async fn catalog_prices(
+        &self,
+        store: &StoreSettings,
+        currency_code: &str,
+        price_mode: PriceMode,
+        skus: &[String],
+    ) -> Result<HashMap<String, CatalogItem>, CartError> {
+        self.catalog(store, currency_code, price_mode, skus, false).await
+    }
+}
+
+impl SqlDatabase {
+    /// The catalog items of `skus`; with `with_stock`, their availability in the store too.
+    async fn catalog(
+        &self,
+        store: &StoreSettings,
+        currency_code: &str,
+        price_mode: PriceMode,
+        skus: &[String],
+        with_stock: bool,
+    ) -> Result<HashMap<String, CatalogItem>, CartError> {
         let connection = self.connection();
         let store_id = store.id.0;
         let mut concretes = Vec::with_capacity(skus.len());
@@ -729,13 +753,21 @@ impl CartCatalog for SqlDatabase {
         // DEFAULT prices in the store and currency: the concrete's own, else the abstract's, per mode.
         let mut concrete_prices: HashMap<i64, i64> = HashMap::new();
         let mut abstract_prices: HashMap<i64, i64> = HashMap::new();
-        let currency_id = currency_id_by_code(connection, currency_code).await.map_err(storage)?;
-        let default_type: Option<i64> = price_type::Entity::find()
-            .select_only()
-            .column(price_type::Column::Id)
-            .filter(price_type::Column::Name.eq(PRICE_TYPE_DEFAULT))
-            .into_tuple()
-            .one(connection)
+        let currency_id = self
+            .cached_id("currency", currency_code, || {
+                currency_id_by_code(connection, currency_code)
+            })
+            .await
+            .map_err(storage)?;
+        let default_type: Option<i64> = self
+            .cached_id("price_type", PRICE_TYPE_DEFAULT, || {
+                price_type::Entity::find()
+                    .select_only()
+                    .column(price_type::Column::Id)
+                    .filter(price_type::Column::Name.eq(PRICE_TYPE_DEFAULT))
+                    .into_tuple()
+                    .one(connection)
+            })
             .await
             .map_err(storage)?;
         if let (Some(currency_id), Some(default_type)) = (currency_id, default_type) {
@@ -775,7 +807,34 @@ impl CartCatalog for SqlDatabase {
             }
         }
 
-        // Stock in the active warehouses that deliver to the store.
+        let mut stock: HashMap<i64, (i64, bool)> = HashMap::new();
+        let mut reserved: HashMap<String, i64> = HashMap::new();
+        if with_stock {
+            self.stock_of(store_id, &concretes, &concrete_ids, &mut stock, &mut reserved)
+                .await?;
+        }
+        Ok(Self::items_of(
+            concretes,
+            &abstracts,
+            &in_store,
+            &rates,
+            &concrete_prices,
+            &abstract_prices,
+            &stock,
+            &reserved,
+        ))
+    }
+
+    /// Stock in the active warehouses that deliver to the store, and the units reserved by open orders.
+    async fn stock_of(
+        &self,
+        store_id: i64,
+        concretes: &[product_concrete::Model],
+        concrete_ids: &[i64],
+        stock: &mut HashMap<i64, (i64, bool)>,
+        reserved: &mut HashMap<String, i64>,
+    ) -> Result<(), CartError> {
+        let connection = self.connection();
         let linked: Vec<i64> = warehouse_store::Entity::find()
             .select_only()
             .column(warehouse_store::Column::WarehouseId)
@@ -795,14 +854,13 @@ impl CartCatalog for SqlDatabase {
         .into_iter()
         .map(|row| row.id)
         .collect();
-        let mut stock: HashMap<i64, (i64, bool)> = HashMap::new();
         if !active_warehouses.is_empty() {
             let in_warehouses =
                 Condition::all().add(stock_product::Column::WarehouseId.is_in(active_warehouses.iter().copied()));
             for row in rows_in_where::<stock_product::Entity, _>(
                 connection,
                 stock_product::Column::ProductConcreteId,
-                &concrete_ids,
+                concrete_ids,
                 in_warehouses,
             )
             .await
@@ -813,14 +871,27 @@ impl CartCatalog for SqlDatabase {
                 entry.1 |= row.is_never_out_of_stock;
             }
         }
-
         // Units held by open orders are not for sale.
         let skus_here: Vec<String> = concretes.iter().map(|row| row.sku.clone()).collect();
-        let reserved = super::orders::reserved_quantities(connection, store_id, &skus_here, false)
+        *reserved = super::orders::reserved_quantities(connection, store_id, &skus_here, false)
             .await
             .map_err(storage)?;
+        Ok(())
+    }
 
-        Ok(concretes
+    /// Catalog items from the loaded rows.
+    #[allow(clippy::too_many_arguments)]
+    fn items_of(
+        concretes: Vec<product_concrete::Model>,
+        abstracts: &HashMap<i64, product_abstract::Model>,
+        in_store: &HashSet<i64>,
+        rates: &HashMap<i64, i32>,
+        concrete_prices: &HashMap<i64, i64>,
+        abstract_prices: &HashMap<i64, i64>,
+        stock: &HashMap<i64, (i64, bool)>,
+        reserved: &HashMap<String, i64>,
+    ) -> HashMap<String, CatalogItem> {
+        concretes
             .into_iter()
             .map(|concrete| {
                 let product = abstracts.get(&concrete.product_abstract_id);
@@ -846,6 +917,6 @@ impl CartCatalog for SqlDatabase {
                 };
                 (concrete.sku, item)
             })
-            .collect())
+            .collect()
     }
 }

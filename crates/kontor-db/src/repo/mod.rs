@@ -44,7 +44,21 @@ pub struct SqlDatabase {
     /// instead of all waiting in SQLite's busy handler, whose growing sleeps made the slowest writes
     /// take seconds under load (see BENCHMARKS.md).
     write_turn: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Ids of rarely changing rows looked up by name on hot paths (currency codes, price types, locales).
+    ids: Arc<IdCache>,
 }
+
+/// How long a cached name → id lookup is trusted. Ids never change; a renamed or re-created row is
+/// found again after this long.
+const ID_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Name → id lookups of small reference tables, so a checkout does not ask the database for the id
+/// of `EUR` every time. Only found ids are kept.
+#[derive(Default)]
+pub(crate) struct IdCache(std::sync::Mutex<HashMap<IdKey, (i64, std::time::Instant)>>);
+
+/// A cached lookup: table and name.
+type IdKey = (&'static str, String);
 
 /// Held for the life of a write transaction on SQLite; nothing elsewhere.
 pub(crate) type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
@@ -78,6 +92,7 @@ impl SqlDatabase {
             connection,
             clock: Arc::new(SystemClock),
             write_turn,
+            ids: Arc::new(IdCache::default()),
         })
     }
 
@@ -108,6 +123,29 @@ impl SqlDatabase {
 
     pub async fn close(self) -> Result<(), DbErr> {
         self.connection.close().await
+    }
+
+    /// The id of the `table` row named `name`: cached, else `load`ed (and cached when found).
+    pub(crate) async fn cached_id<F, Fut>(&self, table: &'static str, name: &str, load: F) -> Result<Option<i64>, DbErr>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<i64>, DbErr>>,
+    {
+        let key = (table, name.to_owned());
+        {
+            let cache = self.ids.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((id, at)) = cache.get(&key)
+                && at.elapsed() < ID_CACHE_TTL
+            {
+                return Ok(Some(*id));
+            }
+        }
+        let found = load().await?;
+        if let Some(id) = found {
+            let mut cache = self.ids.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache.insert(key, (id, std::time::Instant::now()));
+        }
+        Ok(found)
     }
 
     pub(crate) fn now_micros(&self) -> i64 {

@@ -198,7 +198,21 @@ impl SqlDatabase {
         let mut skus: Vec<String> = order.items.iter().map(|item| item.sku.clone()).collect();
         skus.sort();
         skus.dedup();
-        let names = item_names(self.connection(), &order.locale, &skus).await?;
+        let connection = self.connection();
+        let locale_id = self
+            .cached_id("locale", &order.locale, || {
+                locale::Entity::find()
+                    .select_only()
+                    .column(locale::Column::Id)
+                    .filter(locale::Column::Name.eq(order.locale.as_str()))
+                    .into_tuple()
+                    .one(connection)
+            })
+            .await?;
+        let names = match locale_id {
+            Some(locale_id) => item_names(connection, locale_id, &skus).await?,
+            None => HashMap::new(),
+        };
         let (transaction, _turn) = self.write_transaction().await?;
         let owner = owner_key(&order.owner);
         if let Some(key) = &order.idempotency_key
@@ -716,12 +730,17 @@ impl OrderRepository for SqlDatabase {
         if assigned.is_empty() {
             return Ok(Vec::new());
         }
-        let Some(currency_id) = currency::Entity::find()
-            .filter(currency::Column::Code.eq(currency_code))
-            .one(connection)
+        let Some(currency_id) = self
+            .cached_id("currency", currency_code, || {
+                currency::Entity::find()
+                    .select_only()
+                    .column(currency::Column::Id)
+                    .filter(currency::Column::Code.eq(currency_code))
+                    .into_tuple()
+                    .one(connection)
+            })
             .await
             .map_err(cart_storage)?
-            .map(|row| row.id)
         else {
             return Ok(Vec::new());
         };
@@ -964,17 +983,9 @@ fn order_address(row: &sales_order_address::Model) -> OrderAddress {
 /// Product names in the order's locale: the concrete's own, else its abstract's, else none.
 async fn item_names<C: ConnectionTrait>(
     transaction: &C,
-    locale_name: &str,
+    locale_id: i64,
     skus: &[String],
 ) -> Result<HashMap<String, String>, DbErr> {
-    let Some(locale_id) = locale::Entity::find()
-        .filter(locale::Column::Name.eq(locale_name))
-        .one(transaction)
-        .await?
-        .map(|row| row.id)
-    else {
-        return Ok(HashMap::new());
-    };
     let concretes = product_concrete::Entity::find()
         .filter(product_concrete::Column::Sku.is_in(skus.iter().cloned()))
         .all(transaction)
@@ -1013,25 +1024,30 @@ async fn item_names<C: ConnectionTrait>(
 /// The next order reference of a store (`DE--12`). The update locks the store's sequence row until
 /// commit, so callers take it as the last step of their transaction.
 async fn next_order_reference(transaction: &DatabaseTransaction, store_id: i64, store: &str) -> Result<String, DbErr> {
-    sales_order_reference_sequence::Entity::insert(sales_order_reference_sequence::ActiveModel {
-        store_id: Set(store_id),
-        last_number: Set(0),
-    })
-    .on_conflict(
-        OnConflict::column(sales_order_reference_sequence::Column::StoreId)
-            .do_nothing_on([sales_order_reference_sequence::Column::StoreId])
-            .to_owned(),
-    )
-    .exec_without_returning(transaction)
-    .await?;
-    sales_order_reference_sequence::Entity::update_many()
-        .col_expr(
-            sales_order_reference_sequence::Column::LastNumber,
-            Expr::col(sales_order_reference_sequence::Column::LastNumber).add(1),
+    let advance = || {
+        sales_order_reference_sequence::Entity::update_many()
+            .col_expr(
+                sales_order_reference_sequence::Column::LastNumber,
+                Expr::col(sales_order_reference_sequence::Column::LastNumber).add(1),
+            )
+            .filter(sales_order_reference_sequence::Column::StoreId.eq(store_id))
+            .exec(transaction)
+    };
+    // The store's first order creates its row; every later one only advances it.
+    if advance().await?.rows_affected == 0 {
+        sales_order_reference_sequence::Entity::insert(sales_order_reference_sequence::ActiveModel {
+            store_id: Set(store_id),
+            last_number: Set(0),
+        })
+        .on_conflict(
+            OnConflict::column(sales_order_reference_sequence::Column::StoreId)
+                .do_nothing_on([sales_order_reference_sequence::Column::StoreId])
+                .to_owned(),
         )
-        .filter(sales_order_reference_sequence::Column::StoreId.eq(store_id))
-        .exec(transaction)
+        .exec_without_returning(transaction)
         .await?;
+        advance().await?;
+    }
     let number: Option<i64> = sales_order_reference_sequence::Entity::find()
         .select_only()
         .column(sales_order_reference_sequence::Column::LastNumber)

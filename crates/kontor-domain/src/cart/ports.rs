@@ -230,4 +230,16 @@ pub trait CartCatalog: Send + Sync {
         price_mode: PriceMode,
         skus: &[String],
     ) -> Result<HashMap<String, CatalogItem>, CartError>;
+
+    /// Like [`CartCatalog::catalog_items`] for callers that check stock themselves (checkout does,
+    /// under lock): availability fields may be left at zero.
+    async fn catalog_prices(
+        &self,
+        store: &StoreSettings,
+        currency: &str,
+        price_mode: PriceMode,
+        skus: &[String],
+    ) -> Result<HashMap<String, CatalogItem>, CartError> {
+        self.catalog_items(store, currency, price_mode, skus).await
+    }
 }

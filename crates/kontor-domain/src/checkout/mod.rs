@@ -415,7 +415,7 @@ impl CheckoutService {
         // Price the cart again, exactly as the storefront showed it.
         let catalog = self
             .catalog
-            .catalog_items(&store, &cart.currency, cart.price_mode, &skus)
+            .catalog_prices(&store, &cart.currency, cart.price_mode, &skus)
             .await?;
         let mut items = Vec::with_capacity(cart.items.len());
         let mut rejections = Vec::new();
