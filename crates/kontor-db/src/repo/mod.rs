@@ -46,6 +46,8 @@ pub struct SqlDatabase {
     write_turn: Option<Arc<tokio::sync::Mutex<()>>>,
     /// Ids of rarely changing rows looked up by name on hot paths (currency codes, price types, locales).
     ids: Arc<IdCache>,
+    /// Order numbers reserved in blocks per store (see `orders::take_order_number`).
+    pub(crate) order_numbers: Arc<std::sync::Mutex<HashMap<i64, std::collections::VecDeque<i64>>>>,
 }
 
 /// How long a cached name → id lookup is trusted. Ids never change; a renamed or re-created row is
@@ -93,6 +95,7 @@ impl SqlDatabase {
             clock: Arc::new(SystemClock),
             write_turn,
             ids: Arc::new(IdCache::default()),
+            order_numbers: Arc::default(),
         })
     }
 

@@ -213,6 +213,14 @@ impl SqlDatabase {
             Some(locale_id) => item_names(connection, locale_id, &skus).await?,
             None => HashMap::new(),
         };
+        // On the servers the number comes before the transaction: reserving a block needs a
+        // connection of its own, which must not be awaited while holding one (the pool could run dry).
+        let sqlite = self.backend() == sea_orm::DbBackend::Sqlite;
+        let early_number = if sqlite {
+            None
+        } else {
+            Some(self.take_order_number(None, order.store.id.0).await?)
+        };
         let (transaction, _turn) = self.write_transaction().await?;
         let owner = owner_key(&order.owner);
         if let Some(key) = &order.idempotency_key
@@ -475,7 +483,11 @@ impl SqlDatabase {
         )
         .await?;
         cart::Entity::delete_by_id(cart_row.id).exec(&transaction).await?;
-        let reference = next_order_reference(&transaction, store_id, &order.store.name).await?;
+        let number = match early_number {
+            Some(number) => number,
+            None => self.take_order_number(Some(&transaction), store_id).await?,
+        };
+        let reference = format!("{}--{number}", order.store.name);
         sales_order::Entity::update_many()
             .col_expr(sales_order::Column::OrderReference, Expr::value(reference.as_str()))
             .filter(sales_order::Column::Id.eq(order_id))
@@ -1021,19 +1033,25 @@ async fn item_names<C: ConnectionTrait>(
         .collect())
 }
 
-/// The next order reference of a store (`DE--12`). The update locks the store's sequence row until
-/// commit, so callers take it as the last step of their transaction.
-async fn next_order_reference(transaction: &DatabaseTransaction, store_id: i64, store: &str) -> Result<String, DbErr> {
+/// Order numbers a process reserves at once. A shared counter row locked until commit would make
+/// every checkout of a store wait for the previous one's commit (a disk flush); a block is taken in
+/// one short statement and handed out from memory. Numbers of a block a process did not use before
+/// it stopped, and of orders whose transaction failed after taking one, are skipped (gaps), as with
+/// database sequences.
+pub(crate) const ORDER_NUMBER_BLOCK: i64 = 20;
+
+/// Advances the store's counter by `size` and answers its new value (the block's last number).
+async fn reserve_block<C: ConnectionTrait>(connection: &C, store_id: i64, size: i64) -> Result<i64, DbErr> {
     let advance = || {
         sales_order_reference_sequence::Entity::update_many()
             .col_expr(
                 sales_order_reference_sequence::Column::LastNumber,
-                Expr::col(sales_order_reference_sequence::Column::LastNumber).add(1),
+                Expr::col(sales_order_reference_sequence::Column::LastNumber).add(size),
             )
             .filter(sales_order_reference_sequence::Column::StoreId.eq(store_id))
-            .exec(transaction)
+            .exec(connection)
     };
-    // The store's first order creates its row; every later one only advances it.
+    // The store's first order creates its row; every later block only advances it.
     if advance().await?.rows_affected == 0 {
         sales_order_reference_sequence::Entity::insert(sales_order_reference_sequence::ActiveModel {
             store_id: Set(store_id),
@@ -1044,17 +1062,51 @@ async fn next_order_reference(transaction: &DatabaseTransaction, store_id: i64, 
                 .do_nothing_on([sales_order_reference_sequence::Column::StoreId])
                 .to_owned(),
         )
-        .exec_without_returning(transaction)
+        .exec_without_returning(connection)
         .await?;
         advance().await?;
     }
-    let number: Option<i64> = sales_order_reference_sequence::Entity::find()
+    let last: Option<i64> = sales_order_reference_sequence::Entity::find()
         .select_only()
         .column(sales_order_reference_sequence::Column::LastNumber)
         .filter(sales_order_reference_sequence::Column::StoreId.eq(store_id))
         .into_tuple()
-        .one(transaction)
+        .one(connection)
         .await?;
-    let number = number.ok_or_else(|| DbErr::Custom(format!("no order reference sequence for store {store}")))?;
-    Ok(format!("{store}--{number}"))
+    last.ok_or_else(|| DbErr::Custom(format!("no order number counter for store {store_id}")))
+}
+
+impl SqlDatabase {
+    /// The next order number of a store: within `transaction` when given (SQLite: one writer, so a
+    /// second transaction would wait for this one), else from this process's reserved block, a new
+    /// block being reserved in its own short transaction when it runs out.
+    async fn take_order_number(&self, transaction: Option<&DatabaseTransaction>, store_id: i64) -> Result<i64, DbErr> {
+        let taken = {
+            let mut blocks = self
+                .order_numbers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            blocks
+                .get_mut(&store_id)
+                .and_then(std::collections::VecDeque::pop_front)
+        };
+        if let Some(number) = taken {
+            return Ok(number);
+        }
+        if let Some(transaction) = transaction {
+            // One number, in the order's own transaction: a rollback gives it back, and with a single
+            // writer there is no queue of commits to spare.
+            return reserve_block(transaction, store_id, 1).await;
+        }
+        let own = self.connection().begin().await?;
+        let last = reserve_block(&own, store_id, ORDER_NUMBER_BLOCK).await?;
+        own.commit().await?;
+        let first = last - ORDER_NUMBER_BLOCK + 1;
+        let mut blocks = self
+            .order_numbers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        blocks.entry(store_id).or_default().extend(first + 1..=last);
+        Ok(first)
+    }
 }
