@@ -502,28 +502,6 @@ async fn sign_in_is_throttled(backend: Backend) {
     shop.close().await;
 }
 
-/// Runs each scenario on the embedded KV store (redb) and on Redis.
-macro_rules! on_both_kv_backends {
-    ($($test:ident),+ $(,)?) => {
-        mod redb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::Backend::Redb).await;
-                }
-            )+
-        }
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::Backend::Redis).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_kv_backends!(
     registration_sign_in_profile_and_tokens,
     addresses_belong_to_their_customer,

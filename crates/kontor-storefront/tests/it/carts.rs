@@ -239,26 +239,4 @@ async fn guest_carts_and_the_merge_at_sign_in(backend: Backend) {
     shop.close().await;
 }
 
-/// Runs each scenario on the embedded KV store (redb) and on Redis.
-macro_rules! on_both_kv_backends {
-    ($($test:ident),+ $(,)?) => {
-        mod redb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::Backend::Redb).await;
-                }
-            )+
-        }
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::Backend::Redis).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_kv_backends!(customer_carts_items_and_totals, guest_carts_and_the_merge_at_sign_in);

@@ -413,26 +413,4 @@ async fn customer_orders_and_stock_at_placement(backend: Backend) {
     shop.close().await;
 }
 
-/// Runs each scenario on the embedded KV store (redb) and on Redis.
-macro_rules! on_both_kv_backends {
-    ($($test:ident),+ $(,)?) => {
-        mod redb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::Backend::Redb).await;
-                }
-            )+
-        }
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::Backend::Redis).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_kv_backends!(guest_checkout, customer_orders_and_stock_at_placement);

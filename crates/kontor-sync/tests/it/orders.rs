@@ -95,6 +95,37 @@ fn registry(db: &SqlDatabase, mailer: Arc<RecordingMailer>) -> Arc<OmsRegistry> 
     Arc::new(registry)
 }
 
+/// A payment method offered in the store.
+async fn payment_method_in(
+    connection: &sea_orm::DatabaseConnection,
+    store_id: i64,
+    key: &str,
+    name: &str,
+    provider: &str,
+) {
+    let method = payment_method::ActiveModel {
+        method_key: Set(key.to_owned()),
+        name: Set(name.to_owned()),
+        provider_key: Set(provider.to_owned()),
+        provider_name: Set(provider.to_owned()),
+        priority: Set(0),
+        is_active: Set(true),
+        created_at: Set(0),
+        updated_at: Set(0),
+        ..Default::default()
+    }
+    .insert(connection)
+    .await
+    .expect("payment method");
+    payment_method_store::ActiveModel {
+        payment_method_id: Set(method.id),
+        store_id: Set(store_id),
+    }
+    .insert(connection)
+    .await
+    .expect("payment method store");
+}
+
 /// The camera shop plus a tent with 10 units in stock, one shipment method and the test payment.
 async fn order_shop(db: SqlDatabase) -> OrderShop {
     use kontor_domain::catalog::{ProductAbstractAttributes, ProductConcreteAttributes};
@@ -163,49 +194,12 @@ async fn order_shop(db: SqlDatabase) -> OrderShop {
     .insert(connection)
     .await
     .expect("method price");
-    let payment = payment_method::ActiveModel {
-        method_key: Set("kt-invoice".to_owned()),
-        name: Set("Invoice".to_owned()),
-        provider_key: Set("DummyPayment".to_owned()),
-        provider_name: Set("Dummy Payment".to_owned()),
-        priority: Set(0),
-        is_active: Set(true),
-        created_at: Set(0),
-        updated_at: Set(0),
-        ..Default::default()
+    for (key, name, provider) in [
+        ("kt-invoice", "Invoice", "DummyPayment"),
+        ("kt-online", "Online", "AsyncPay"),
+    ] {
+        payment_method_in(connection, store_id, key, name, provider).await;
     }
-    .insert(connection)
-    .await
-    .expect("payment method");
-    payment_method_store::ActiveModel {
-        payment_method_id: Set(payment.id),
-        store_id: Set(store_id),
-    }
-    .insert(connection)
-    .await
-    .expect("payment store");
-
-    let online = payment_method::ActiveModel {
-        method_key: Set("kt-online".to_owned()),
-        name: Set("Online".to_owned()),
-        provider_key: Set("AsyncPay".to_owned()),
-        provider_name: Set("Async Pay".to_owned()),
-        priority: Set(0),
-        is_active: Set(true),
-        created_at: Set(0),
-        updated_at: Set(0),
-        ..Default::default()
-    }
-    .insert(connection)
-    .await
-    .expect("payment method");
-    payment_method_store::ActiveModel {
-        payment_method_id: Set(online.id),
-        store_id: Set(store_id),
-    }
-    .insert(connection)
-    .await
-    .expect("payment store");
 
     let mailer = Arc::new(RecordingMailer::default());
     let registry = registry(&db, mailer.clone());
