@@ -139,9 +139,7 @@ async fn list(State(state): State<AdminState>, RawQuery(raw): RawQuery) -> Resul
 }
 
 fn time(micros: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(micros)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    kontor_domain::checkout::micros_to_rfc3339(micros)
 }
 
 fn summary(order: &StoredOrder) -> Value {

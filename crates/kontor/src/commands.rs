@@ -170,7 +170,6 @@ fn local_gateway(settings: &Settings, database: &SqlDatabase) -> anyhow::Result<
         settings.auth.refresh_token_lifetime_days,
     );
     let oms = crate::oms::Oms::open(settings, &database, Arc::clone(&mailer))?;
-    let customers = customers;
     let carts = kontor_domain::cart::CartService::new(database.clone(), database.clone());
     let checkout = kontor_domain::checkout::CheckoutService::new(
         database.clone(),
@@ -604,7 +603,7 @@ pub async fn oms(settings: &Settings, command: crate::OmsCommand) -> anyhow::Res
         }
         OmsCommand::ClearLocks => {
             use kontor_domain::oms::OmsRepository;
-            let purged = database.purge_locks(chrono_now()).await?;
+            let purged = database.purge_locks(chrono::Utc::now()).await?;
             println!("{purged} expired lock(s) deleted");
             Ok(())
         }
@@ -623,8 +622,4 @@ pub async fn oms(settings: &Settings, command: crate::OmsCommand) -> anyhow::Res
             Ok(())
         }
     }
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }

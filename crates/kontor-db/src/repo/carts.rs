@@ -14,7 +14,7 @@ use super::{SqlDatabase, WriteTurn, names_by_id, rows_in, storage_error};
 use crate::entity::carts::{cart, cart_item};
 use crate::entity::{
     currency, locale, price_product, price_type, product_abstract, product_abstract_store, product_concrete,
-    stock_product, store, store_currency, tax_rate, warehouse, warehouse_store,
+    stock_product, store, store_currency, tax_rate,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -35,8 +35,8 @@ use std::collections::{HashMap, HashSet};
 /// How often a transaction that lost a race (unique violation, deadlock) is retried.
 const MAX_RETRIES: u32 = 3;
 
-/// A failed attempt: either worth retrying in a new transaction, or final.
-enum Attempt {
+/// A failed attempt: either worth retrying in a new transaction, or final (carts and order placement).
+pub(crate) enum Attempt {
     Retry(String),
     Failed(CartError),
 }
@@ -44,7 +44,8 @@ enum Attempt {
 impl From<DbErr> for Attempt {
     fn from(error: DbErr) -> Self {
         let lost_a_race = matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-            || error.to_string().to_ascii_lowercase().contains("deadlock");
+            || error.to_string().to_ascii_lowercase().contains("deadlock")
+            || error.to_string().contains("could not serialize");
         if lost_a_race {
             Attempt::Retry(error.to_string())
         } else {
@@ -56,6 +57,12 @@ impl From<DbErr> for Attempt {
 impl From<CartError> for Attempt {
     fn from(error: CartError) -> Self {
         Attempt::Failed(error)
+    }
+}
+
+impl From<kontor_domain::DomainError> for Attempt {
+    fn from(error: kontor_domain::DomainError) -> Self {
+        Attempt::Failed(CartError::from(error))
     }
 }
 
@@ -78,7 +85,7 @@ macro_rules! retrying {
     }};
 }
 
-fn storage(error: DbErr) -> CartError {
+pub(crate) fn storage(error: DbErr) -> CartError {
     CartError::Storage(storage_error(error).to_string())
 }
 
@@ -835,25 +842,9 @@ impl SqlDatabase {
         reserved: &mut HashMap<String, i64>,
     ) -> Result<(), CartError> {
         let connection = self.connection();
-        let linked: Vec<i64> = warehouse_store::Entity::find()
-            .select_only()
-            .column(warehouse_store::Column::WarehouseId)
-            .filter(warehouse_store::Column::StoreId.eq(store_id))
-            .into_tuple()
-            .all(connection)
+        let active_warehouses = super::orders::active_warehouses(connection, store_id)
             .await
             .map_err(storage)?;
-        let active_warehouses: Vec<i64> = rows_in_where::<warehouse::Entity, _>(
-            connection,
-            warehouse::Column::Id,
-            &linked,
-            Condition::all().add(warehouse::Column::IsActive.eq(true)),
-        )
-        .await
-        .map_err(storage)?
-        .into_iter()
-        .map(|row| row.id)
-        .collect();
         if !active_warehouses.is_empty() {
             let in_warehouses =
                 Condition::all().add(stock_product::Column::WarehouseId.is_in(active_warehouses.iter().copied()));

@@ -8,7 +8,8 @@
 //! is locked as well and must still hold exactly the priced lines, so an edit racing the checkout
 //! cannot slip in unpriced quantities.
 
-use super::{SqlDatabase, names_by_id, record_change, rows_in, storage_error};
+use super::carts::{Attempt, storage as cart_storage};
+use super::{SqlDatabase, names_by_id, record_change, rows_in};
 use crate::entity::carts::{cart, cart_item};
 use crate::entity::orders::{
     oms_event_timeout, oms_product_reservation, oms_state_history, payment_method, payment_method_store, sales_expense,
@@ -33,44 +34,12 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// How often a placement that lost a race (deadlock, unique violation) is retried.
 const MAX_RETRIES: u32 = 5;
-
-pub(crate) fn cart_storage(error: DbErr) -> CartError {
-    CartError::Storage(storage_error(error).to_string())
-}
-
-fn lost_a_race(error: &DbErr) -> bool {
-    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-        || error.to_string().to_ascii_lowercase().contains("deadlock")
-        || error.to_string().contains("could not serialize")
-}
-
-/// A failed attempt: worth retrying in a new transaction, or final.
-enum Attempt {
-    Retry(String),
-    Failed(CartError),
-}
-
-impl From<DbErr> for Attempt {
-    fn from(error: DbErr) -> Self {
-        if lost_a_race(&error) {
-            Attempt::Retry(error.to_string())
-        } else {
-            Attempt::Failed(cart_storage(error))
-        }
-    }
-}
-
-impl From<DomainError> for Attempt {
-    fn from(error: DomainError) -> Self {
-        Attempt::Failed(CartError::from(error))
-    }
-}
 
 /// The store's active warehouses.
 pub(crate) async fn active_warehouses<C: ConnectionTrait>(connection: &C, store_id: i64) -> Result<Vec<i64>, DbErr> {

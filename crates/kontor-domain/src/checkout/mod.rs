@@ -894,7 +894,8 @@ fn order_totals(mode: PriceMode, items: &[NewOrderItem], shipments: &[NewShipmen
     }
 }
 
-fn micros_to_rfc3339(micros: i64) -> String {
+/// Epoch microseconds as RFC 3339 UTC with microseconds, as every API shows times.
+pub fn micros_to_rfc3339(micros: i64) -> String {
     chrono::DateTime::from_timestamp_micros(micros)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
