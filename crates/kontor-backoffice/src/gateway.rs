@@ -80,7 +80,34 @@ impl BackendGateway for LocalGateway {
 #[derive(Clone)]
 struct InternalState {
     gateway: Arc<dyn BackendGateway>,
-    token_digest: [u8; 32],
+    token: InternalToken,
+}
+
+/// The shared `internal.token`, kept as a digest. An empty token admits nobody, so a backend without a
+/// configured secret is never open.
+#[derive(Clone)]
+pub(crate) struct InternalToken {
+    digest: Option<[u8; 32]>,
+}
+
+impl InternalToken {
+    pub(crate) fn new(token: &str) -> Self {
+        Self {
+            digest: (!token.is_empty()).then(|| Sha256::digest(token.as_bytes()).into()),
+        }
+    }
+
+    /// Whether the request presents the token as `Authorization: Bearer …`.
+    pub(crate) fn admits(&self, headers: &HeaderMap) -> bool {
+        let presented = headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Digests are compared, so the comparison time says nothing about the secret.
+        self.digest
+            .is_some_and(|digest| !presented.is_empty() && Sha256::digest(presented.as_bytes()).as_slice() == digest)
+    }
 }
 
 /// The answer body of `/internal/gateway`, mirrored by the storefront's HTTP client.
@@ -97,11 +124,7 @@ enum GatewayOutcome {
 pub fn internal_routes(gateway: Arc<dyn BackendGateway>, token: &str) -> Router {
     let state = InternalState {
         gateway,
-        token_digest: if token.is_empty() {
-            [0; 32]
-        } else {
-            Sha256::digest(token.as_bytes()).into()
-        },
+        token: InternalToken::new(token),
     };
     Router::new()
         .route("/internal/gateway", post(execute))
@@ -109,16 +132,7 @@ pub fn internal_routes(gateway: Arc<dyn BackendGateway>, token: &str) -> Router 
 }
 
 async fn execute(State(state): State<InternalState>, headers: HeaderMap, body: Bytes) -> Response {
-    let presented = headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or("");
-    // Digests are compared, so the comparison time says nothing about the secret.
-    let authorised = state.token_digest != [0; 32]
-        && !presented.is_empty()
-        && Sha256::digest(presented.as_bytes()).as_slice() == state.token_digest;
-    if !authorised {
+    if !state.token.admits(&headers) {
         return (StatusCode::UNAUTHORIZED, "internal token required").into_response();
     }
     let request: GatewayRequest = match serde_json::from_slice(&body) {

@@ -6,10 +6,13 @@
 //! stored attributes and validated as a whole), delete.
 
 pub mod auth;
+pub mod feed;
+pub mod files;
 pub mod gateway;
 pub mod openapi;
 pub mod orders;
 pub mod resources;
+pub mod scheduler;
 pub mod state;
 
 pub use state::{AdminRepository, AdminServices, AdminState};
@@ -30,6 +33,8 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub fn router(state: AdminState) -> Router {
     let admin = resources::routes()
         .merge(orders::routes())
+        .merge(scheduler::routes())
+        .merge(files::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_token,

@@ -113,6 +113,10 @@ pub struct AdminState {
     pub services: Arc<AdminServices>,
     /// Orders and their state machines; absent in processes that do not run the OMS.
     pub orders: Option<Arc<crate::orders::OrderAdmin>>,
+    /// The scheduler's run history (`/admin/scheduler/runs`); absent where no scheduler tables are read.
+    pub scheduler: Option<kontor_queue::scheduler::RunHistory>,
+    /// File uploads (`/admin/files…`); absent in processes that do not store files.
+    pub files: Option<Arc<crate::files::FilesAdmin>>,
 }
 
 impl AdminState {
@@ -120,12 +124,26 @@ impl AdminState {
         Self {
             services: Arc::new(AdminServices::new(repository)),
             orders: None,
+            scheduler: None,
+            files: None,
         }
     }
 
     /// Adds the order endpoints (`/admin/orders…`, `/admin/oms/draw`).
     pub fn with_orders(mut self, orders: crate::orders::OrderAdmin) -> Self {
         self.orders = Some(Arc::new(orders));
+        self
+    }
+
+    /// Adds the scheduler's run history (`GET /admin/scheduler/runs`).
+    pub fn with_scheduler(mut self, history: kontor_queue::scheduler::RunHistory) -> Self {
+        self.scheduler = Some(history);
+        self
+    }
+
+    /// Adds the file endpoints (`POST /admin/files`, `GET|DELETE /admin/files/{*key}`).
+    pub fn with_files(mut self, files: crate::files::FilesAdmin) -> Self {
+        self.files = Some(Arc::new(files));
         self
     }
 }

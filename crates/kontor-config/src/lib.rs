@@ -42,10 +42,12 @@ pub struct Settings {
     pub files: FilesSettings,
     pub backend: BackendSettings,
     pub storefront: StorefrontSettings,
+    pub search: SearchSettings,
     pub internal: InternalSettings,
     pub auth: AuthSettings,
     pub mail: MailSettings,
     pub oms: OmsSettings,
+    pub scheduler: SchedulerSettings,
     pub payment: PaymentSettings,
     pub log: LogSettings,
 }
@@ -101,6 +103,18 @@ pub struct StorefrontSettings {
     pub public_url: String,
     /// Browser origins allowed to call the API cross-site (CORS), e.g. `https://pwa.example`; `*` allows any.
     pub cors_origins: Vec<String>,
+    /// This node's name among several storefronts (its search replica's queue is
+    /// `sync.search.product_page.<node_id>`): `a-z`, `0-9`, `-`, `_`; empty: derived from the host name.
+    pub node_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSettings {
+    /// `false` (embedded default): the worker keeps the one search index under `<data_dir>/search`.
+    /// `true` (split deployment): every storefront node keeps its own replica, fed by its own queue
+    /// subscribed to the search topic, and workers keep none.
+    pub replicas: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,6 +173,27 @@ pub struct OmsSettings {
     pub default_process: String,
 }
 
+/// Where `kontor scheduler` and `kontor serve` find their jobs when `scheduler.jobs_file` is not set; a
+/// missing file at this path means the jobs built into the binary.
+pub const DEFAULT_JOBS_FILE: &str = "config/jobs.toml";
+
+/// The scheduler role (`config/jobs.toml`; one active scheduler at a time by a lease in the database).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSettings {
+    /// The jobs file. At the default path a missing file means the built-in jobs; a file configured
+    /// elsewhere must exist.
+    pub jobs_file: PathBuf,
+    /// This scheduler's name in the lease and the run history, unique per running process; empty:
+    /// `<host name>-<process id>`.
+    pub node_id: String,
+    /// How long the lease lasts without renewal (renewed every third of it): how soon another node
+    /// takes over from one that died.
+    pub lease_seconds: u64,
+    /// Whether `kontor serve` runs the scheduler in its process.
+    pub enabled_in_serve: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -200,7 +235,9 @@ impl Default for Settings {
                 default_store: String::new(),
                 public_url: String::new(),
                 cors_origins: Vec::new(),
+                node_id: String::new(),
             },
+            search: SearchSettings { replicas: false },
             internal: InternalSettings { token: String::new() },
             auth: AuthSettings {
                 token_secret: String::new(),
@@ -221,6 +258,12 @@ impl Default for Settings {
                 ]
                 .into(),
                 default_process: "KontorDefault01".to_owned(),
+            },
+            scheduler: SchedulerSettings {
+                jobs_file: PathBuf::from(DEFAULT_JOBS_FILE),
+                node_id: String::new(),
+                lease_seconds: 30,
+                enabled_in_serve: true,
             },
             payment: PaymentSettings {
                 callback_secret: String::new(),
@@ -243,15 +286,51 @@ const ENV_KEYS: &[&str] = &[
     "files",
     "backend",
     "storefront",
+    "search",
     "internal",
     "auth",
     "mail",
     "oms",
+    "scheduler",
     "payment",
     "log",
 ];
 
 impl Settings {
+    /// `storefront.node_id`, or a name derived from the host name (lower-cased, other characters as `-`).
+    pub fn storefront_node_id(&self) -> String {
+        if !self.storefront.node_id.is_empty() {
+            return self.storefront.node_id.clone();
+        }
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .unwrap_or_default();
+        let name: String = host
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+            .take(64)
+            .collect();
+        if name.is_empty() { "storefront".to_owned() } else { name }
+    }
+
+    /// `scheduler.node_id`, or `<host name>-<process id>`: unique per process, also when several
+    /// schedulers run on one machine.
+    pub fn scheduler_node_id(&self) -> String {
+        if !self.scheduler.node_id.is_empty() {
+            return self.scheduler.node_id.clone();
+        }
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .unwrap_or_default();
+        let host = host.trim();
+        let host = if host.is_empty() { "scheduler" } else { host };
+        format!("{host}-{}", std::process::id())
+    }
+
     /// Loads defaults → the config file → the process environment.
     ///
     /// `config_file` given explicitly must exist; without it `kontor.toml` in the working directory is
@@ -354,6 +433,18 @@ impl Settings {
                 reason: format!("{origin:?} is not an origin such as https://pwa.example or *"),
             });
         }
+        if self.storefront.node_id.len() > 64
+            || !self
+                .storefront
+                .node_id
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_')
+        {
+            return invalid(
+                "storefront.node_id",
+                "must be at most 64 characters of a-z, 0-9, - and _ (it names the node's search queue)",
+            );
+        }
         if !self.auth.token_secret.is_empty() && self.auth.token_secret.len() < 32 {
             return invalid("auth.token_secret", "must be at least 32 characters long");
         }
@@ -413,6 +504,24 @@ impl Settings {
         }
         if url::Url::parse(&self.backend.url).is_err() {
             return invalid("backend.url", "is not a valid URL");
+        }
+        if self.scheduler.jobs_file.as_os_str().is_empty() {
+            return invalid("scheduler.jobs_file", "must not be empty");
+        }
+        if self.scheduler.node_id.len() > 255
+            || self
+                .scheduler
+                .node_id
+                .chars()
+                .any(|ch| ch.is_control() || ch.is_whitespace())
+        {
+            return invalid(
+                "scheduler.node_id",
+                "must be at most 255 characters without spaces or control characters",
+            );
+        }
+        if !(3..=3600).contains(&self.scheduler.lease_seconds) {
+            return invalid("scheduler.lease_seconds", "must be between 3 and 3600");
         }
         Ok(())
     }
@@ -583,6 +692,34 @@ mod tests {
         let from_example = Settings::load_with_env(Some(&file), &[]).expect("the example loads");
         assert_eq!(from_example, load(&[]).expect("defaults"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn scheduler_defaults_and_bad_values_name_the_key() {
+        let settings = load(&[]).expect("defaults load");
+        assert_eq!(settings.scheduler.jobs_file, PathBuf::from(DEFAULT_JOBS_FILE));
+        assert_eq!(settings.scheduler.lease_seconds, 30);
+        assert!(settings.scheduler.enabled_in_serve);
+        assert!(
+            settings
+                .scheduler_node_id()
+                .ends_with(&format!("-{}", std::process::id()))
+        );
+        let named = load(&[
+            ("KONTOR_SCHEDULER__NODE_ID", "cron-1"),
+            ("KONTOR_SCHEDULER__ENABLED_IN_SERVE", "false"),
+        ])
+        .expect("loads");
+        assert_eq!(named.scheduler_node_id(), "cron-1");
+        assert!(!named.scheduler.enabled_in_serve);
+        let err = load(&[("KONTOR_SCHEDULER__LEASE_SECONDS", "1")]).expect_err("rejected");
+        assert!(err.to_string().contains("scheduler.lease_seconds"), "{err}");
+        let err = load(&[("KONTOR_SCHEDULER__NODE_ID", "two words")]).expect_err("rejected");
+        assert!(err.to_string().contains("scheduler.node_id"), "{err}");
+        let err = load(&[("KONTOR_SCHEDULER__JOBS_FILE", "")]).expect_err("rejected");
+        assert!(err.to_string().contains("scheduler.jobs_file"), "{err}");
+        let err = load(&[("KONTOR_SCHEDULER__LEASE_SECONDS", "soon")]).expect_err("rejected");
+        assert!(err.to_string().contains("scheduler.lease_seconds"), "{err}");
     }
 
     #[test]

@@ -256,6 +256,41 @@ impl SqlDatabase {
             .collect()
     }
 
+    /// Up to `limit` rows, tombstones included, after `(after_ts, after_id)` in `(source_ts, id)` order:
+    /// the change feed a search replica catches up from.
+    pub async fn storage_changes(
+        &self,
+        projection: &str,
+        after_ts: i64,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, StorageRow)>, DomainError> {
+        let source_ts = || Expr::col(Alias::new("source_ts"));
+        let query = Query::select()
+            .column(Alias::new("id"))
+            .columns(COLUMNS.map(Alias::new))
+            .from(Alias::new(storage_table_name(projection)))
+            .cond_where(
+                sea_orm::Condition::any().add(source_ts().gt(after_ts)).add(
+                    sea_orm::Condition::all()
+                        .add(source_ts().eq(after_ts))
+                        .add(Expr::col(Alias::new("id")).gt(after_id)),
+                ),
+            )
+            .order_by(Alias::new("source_ts"), Order::Asc)
+            .order_by(Alias::new("id"), Order::Asc)
+            .limit(limit)
+            .to_owned();
+        let results = self.connection().query_all(&query).await.map_err(storage_error)?;
+        results
+            .iter()
+            .map(|result| {
+                let id: i64 = result.try_get("", "id").map_err(storage_error)?;
+                Ok((id, row_from(result).map_err(storage_error)?))
+            })
+            .collect()
+    }
+
     /// Number of live rows in a projection's table.
     pub async fn count_storage(&self, projection: &str) -> Result<u64, DomainError> {
         let query = Query::select()

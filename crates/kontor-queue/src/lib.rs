@@ -14,11 +14,13 @@
 //!
 //! Backends are picked once by [`open`]: `sql` (the application's database, the embedded default),
 //! `amqp://…` (RabbitMQ) or `memory` (tests). The [`worker`] module runs batch handlers on top of any of them.
+//! The [`scheduler`] module runs the cron jobs of `config/jobs.toml`, one active node at a time (SQL lease).
 
 mod error;
 pub mod memory;
 pub mod prefixed;
 pub mod rabbitmq;
+pub mod scheduler;
 pub mod sql;
 pub mod worker;
 
@@ -190,6 +192,18 @@ pub trait MessageBus: Send + Sync {
 
     /// Appends `payloads` to `queue` in order; returns once they are durable (committed / confirmed).
     async fn publish(&self, queue: &str, payloads: Vec<Vec<u8>>) -> Result<(), QueueError>;
+
+    /// Binds `queue` to the fan-out `topic`: from now on the queue gets its own copy of everything
+    /// published with [`MessageBus::publish_to_topic`] (one consumer group per subscriber, e.g. one search
+    /// replica per storefront node). Idempotent; the binding is durable and outlives the process.
+    async fn subscribe(&self, topic: &str, queue: &str) -> Result<(), QueueError>;
+
+    /// Removes a binding, for a subscriber that leaves for good. The queue and what it holds stay.
+    async fn unsubscribe(&self, topic: &str, queue: &str) -> Result<(), QueueError>;
+
+    /// Publishes `payloads` to every queue subscribed to `topic`, durably, before returning. With no
+    /// subscriber the messages go nowhere: a subscriber catches up from its source when it joins.
+    async fn publish_to_topic(&self, topic: &str, payloads: Vec<Vec<u8>>) -> Result<(), QueueError>;
 
     /// Leases up to `max` messages, oldest first, waiting up to `wait` for the first one to arrive.
     /// Returns an empty batch when none came in time.

@@ -27,6 +27,8 @@ struct State {
     next_id: i64,
     next_lease: i64,
     queues: BTreeMap<String, MemoryQueue>,
+    /// Topic → subscribed queues.
+    subscriptions: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 #[derive(Default)]
@@ -112,6 +114,25 @@ impl MemoryBus {
             .collect()
     }
 
+    fn append(state: &mut State, queue: &str, payloads: Vec<Vec<u8>>) {
+        let now = now_micros();
+        let mut next_id = state.next_id;
+        let entries = state.queues.entry(queue.to_owned()).or_default();
+        for payload in payloads {
+            next_id += 1;
+            let message = Stored {
+                payload,
+                attempt: 1,
+                enqueued_at: now,
+                available_at: now,
+                lease: None,
+                first_failed_at: None,
+            };
+            entries.messages.insert(next_id, message);
+        }
+        state.next_id = next_id;
+    }
+
     /// The stored message a delivery refers to, if the delivery still holds its lease.
     fn held<'a>(state: &'a mut State, delivery: &Delivery) -> Option<&'a mut MemoryQueue> {
         let queue = state.queues.get_mut(&delivery.queue)?;
@@ -128,26 +149,46 @@ impl MessageBus for MemoryBus {
 
     async fn publish(&self, queue: &str, payloads: Vec<Vec<u8>>) -> Result<(), QueueError> {
         validate_queue_name(queue)?;
-        let now = now_micros();
-        {
-            let mut state = self.state();
-            let mut next_id = state.next_id;
-            let entries = state.queues.entry(queue.to_owned()).or_default();
-            for payload in payloads {
-                next_id += 1;
-                let message = Stored {
-                    payload,
-                    attempt: 1,
-                    enqueued_at: now,
-                    available_at: now,
-                    lease: None,
-                    first_failed_at: None,
-                };
-                entries.messages.insert(next_id, message);
-            }
-            state.next_id = next_id;
-        }
+        Self::append(&mut self.state(), queue, payloads);
         self.shared.published.wake(queue);
+        Ok(())
+    }
+
+    async fn subscribe(&self, topic: &str, queue: &str) -> Result<(), QueueError> {
+        validate_queue_name(topic)?;
+        validate_queue_name(queue)?;
+        self.state()
+            .subscriptions
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(queue.to_owned());
+        Ok(())
+    }
+
+    async fn unsubscribe(&self, topic: &str, queue: &str) -> Result<(), QueueError> {
+        if let Some(queues) = self.state().subscriptions.get_mut(topic) {
+            queues.remove(queue);
+        }
+        Ok(())
+    }
+
+    async fn publish_to_topic(&self, topic: &str, payloads: Vec<Vec<u8>>) -> Result<(), QueueError> {
+        validate_queue_name(topic)?;
+        let queues: Vec<String> = {
+            let mut state = self.state();
+            let queues: Vec<String> = state
+                .subscriptions
+                .get(topic)
+                .map(|queues| queues.iter().cloned().collect())
+                .unwrap_or_default();
+            for queue in &queues {
+                Self::append(&mut state, queue, payloads.clone());
+            }
+            queues
+        };
+        for queue in &queues {
+            self.shared.published.wake(queue);
+        }
         Ok(())
     }
 

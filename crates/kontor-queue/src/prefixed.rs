@@ -44,6 +44,18 @@ impl MessageBus for PrefixedBus {
         self.inner.publish(&self.name(queue), payloads).await
     }
 
+    async fn subscribe(&self, topic: &str, queue: &str) -> Result<(), QueueError> {
+        self.inner.subscribe(&self.name(topic), &self.name(queue)).await
+    }
+
+    async fn unsubscribe(&self, topic: &str, queue: &str) -> Result<(), QueueError> {
+        self.inner.unsubscribe(&self.name(topic), &self.name(queue)).await
+    }
+
+    async fn publish_to_topic(&self, topic: &str, payloads: Vec<Vec<u8>>) -> Result<(), QueueError> {
+        self.inner.publish_to_topic(&self.name(topic), payloads).await
+    }
+
     async fn receive(&self, queue: &str, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
         self.inner.receive(&self.name(queue), max, wait).await
     }

@@ -14,6 +14,10 @@
 //! a copy with `attempt + 1` to the delay queue (or to `Q.error` after the last attempt), waits for the
 //! confirm and only then acks the original, so a failure in between duplicates rather than loses it.
 //!
+//! Fan-out topics (`subscribe` / `publish_to_topic`) are durable `fanout` exchanges named like the topic;
+//! each subscriber's queue (with its error and delay queues) is bound to it, so every subscriber gets its own
+//! copy and its own retries. An exchange without bindings drops what is published to it.
+//!
 //! Connections are re-established with backoff when lost; deliveries from before a reconnect carry an old
 //! generation in their receipt and are skipped by ack/nack (the broker has already requeued them). Heartbeats
 //! are lapin's own (its I/O task). Plain `amqp://` only: TLS (`amqps://`) is not compiled in.
@@ -25,10 +29,11 @@ use crate::{
 use futures_util::{FutureExt, StreamExt};
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -59,6 +64,8 @@ struct Inner {
     generation: AtomicI64,
     /// Main queues this process has declared, for `stats`.
     known: Mutex<BTreeSet<String>>,
+    /// Fan-out exchanges this process has declared, for tear-down.
+    topics: Mutex<BTreeSet<String>>,
     /// Deliveries handed out and not yet settled, per queue (the broker does not report unacked counts
     /// over AMQP).
     in_flight: Mutex<HashMap<String, u64>>,
@@ -145,6 +152,22 @@ fn properties(id: MessageId, headers: FieldTable) -> BasicProperties {
         .with_headers(headers)
 }
 
+/// First-attempt messages with fresh ids, as `publish` sends them.
+fn fresh_messages(payloads: Vec<Vec<u8>>) -> Vec<(Vec<u8>, BasicProperties)> {
+    let now = now_micros();
+    payloads
+        .into_iter()
+        .map(|payload| {
+            let id = MessageId(rand::random::<i64>() & i64::MAX);
+            let headers = headers(&[
+                (HEADER_ATTEMPT, AMQPValue::LongLongInt(1)),
+                (HEADER_ENQUEUED_AT, AMQPValue::LongLongInt(now)),
+            ]);
+            (payload, properties(id, headers))
+        })
+        .collect()
+}
+
 fn headers(entries: &[(&str, AMQPValue)]) -> FieldTable {
     let mut table = FieldTable::default();
     for (name, value) in entries {
@@ -164,6 +187,7 @@ impl RabbitMqBus {
                 session: tokio::sync::Mutex::new(None),
                 generation: AtomicI64::new(0),
                 known: Mutex::new(BTreeSet::new()),
+                topics: Mutex::new(BTreeSet::new()),
                 in_flight: Mutex::new(HashMap::new()),
             }),
         };
@@ -171,7 +195,7 @@ impl RabbitMqBus {
         Ok(bus)
     }
 
-    /// Deletes every queue this process declared (with their error and delay queues); for tests and
+    /// Deletes every queue (with its error and delay queues) and fan-out exchange this process declared; for tests and
     /// tear-down scripts. Returns how many were deleted.
     pub async fn delete_declared_queues(&self) -> Result<usize, QueueError> {
         let queues: Vec<String> = lock(&self.inner.known).iter().cloned().collect();
@@ -180,6 +204,18 @@ impl RabbitMqBus {
             deleted += self.delete_topology(&queue).await?;
         }
         lock(&self.inner.known).clear();
+        let topics: Vec<String> = std::mem::take(&mut *lock(&self.inner.topics)).into_iter().collect();
+        if !topics.is_empty() {
+            let session = self.session().await?;
+            for topic in &topics {
+                session
+                    .publisher
+                    .exchange_delete(ShortString::from(topic.as_str()), ExchangeDeleteOptions::default())
+                    .await
+                    .map_err(QueueError::broker("exchange.delete"))?;
+                lock(&session.declared).remove(&format!("exchange:{topic}"));
+            }
+        }
         Ok(deleted)
     }
 
@@ -276,6 +312,30 @@ impl RabbitMqBus {
         Ok(())
     }
 
+    /// Declares the durable fan-out exchange `topic` once per session.
+    async fn declare_topic(&self, session: &Session, topic: &str) -> Result<(), QueueError> {
+        let marker = format!("exchange:{topic}");
+        if lock(&session.declared).contains(&marker) {
+            return Ok(());
+        }
+        session
+            .publisher
+            .exchange_declare(
+                ShortString::from(topic),
+                ExchangeKind::Fanout,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(QueueError::broker("exchange.declare"))?;
+        lock(&session.declared).insert(marker);
+        lock(&self.inner.topics).insert(topic.to_owned());
+        Ok(())
+    }
+
     /// Declares the whole topology of `queue` up front, so that `stats` finds every part of it.
     async fn declare_queue(&self, session: &Session, queue: &str) -> Result<(), QueueError> {
         self.declare(session, queue, FieldTable::default()).await?;
@@ -311,12 +371,24 @@ impl RabbitMqBus {
         queue: &str,
         messages: Vec<(Vec<u8>, BasicProperties)>,
     ) -> Result<(), QueueError> {
+        self.publish_confirmed_via(session, "", queue, messages).await
+    }
+
+    /// Publishes persistent messages through `exchange` (`""`, the default exchange, routes by queue name)
+    /// and waits for every confirm.
+    async fn publish_confirmed_via(
+        &self,
+        session: &Session,
+        exchange: &str,
+        queue: &str,
+        messages: Vec<(Vec<u8>, BasicProperties)>,
+    ) -> Result<(), QueueError> {
         let mut confirms = Vec::with_capacity(messages.len());
         for (payload, properties) in messages {
             let confirm = session
                 .publisher
                 .basic_publish(
-                    ShortString::from(""),
+                    ShortString::from(exchange),
                     ShortString::from(queue),
                     BasicPublishOptions::default(),
                     &payload,
@@ -512,21 +584,61 @@ impl MessageBus for RabbitMqBus {
         if payloads.is_empty() {
             return Ok(());
         }
-        let now = now_micros();
-        let messages: Vec<(Vec<u8>, BasicProperties)> = payloads
-            .into_iter()
-            .map(|payload| {
-                let id = MessageId(rand::random::<i64>() & i64::MAX);
-                let headers = headers(&[
-                    (HEADER_ATTEMPT, AMQPValue::LongLongInt(1)),
-                    (HEADER_ENQUEUED_AT, AMQPValue::LongLongInt(now)),
-                ]);
-                (payload, properties(id, headers))
-            })
-            .collect();
+        let messages = fresh_messages(payloads);
         self.on_session(|session| async move {
             self.declare_queue(&session, queue).await?;
             self.publish_confirmed(&session, queue, messages).await
+        })
+        .await
+    }
+
+    async fn subscribe(&self, topic: &str, queue: &str) -> Result<(), QueueError> {
+        validate_queue_name(topic)?;
+        validate_queue_name(queue)?;
+        self.on_session(|session| async move {
+            self.declare_topic(&session, topic).await?;
+            self.declare_queue(&session, queue).await?;
+            session
+                .publisher
+                .queue_bind(
+                    ShortString::from(queue),
+                    ShortString::from(topic),
+                    ShortString::from(""),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(QueueError::broker("queue.bind"))
+        })
+        .await
+    }
+
+    async fn unsubscribe(&self, topic: &str, queue: &str) -> Result<(), QueueError> {
+        self.on_session(|session| async move {
+            self.declare_topic(&session, topic).await?;
+            session
+                .publisher
+                .queue_unbind(
+                    ShortString::from(queue),
+                    ShortString::from(topic),
+                    ShortString::from(""),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(QueueError::broker("queue.unbind"))
+        })
+        .await
+    }
+
+    async fn publish_to_topic(&self, topic: &str, payloads: Vec<Vec<u8>>) -> Result<(), QueueError> {
+        validate_queue_name(topic)?;
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        let messages = fresh_messages(payloads);
+        self.on_session(|session| async move {
+            self.declare_topic(&session, topic).await?;
+            self.publish_confirmed_via(&session, topic, "", messages).await
         })
         .await
     }

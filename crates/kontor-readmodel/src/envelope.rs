@@ -92,3 +92,21 @@ mod tests {
         assert_eq!(back, op);
     }
 }
+
+/// A position in a projection's change feed: the last row seen, by `(source_ts, row id)`. The default
+/// is the start of the table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FeedCursor {
+    /// The row's document timestamp (epoch µs).
+    pub ts: i64,
+    pub id: i64,
+}
+
+/// One page of a projection's change feed (live rows as writes, tombstones as deletes), in cursor
+/// order; what a search replica applies when it starts or fell behind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedPage {
+    pub ops: Vec<SyncOp>,
+    /// Where the next page starts; `None` when this page reached the end of the table.
+    pub next: Option<FeedCursor>,
+}

@@ -9,5 +9,5 @@ pub mod keys;
 pub mod search;
 pub mod storage;
 
-pub use envelope::{SyncEntry, SyncOp, stamp, timestamp_micros, timestamp_seconds};
+pub use envelope::{FeedCursor, FeedPage, SyncEntry, SyncOp, stamp, timestamp_micros, timestamp_seconds};
 pub use keys::{KeyTooLong, key, mapping_key};

@@ -14,6 +14,7 @@
 
 mod error;
 mod port;
+mod replica;
 mod scope;
 pub mod tantivy;
 
@@ -22,5 +23,6 @@ pub use port::{
     ApplyOutcome, CategoryCount, FacetValueCount, IntegerRange, KeyVersion, MAX_PAGE_LIMIT, RangeFacet, SearchFilters,
     SearchHit, SearchIndex, SearchOp, SearchRequest, SearchResult, SearchSort, StoredDocument, Suggestions, ValueFacet,
 };
+pub use replica::{ReplicaReport, ReplicaStatus};
 pub use scope::IndexScope;
 pub use tantivy::{TantivyOptions, TantivySearchIndex};

@@ -12,6 +12,7 @@ pub const GATEWAY_PATH: &str = "/internal/gateway";
 
 pub struct HttpGateway {
     client: reqwest::Client,
+    base_url: String,
     endpoint: String,
     token: String,
 }
@@ -25,11 +26,50 @@ impl HttpGateway {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|error| GatewayError::Internal(format!("HTTP client: {error}")))?;
+        let base_url = backend_url.trim_end_matches('/').to_owned();
         Ok(Self {
             client,
-            endpoint: format!("{}{GATEWAY_PATH}", backend_url.trim_end_matches('/')),
+            endpoint: format!("{base_url}{GATEWAY_PATH}"),
+            base_url,
             token: token.to_owned(),
         })
+    }
+
+    /// One page of a projection's change feed from the backend's storage tables
+    /// (`GET /internal/storage-feed/{projection}`), for a search replica catching up.
+    pub async fn storage_feed(
+        &self,
+        projection: &str,
+        after: kontor_readmodel::FeedCursor,
+        limit: u64,
+    ) -> Result<kontor_readmodel::FeedPage, GatewayError> {
+        let url = format!("{}/internal/storage-feed/{projection}", self.base_url);
+        let response = self
+            .client
+            .get(&url)
+            .bearer_auth(&self.token)
+            .query(&[
+                ("ts", after.ts),
+                ("id", after.id),
+                ("limit", i64::try_from(limit).unwrap_or(500)),
+            ])
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .map_err(|error| GatewayError::Unavailable(format!("backend request failed: {error}")))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(if status.is_server_error() {
+                GatewayError::Unavailable(format!("storage feed answered {status}: {body}"))
+            } else {
+                GatewayError::Internal(format!("storage feed answered {status}: {body}"))
+            });
+        }
+        response
+            .json()
+            .await
+            .map_err(|error| GatewayError::Unavailable(format!("storage feed answer unreadable: {error}")))
     }
 }
 

@@ -121,13 +121,25 @@ async fn health() -> JsonApi<serde_json::Value> {
 
 /// Readiness: the KV store answers and holds at least one store document (a storefront without a
 /// published catalog should not receive traffic). The backend is not required: reads work without it.
+/// With a search replica (split deployment), also that it has caught up; its lag is reported.
 async fn ready(axum::extract::State(state): axum::extract::State<StorefrontState>) -> impl IntoResponse {
-    match state.stores().await {
-        Ok(stores) if !stores.is_empty() => JsonApi(
-            StatusCode::OK,
-            serde_json::json!({"status": "ready", "stores": stores.len(), "kv": state.kv.backend_name()}),
+    let replica = state.options.search_replica.as_ref().map(|status| status.report());
+    if replica.is_some_and(|report| !report.caught_up) {
+        return AppError::new(
+            ErrorCode::Unavailable,
+            "the search replica of this node is still catching up",
         )
-        .into_response(),
+        .into_response();
+    }
+    match state.stores().await {
+        Ok(stores) if !stores.is_empty() => {
+            let mut body =
+                serde_json::json!({"status": "ready", "stores": stores.len(), "kv": state.kv.backend_name()});
+            if let Some(report) = replica {
+                body["search_replica"] = serde_json::json!(report);
+            }
+            JsonApi(StatusCode::OK, body).into_response()
+        }
         Ok(_) => AppError::new(
             ErrorCode::Unavailable,
             "no store has been published to the KV store yet",

@@ -18,6 +18,8 @@ pub struct StorefrontOptions {
     pub public_url: Option<String>,
     /// Origins allowed cross-site (CORS); `*` allows any; empty: no CORS headers.
     pub cors_origins: Vec<String>,
+    /// This node's search replica (split deployment); `/ready` waits for it to catch up and reports it.
+    pub search_replica: Option<Arc<kontor_search::ReplicaStatus>>,
 }
 
 /// The router state: cheap to clone.

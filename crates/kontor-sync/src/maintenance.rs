@@ -7,7 +7,7 @@ use crate::projections::{Document, Projection};
 use crate::writers::{write_kv, write_search};
 use kontor_db::{SqlDatabase, StorageRow};
 use kontor_kv::KvStore;
-use kontor_readmodel::{SyncEntry, SyncOp};
+use kontor_readmodel::{FeedCursor, FeedPage, SyncEntry, SyncOp};
 use kontor_search::SearchIndex;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -28,6 +28,39 @@ pub async fn stored_page(
         .map(|(_, row)| write_op(projection, row))
         .collect::<Result<_, _>>()?;
     Ok((ops, next))
+}
+
+/// One page of a projection's change feed after `cursor`: live rows as writes, tombstones as deletes
+/// (carrying the tombstone's timestamp, so an older write cannot resurrect the document).
+pub async fn changes_page(
+    db: &SqlDatabase,
+    projection: &dyn Projection,
+    cursor: FeedCursor,
+    limit: u64,
+) -> Result<FeedPage, SyncError> {
+    let rows = db
+        .storage_changes(projection.name(), cursor.ts, cursor.id, limit)
+        .await?;
+    let next = match rows.last() {
+        Some((id, row)) if rows.len() as u64 == limit => Some(FeedCursor {
+            ts: row.source_ts,
+            id: *id,
+        }),
+        _ => None,
+    };
+    let ops = rows
+        .iter()
+        .map(|(_, row)| match row.data {
+            Some(_) => write_op(projection, row),
+            None => Ok(SyncOp::Delete(SyncEntry {
+                key: row.key.clone(),
+                resource: projection.name().to_owned(),
+                params: crate::publisher::sync_params(projection, row),
+                value: kontor_readmodel::stamp(json!({}), row.source_ts),
+            })),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(FeedPage { ops, next })
 }
 
 /// The sync write op that puts a stored row into KV or search.

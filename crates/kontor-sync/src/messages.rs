@@ -27,10 +27,24 @@ pub fn publish_queue(projection: &str) -> String {
     format!("publish.{projection}")
 }
 
+/// The queue a projection's sync operations are consumed from: `sync.storage.<projection>`, or for search
+/// projections the queue of the search index kept beside the worker, which is subscribed to
+/// [`search_topic`] under the topic's own name.
 pub fn sync_queue(projection: &str, search: bool) -> String {
     if search {
         format!("sync.search.{projection}")
     } else {
         format!("sync.storage.{projection}")
     }
+}
+
+/// The fan-out topic of a search projection's sync operations: every search index (the worker's, or
+/// one replica per storefront node) consumes its own queue subscribed to it.
+pub fn search_topic(projection: &str) -> String {
+    format!("sync.search.{projection}")
+}
+
+/// The queue of one storefront node's search replica, e.g. `sync.search.product_page.node-1`.
+pub fn replica_queue(projection: &str, node_id: &str) -> String {
+    format!("sync.search.{projection}.{node_id}")
 }

@@ -4,7 +4,7 @@
 
 use crate::SyncError;
 use crate::direct::{PUBLISH_BATCH, Pending, RELAY_BATCH};
-use crate::messages::{MAX_IDS_PER_MESSAGE, PublishMessage, publish_queue, sync_queue};
+use crate::messages::{MAX_IDS_PER_MESSAGE, PublishMessage, publish_queue, search_topic, sync_queue};
 use crate::projections::{self, Projection};
 use crate::publisher::Publisher;
 use crate::routing::{OMS_EVENTS, routes};
@@ -16,7 +16,7 @@ use kontor_kv::KvStore;
 use kontor_queue::worker::{BatchError, BatchHandler, Worker};
 use kontor_queue::{Delivery, MessageBus};
 use kontor_readmodel::SyncOp;
-use kontor_search::SearchIndex;
+use kontor_search::{ReplicaStatus, SearchIndex};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,17 +158,13 @@ impl PublishHandler {
 
     async fn publish(&self, ids: &[i64]) -> Result<(), SyncError> {
         let report = self.publisher.publish(self.projection.as_ref(), ids).await?;
-        send_ops(
-            self.bus.as_ref(),
-            &sync_queue(self.projection.name(), self.projection.is_search()),
-            &report.ops,
-        )
-        .await
+        send_ops(self.bus.as_ref(), self.projection.as_ref(), &report.ops).await
     }
 }
 
-/// Sends sync operations in messages of [`OPS_PER_MESSAGE`].
-pub async fn send_ops(bus: &dyn MessageBus, queue: &str, ops: &[SyncOp]) -> Result<(), SyncError> {
+/// Sends a projection's sync operations in messages of [`OPS_PER_MESSAGE`]: storage operations to
+/// `sync.storage.<projection>`, search operations to the fan-out topic every search index subscribes to.
+pub async fn send_ops(bus: &dyn MessageBus, projection: &dyn Projection, ops: &[SyncOp]) -> Result<(), SyncError> {
     if ops.is_empty() {
         return Ok(());
     }
@@ -176,9 +172,32 @@ pub async fn send_ops(bus: &dyn MessageBus, queue: &str, ops: &[SyncOp]) -> Resu
         .chunks(OPS_PER_MESSAGE)
         .map(|chunk| serde_json::to_vec(chunk).map_err(SyncError::json))
         .collect::<Result<Vec<_>, _>>()?;
-    bus.publish(queue, payloads)
-        .await
-        .map_err(|error| SyncError::Queue(error.to_string()))
+    let sent = if projection.is_search() {
+        bus.publish_to_topic(&search_topic(projection.name()), payloads).await
+    } else {
+        bus.publish(&sync_queue(projection.name(), false), payloads).await
+    };
+    sent.map_err(|error| SyncError::Queue(error.to_string()))
+}
+
+/// Subscribes `queue` to the sync topic of every search projection, so that the search index consuming
+/// it gets every search operation from now on (call before consuming; it is durable and idempotent).
+pub async fn subscribe_search_queue(
+    bus: &dyn MessageBus,
+    queue_of: impl Fn(&str) -> String,
+) -> Result<Vec<String>, SyncError> {
+    let mut queues = Vec::new();
+    for projection in projections::all()
+        .into_iter()
+        .filter(|projection| projection.is_search())
+    {
+        let queue = queue_of(projection.name());
+        bus.subscribe(&search_topic(projection.name()), &queue)
+            .await
+            .map_err(|error| SyncError::Queue(error.to_string()))?;
+        queues.push(queue);
+    }
+    Ok(queues)
 }
 
 /// Seconds since `micros` (epoch microseconds), never negative.
@@ -244,9 +263,33 @@ pub struct KvSyncHandler {
     kv: Arc<dyn KvStore>,
 }
 
-/// Consumes `sync.search.product_page` into the search index.
+/// Consumes `sync.search.product_page` (or a storefront node's replica queue) into the search index.
 pub struct SearchSyncHandler {
     search: Arc<dyn SearchIndex>,
+    replica: Option<Arc<ReplicaStatus>>,
+}
+
+impl SearchSyncHandler {
+    pub fn new(search: Arc<dyn SearchIndex>) -> Self {
+        Self { search, replica: None }
+    }
+
+    /// A storefront node's replica: every applied batch is recorded in `status` (watermark and lag).
+    pub fn for_replica(search: Arc<dyn SearchIndex>, status: Arc<ReplicaStatus>) -> Self {
+        Self {
+            search,
+            replica: Some(status),
+        }
+    }
+}
+
+/// Records an applied batch of a search replica: newest timestamp, lag of the oldest op, a gauge.
+pub fn record_replica_batch(status: &ReplicaStatus, ops: &[SyncOp]) {
+    let stamps = ops.iter().map(SyncOp::timestamp_micros).filter(|micros| *micros > 0);
+    let newest = stamps.clone().max().unwrap_or(0);
+    let lag = stamps.min().map_or(0.0, seconds_since);
+    status.record(ops.len(), newest, (lag * 1000.0) as i64);
+    metrics::gauge!("kontor_search_replica_lag_seconds").set(lag);
 }
 
 fn sync_ops(batch: &[Delivery]) -> Result<Vec<SyncOp>, BatchError> {
@@ -279,6 +322,9 @@ impl BatchHandler for SearchSyncHandler {
             .await
             .map_err(|error| BatchError::new(error.to_string()))?;
         record_sync_lag("search", &ops);
+        if let Some(status) = &self.replica {
+            record_replica_batch(status, &ops);
+        }
         Ok(())
     }
 }
@@ -296,15 +342,17 @@ impl QueueSelection {
     }
 }
 
-/// Every publish and sync queue with its handler; `kontor worker` runs these.
-pub fn register_all(
+/// Every publish and sync queue with its handler; `kontor worker` runs these. With `search`, the worker
+/// also keeps that search index (the embedded default), its queue subscribed to the search topic here;
+/// without, storefront nodes keep their own replicas.
+pub async fn register_all(
     worker: &mut Worker,
     selection: &QueueSelection,
     db: &SqlDatabase,
     bus: &Arc<dyn MessageBus>,
     kv: &Arc<dyn KvStore>,
-    search: &Arc<dyn SearchIndex>,
-) {
+    search: Option<&Arc<dyn SearchIndex>>,
+) -> Result<(), SyncError> {
     for projection in projections::all() {
         let publish = publish_queue(projection.name());
         let sync = sync_queue(projection.name(), projection.is_search());
@@ -316,20 +364,21 @@ pub fn register_all(
                 Arc::new(handler),
             );
         }
-        if selection.wants(&sync) {
-            if projection.is_search() {
-                worker.register(
-                    sync,
-                    4,
-                    Arc::new(SearchSyncHandler {
-                        search: Arc::clone(search),
-                    }),
-                );
-            } else {
-                worker.register(sync, 4, Arc::new(KvSyncHandler { kv: Arc::clone(kv) }));
+        if !selection.wants(&sync) {
+            continue;
+        }
+        if projection.is_search() {
+            if let Some(search) = search {
+                bus.subscribe(&search_topic(projection.name()), &sync)
+                    .await
+                    .map_err(|error| SyncError::Queue(error.to_string()))?;
+                worker.register(sync, 4, Arc::new(SearchSyncHandler::new(Arc::clone(search))));
             }
+        } else {
+            worker.register(sync, 4, Arc::new(KvSyncHandler { kv: Arc::clone(kv) }));
         }
     }
+    Ok(())
 }
 
 /// All queue names the pipeline uses, for validating `--queue`.

@@ -116,6 +116,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// 909: the client accepts no media type this API answers with (406).
     NotAcceptable,
+    /// 910: the request body is larger than this endpoint accepts (413).
+    PayloadTooLarge,
     /// 907: the path exists but not with this method.
     MethodNotAllowed,
     /// 908: the signed-in user may not do this.
@@ -180,6 +182,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "906",
             ErrorCode::MethodNotAllowed => "907",
             ErrorCode::NotAcceptable => "909",
+            ErrorCode::PayloadTooLarge => "910",
             ErrorCode::Forbidden => "908",
             ErrorCode::Unavailable => "998",
             ErrorCode::Internal => "999",
@@ -239,6 +242,7 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::MethodNotAllowed,
         ErrorCode::NotAcceptable,
+        ErrorCode::PayloadTooLarge,
         ErrorCode::Forbidden,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
@@ -300,6 +304,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

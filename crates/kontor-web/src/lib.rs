@@ -1,9 +1,10 @@
 //! The HTTP kit shared by the Back Office and the storefront: the one error type and its stable code
 //! table ([`AppError`]), JSON:API documents and request parsing that names the offending field
-//! ([`jsonapi`]), and query-parameter parsing ([`query`]).
+//! ([`jsonapi`]), query-parameter parsing ([`query`]), and the routes that serve stored files ([`files`]).
 
 pub mod access_token;
 pub mod error;
+pub mod files;
 pub mod jsonapi;
 pub mod query;
 

@@ -50,7 +50,7 @@ pub async fn connect_current(settings: &Settings) -> anyhow::Result<SqlDatabase>
 }
 
 /// A token cancelled by SIGINT or SIGTERM.
-fn shutdown_token() -> CancellationToken {
+pub(crate) fn shutdown_token() -> CancellationToken {
     let token = CancellationToken::new();
     let trigger = token.clone();
     tokio::spawn(async move {
@@ -81,7 +81,9 @@ async fn serve_backend(
         kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
     let oms = crate::oms::Oms::open(settings, &database, mailer)?;
     oms.engine.check_occupied_states().await?;
-    let state = kontor_backoffice::AdminState::new(Arc::new(database.clone())).with_orders(oms.order_admin(&database));
+    let state = kontor_backoffice::AdminState::new(Arc::new(database.clone()))
+        .with_orders(oms.order_admin(&database))
+        .with_scheduler(kontor_queue::scheduler::RunHistory::new(database.connection().clone()));
     let callbacks = kontor_backoffice::orders::callback_routes(
         Arc::new(oms.order_admin(&database)),
         &settings.payment.callback_secret,
@@ -91,6 +93,10 @@ async fn serve_backend(
         .route("/metrics", axum::routing::get(render_metrics))
         .merge(kontor_backoffice::gateway::internal_routes(
             gateway,
+            &settings.internal.token,
+        ))
+        .merge(kontor_backoffice::feed::feed_routes(
+            Arc::new(crate::replica::SqlStorageFeed { db: database.clone() }),
             &settings.internal.token,
         ))
         .merge(callbacks)
@@ -187,6 +193,7 @@ async fn serve_storefront(
     settings: &Settings,
     stores: crate::pipeline::ReadStores,
     gateway: Arc<dyn BackendGateway>,
+    search_replica: Option<Arc<kontor_search::ReplicaStatus>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let state = kontor_storefront::StorefrontState::new(
@@ -198,6 +205,7 @@ async fn serve_storefront(
             default_store: Some(settings.storefront.default_store.clone()).filter(|name| !name.is_empty()),
             public_url: Some(settings.storefront.public_url.clone()).filter(|url| !url.is_empty()),
             cors_origins: settings.storefront.cors_origins.clone(),
+            search_replica,
         },
     );
     let router = kontor_storefront::router(state);
@@ -238,8 +246,35 @@ pub async fn storefront(settings: &Settings) -> anyhow::Result<()> {
     }
     let gateway = kontor_storefront::http_gateway::HttpGateway::new(&settings.backend.url, &settings.internal.token)
         .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let gateway = Arc::new(gateway);
     let stores = crate::pipeline::ReadStores::open(settings).await?;
-    serve_storefront(settings, stores, Arc::new(gateway), shutdown_token()).await
+    let shutdown = shutdown_token();
+    if !settings.search.replicas {
+        return serve_storefront(settings, stores, gateway, None, shutdown).await;
+    }
+    let status = Arc::new(kontor_search::ReplicaStatus::default());
+    let replica = crate::replica::run(
+        settings.clone(),
+        Arc::clone(&stores.search),
+        Arc::clone(&gateway),
+        Arc::clone(&status),
+        shutdown.clone(),
+    );
+    let web = serve_storefront(settings, stores, gateway, Some(status), shutdown.clone());
+    // Either ending ends the other: a node must not serve search results nobody keeps current.
+    let (replica, web) = tokio::join!(
+        async {
+            let result = replica.await;
+            shutdown.cancel();
+            result
+        },
+        async {
+            let result = web.await;
+            shutdown.cancel();
+            result
+        }
+    );
+    replica.and(web)
 }
 
 /// The worker role alone: relay + publish/sync consumers.
@@ -250,8 +285,14 @@ pub async fn worker(settings: &Settings, queues: Vec<String>, concurrency: usize
     }
     let database = connect_current(settings).await?;
     let selection = kontor_sync::pipeline::QueueSelection { only: queues };
-    let stores = crate::pipeline::ReadStores::open(settings).await?;
-    crate::pipeline::run_worker(settings, database, stores, selection, concurrency, shutdown_token()).await
+    let kv = crate::pipeline::open_kv(settings).await?;
+    // With replicas, each storefront node keeps its own index; the worker opens none.
+    let search = if settings.search.replicas {
+        None
+    } else {
+        Some(crate::pipeline::open_search(settings)?)
+    };
+    crate::pipeline::run_worker(settings, database, kv, search, selection, concurrency, shutdown_token()).await
 }
 
 /// All roles in one process: migrate, then backend and worker side by side until SIGINT/SIGTERM.
@@ -261,16 +302,18 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let shutdown = shutdown_token();
     let stores = crate::pipeline::ReadStores::open(settings).await?;
     let gateway = local_gateway(settings, &database)?;
+    let scheduler = crate::scheduler::spawn_in_serve(settings, &database, &stores, shutdown.clone())?;
     let worker = crate::pipeline::run_worker(
         settings,
         database.clone(),
-        stores.clone(),
+        stores.kv.clone(),
+        Some(stores.search.clone()),
         kontor_sync::pipeline::QueueSelection::default(),
         1,
         shutdown.clone(),
     );
     let backend = serve_backend(settings, database, gateway.clone(), shutdown.clone());
-    let storefront = serve_storefront(settings, stores, gateway, shutdown.clone());
+    let storefront = serve_storefront(settings, stores, gateway, None, shutdown.clone());
     // Any role ending (error or signal) ends the others, so the process never runs half a shop.
     let stop_all = |result: anyhow::Result<()>| {
         shutdown.cancel();
@@ -281,6 +324,10 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
         async { stop_all(backend.await) },
         async { stop_all(storefront.await) }
     );
+    // The scheduler stops with the others; waiting lets it end its runs and release its lease.
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
+    }
     worker.and(backend).and(storefront)
 }
 

@@ -5,6 +5,8 @@
 mod commands;
 mod oms;
 mod pipeline;
+mod replica;
+mod scheduler;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -124,6 +126,12 @@ enum Command {
     Oms {
         #[command(subcommand)]
         command: OmsCommand,
+    },
+    /// The scheduler role: runs the jobs of `scheduler.jobs_file`, one active node at a time (a lease in
+    /// the database), until SIGINT/SIGTERM; or lists its run history, runs a job now, lists the jobs.
+    Scheduler {
+        #[command(subcommand)]
+        command: Option<scheduler::SchedulerCommand>,
     },
 }
 
@@ -324,6 +332,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             commands::create_user(&settings, &email, password, token_name).await
         }
         Command::Oms { command } => commands::oms(&settings, command).await,
+        Command::Scheduler { command } => scheduler::command(&settings, command).await,
         Command::Config {
             command: ConfigCommand::Show,
         } => {

@@ -20,13 +20,14 @@ use tokio_util::sync::CancellationToken;
 
 pub async fn open_bus(settings: &Settings, db: &SqlDatabase) -> anyhow::Result<Arc<dyn MessageBus>> {
     let shown = redact_url_password(&settings.queue.url);
-    kontor_queue::open(
+    let bus = kontor_queue::open(
         &settings.queue.url,
         Some(db.connection().clone()),
         kontor_queue::BusOptions::default(),
     )
     .await
-    .with_context(|| format!("open the queue at {shown} (queue.url)"))
+    .with_context(|| format!("open the queue at {shown} (queue.url)"))?;
+    Ok(kontor_queue::with_prefix(bus, &settings.queue.prefix))
 }
 
 pub async fn open_kv(settings: &Settings) -> anyhow::Result<Arc<dyn KvStore>> {
@@ -65,22 +66,25 @@ impl ReadStores {
     }
 }
 
-/// Runs the relay and every publish/sync consumer until `shutdown`.
+/// Runs the relay and every publish/sync consumer until `shutdown`; with `search`, the worker also keeps
+/// that search index (without, storefront nodes keep replicas).
 pub async fn run_worker(
     settings: &Settings,
     db: SqlDatabase,
-    stores: ReadStores,
+    kv: Arc<dyn KvStore>,
+    search: Option<Arc<dyn SearchIndex>>,
     selection: QueueSelection,
     concurrency: usize,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let bus = open_bus(settings, &db).await?;
-    let ReadStores { kv, search } = stores;
     let mut worker = Worker::new(Arc::clone(&bus)).with_options(WorkerOptions {
         concurrency,
         ..WorkerOptions::default()
     });
-    register_all(&mut worker, &selection, &db, &bus, &kv, &search);
+    register_all(&mut worker, &selection, &db, &bus, &kv, search.as_ref())
+        .await
+        .context("register the pipeline's consumers")?;
     let mailer =
         kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
     let oms = crate::oms::Oms::open(settings, &db, mailer)?;
@@ -170,7 +174,6 @@ pub async fn publish(settings: &Settings, db: SqlDatabase, resource: Option<&str
     for projection in selected(resource)? {
         let started = std::time::Instant::now();
         let (mut entities, mut written, mut deleted) = (0_usize, 0_usize, 0_usize);
-        let queue = kontor_sync::messages::sync_queue(projection.name(), projection.is_search());
         let bar = progress(projection.name(), ids.len() as u64);
         let mut after = i64::MIN;
         loop {
@@ -185,7 +188,7 @@ pub async fn publish(settings: &Settings, db: SqlDatabase, resource: Option<&str
             };
             let Some(last) = batch.last().copied() else { break };
             let report = publisher.publish(projection.as_ref(), &batch).await?;
-            send_ops(bus.as_ref(), &queue, &report.ops).await?;
+            send_ops(bus.as_ref(), projection.as_ref(), &report.ops).await?;
             entities += batch.len();
             written += report.written;
             deleted += report.deleted;

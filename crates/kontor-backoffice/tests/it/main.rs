@@ -3,4 +3,6 @@
 mod api;
 mod catalog_flow;
 mod errors;
+mod files;
 mod openapi;
+mod scheduler;

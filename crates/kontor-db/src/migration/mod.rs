@@ -9,6 +9,8 @@ mod m20261125_000004_customers;
 mod m20261125_000005_carts;
 mod m20261125_000006_image_storage;
 mod m20261125_000007_orders;
+mod m20261125_000008_scheduler;
+mod m20261125_000009_fan_out;
 pub(crate) mod schema;
 
 use sea_orm_migration::prelude::*;
@@ -36,6 +38,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_carts::Migration),
             Box::new(m20261125_000006_image_storage::Migration),
             Box::new(m20261125_000007_orders::Migration),
+            Box::new(m20261125_000008_scheduler::Migration),
+            Box::new(m20261125_000009_fan_out::Migration),
         ]
     }
 }

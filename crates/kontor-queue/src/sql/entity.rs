@@ -53,3 +53,23 @@ pub mod dead_letter {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `queue_subscription`: which queues receive a copy of what is published to a topic.
+pub mod subscription {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "queue_subscription")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub topic: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub queue: String,
+        pub created_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -19,7 +19,7 @@ use crate::{
     BusOptions, DeadLetter, Delivery, MessageBus, MessageId, QueueError, QueueStats, Receipt, duration_micros,
     main_queue_name, micros_to_datetime, now_micros, poll_receive, truncate_reason, validate_queue_name,
 };
-use entity::{dead_letter, message};
+use entity::{dead_letter, message, subscription};
 use sea_orm::sea_query::{Expr, Func, LockBehavior, LockType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
@@ -140,6 +140,36 @@ impl SqlBus {
     }
 }
 
+/// Appends `payloads` to `queue` inside `transaction`, in multi-row inserts.
+async fn insert_messages(
+    transaction: &DatabaseTransaction,
+    queue: &str,
+    payloads: Vec<Vec<u8>>,
+    now: i64,
+) -> Result<(), DbErr> {
+    let mut rows = payloads.into_iter().map(|payload| message::ActiveModel {
+        queue: Set(queue.to_owned()),
+        payload: Set(payload),
+        attempt: Set(1),
+        enqueued_at: Set(now),
+        available_at: Set(now),
+        lease_token: Set(None),
+        first_failed_at: Set(None),
+        last_failed_at: Set(None),
+        last_error: Set(None),
+        ..Default::default()
+    });
+    loop {
+        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        message::Entity::insert_many(chunk)
+            .exec_without_returning(transaction)
+            .await?;
+    }
+}
+
 /// A random positive token per claim: a stale delivery (lease expired, message re-claimed) cannot match.
 fn new_lease_token() -> i64 {
     rand::random::<i64>() & i64::MAX
@@ -167,32 +197,66 @@ impl MessageBus for SqlBus {
         if payloads.is_empty() {
             return Ok(());
         }
-        let now = now_micros();
         // One transaction: the whole batch is durable, or none of it.
         let transaction = self.begin_write().await?;
-        let mut rows = payloads.into_iter().map(|payload| message::ActiveModel {
-            queue: Set(queue.to_owned()),
-            payload: Set(payload),
-            attempt: Set(1),
-            enqueued_at: Set(now),
-            available_at: Set(now),
-            lease_token: Set(None),
-            first_failed_at: Set(None),
-            last_failed_at: Set(None),
-            last_error: Set(None),
-            ..Default::default()
-        });
-        loop {
-            let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            message::Entity::insert_many(chunk)
-                .exec_without_returning(&transaction)
-                .await?;
-        }
+        insert_messages(&transaction, queue, payloads, now_micros()).await?;
         transaction.commit().await?;
         self.published.wake(queue);
+        Ok(())
+    }
+
+    async fn subscribe(&self, topic: &str, queue: &str) -> Result<(), QueueError> {
+        validate_queue_name(topic)?;
+        validate_queue_name(queue)?;
+        let binding = subscription::ActiveModel {
+            topic: Set(topic.to_owned()),
+            queue: Set(queue.to_owned()),
+            created_at: Set(now_micros()),
+        };
+        subscription::Entity::insert(binding)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::columns([subscription::Column::Topic, subscription::Column::Queue])
+                    .do_nothing_on([subscription::Column::Topic])
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.connection)
+            .await?;
+        Ok(())
+    }
+
+    async fn unsubscribe(&self, topic: &str, queue: &str) -> Result<(), QueueError> {
+        subscription::Entity::delete_many()
+            .filter(subscription::Column::Topic.eq(topic))
+            .filter(subscription::Column::Queue.eq(queue))
+            .exec(&self.connection)
+            .await?;
+        Ok(())
+    }
+
+    async fn publish_to_topic(&self, topic: &str, payloads: Vec<Vec<u8>>) -> Result<(), QueueError> {
+        validate_queue_name(topic)?;
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        let transaction = self.begin_write().await?;
+        // Read in the publishing transaction: a subscriber is either bound before it commits (and gets
+        // the copy) or after (and catches up from its source).
+        let queues: Vec<String> = subscription::Entity::find()
+            .select_only()
+            .column(subscription::Column::Queue)
+            .filter(subscription::Column::Topic.eq(topic))
+            .order_by_asc(subscription::Column::Queue)
+            .into_tuple()
+            .all(&transaction)
+            .await?;
+        let now = now_micros();
+        for queue in &queues {
+            insert_messages(&transaction, queue, payloads.clone(), now).await?;
+        }
+        transaction.commit().await?;
+        for queue in &queues {
+            self.published.wake(queue);
+        }
         Ok(())
     }
 

@@ -457,7 +457,88 @@ async fn worker_shutdown_returns_the_unfinished_batch(h: Arc<Harness>) {
     bus.ack(&returned).await.expect("ack");
 }
 
+/// Two subscribers of one topic (two storefront nodes' search replicas) each get every message, with
+/// their own acks and retries; a queue subscribed later gets only what came after; an unsubscribed
+/// queue gets nothing more; a topic without subscribers drops its messages.
+async fn topic_fan_out_gives_every_subscriber_its_own_copy(h: Arc<Harness>) {
+    let bus = h.bus(options_with_retry(3, &[50])).await;
+    let topic = h.queue("sync.search.product_page");
+    let node_a = h.queue("sync.search.product_page.node-a");
+    let node_b = h.queue("sync.search.product_page.node-b");
+    let late = h.queue("sync.search.product_page.node-c");
+
+    bus.publish_to_topic(&topic, payloads("before", 2))
+        .await
+        .expect("publishing without subscribers is fine");
+    bus.subscribe(&topic, &node_a).await.expect("subscribe a");
+    bus.subscribe(&topic, &node_b).await.expect("subscribe b");
+    bus.subscribe(&topic, &node_a)
+        .await
+        .expect("subscribing twice is a no-op");
+    bus.publish_to_topic(&topic, payloads("first", 3))
+        .await
+        .expect("publish");
+
+    let at_a = receive_n(&bus, &node_a, 3).await;
+    let at_b = receive_n(&bus, &node_b, 3).await;
+    let expected: Vec<String> = payloads("first", 3)
+        .into_iter()
+        .map(|payload| String::from_utf8(payload).expect("utf-8"))
+        .collect();
+    assert_eq!(
+        at_a.iter().map(text).collect::<Vec<_>>(),
+        expected,
+        "node a got each message once"
+    );
+    assert_eq!(
+        at_b.iter().map(text).collect::<Vec<_>>(),
+        expected,
+        "node b got its own copy"
+    );
+    bus.ack(&at_a).await.expect("ack a");
+    // Node b fails one message: only b's copy is retried.
+    bus.nack(&at_b[0], "index busy").await.expect("nack b");
+    bus.ack(&at_b[1..]).await.expect("ack b");
+    let retried = receive_n(&bus, &node_b, 1).await;
+    assert_eq!(
+        retried.iter().map(text).collect::<Vec<_>>(),
+        vec!["first-000".to_owned()]
+    );
+    assert_eq!(retried[0].attempt, 2);
+    bus.ack(&retried).await.expect("ack retried");
+    let nothing_more = bus
+        .receive(&node_a, 10, Duration::from_millis(300))
+        .await
+        .expect("receive");
+    assert!(nothing_more.is_empty(), "node a's copy is not touched by b's retry");
+
+    bus.subscribe(&topic, &late).await.expect("subscribe c");
+    bus.unsubscribe(&topic, &node_b).await.expect("unsubscribe b");
+    bus.publish_to_topic(&topic, payloads("second", 1))
+        .await
+        .expect("publish");
+    assert_eq!(
+        receive_n(&bus, &late, 1).await.iter().map(text).collect::<Vec<_>>(),
+        vec!["second-000".to_owned()]
+    );
+    assert_eq!(
+        receive_n(&bus, &node_a, 1).await.iter().map(text).collect::<Vec<_>>(),
+        vec!["second-000".to_owned()]
+    );
+    let after_leaving = bus
+        .receive(&node_b, 10, Duration::from_millis(300))
+        .await
+        .expect("receive");
+    assert!(after_leaving.is_empty(), "an unsubscribed queue gets nothing more");
+    let direct = bus
+        .receive(&topic, 10, Duration::from_millis(100))
+        .await
+        .expect("receive");
+    assert!(direct.is_empty(), "nothing lands in a queue named like the topic");
+}
+
 bus_test_suite!(
+    topic_fan_out_gives_every_subscriber_its_own_copy,
     publish_receive_ack_in_fifo_order,
     unacked_messages_come_back_after_a_crash,
     competing_consumers_never_get_the_same_message,

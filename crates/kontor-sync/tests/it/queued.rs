@@ -151,8 +151,10 @@ impl Stack {
             &self.db,
             &bus,
             &self.kv,
-            &self.search,
-        );
+            Some(&self.search),
+        )
+        .await
+        .expect("register the pipeline");
         let relay = Relay::new(self.db.clone(), Arc::clone(&bus));
         let relay_shutdown = shutdown.clone();
         let worker_shutdown = shutdown.clone();

@@ -95,13 +95,13 @@ fn read_listening_lines(reader: &mut impl BufRead) -> Listening {
     }
 }
 
-fn rand_suffix() -> u128 {
+pub(crate) fn rand_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     assert!(
         output.status.success(),
         "command failed: {}",
@@ -110,7 +110,7 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn token_from(output: &str) -> String {
+pub(crate) fn token_from(output: &str) -> String {
     output
         .lines()
         .find_map(|line| line.strip_prefix("api token (shown once): "))
@@ -599,7 +599,7 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-async fn json_api(
+pub(crate) async fn json_api(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: &str,
@@ -749,7 +749,7 @@ async fn a_split_storefront_keeps_reading_when_the_backend_stops_and_writes_noth
 }
 
 /// Finds an available variant through the storefront, as a shopper would.
-async fn available_variant(client: &reqwest::Client, api: &str) -> String {
+pub(crate) async fn available_variant(client: &reqwest::Client, api: &str) -> String {
     let (status, search) = json_api(
         client,
         reqwest::Method::GET,
