@@ -45,6 +45,9 @@ struct Args {
     /// storage-table lag is measured (an embedded redb file is locked by the server).
     #[arg(long)]
     kv_url: Option<String>,
+    /// The KV namespace the server writes under (`kv.namespace`), e.g. a cluster's name.
+    #[arg(long, default_value = "")]
+    kv_namespace: String,
     /// Writes per second.
     #[arg(long, default_value_t = 100.0)]
     rate: f64,
@@ -195,7 +198,7 @@ async fn main() -> anyhow::Result<()> {
     let targets = Arc::new(targets(&db, total).await?);
     let kv: Option<Arc<dyn KvStore>> = match &args.kv_url {
         Some(url) => Some(
-            kontor_kv::open(url, KvOptions::default())
+            kontor_kv::open(url, KvOptions::with_namespace(args.kv_namespace.clone()))
                 .await
                 .context("open the KV store")?,
         ),

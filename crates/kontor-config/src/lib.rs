@@ -43,6 +43,7 @@ pub struct Settings {
     pub backend: BackendSettings,
     pub storefront: StorefrontSettings,
     pub search: SearchSettings,
+    pub notify: NotifySettings,
     pub internal: InternalSettings,
     pub auth: AuthSettings,
     pub mail: MailSettings,
@@ -83,6 +84,9 @@ pub struct QueueSettings {
 pub struct FilesSettings {
     /// `file://path` or `s3://bucket/prefix`; empty means `file://<data_dir>/files`.
     pub url: String,
+    /// HMAC secret of private files' signed URLs (at least 32 characters, the same on every node that
+    /// serves files); empty: one generated once in `<data_dir>/files-secret`. Never printed.
+    pub signing_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +110,15 @@ pub struct StorefrontSettings {
     /// This node's name among several storefronts (its search replica's queue is
     /// `sync.search.product_page.<node_id>`): `a-z`, `0-9`, `-`, `_`; empty: derived from the host name.
     pub node_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// `broadcast` (in-process, the embedded default) or `redis://…` (every node hears every node).
+    pub url: String,
+    /// Prefix of the notification channels, so that several deployments share one Redis (end it with `:`).
+    pub namespace: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,7 +238,10 @@ impl Default for Settings {
                 url: "sql".to_owned(),
                 prefix: String::new(),
             },
-            files: FilesSettings { url: String::new() },
+            files: FilesSettings {
+                url: String::new(),
+                signing_secret: String::new(),
+            },
             backend: BackendSettings {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
                 url: "http://127.0.0.1:8081".to_owned(),
@@ -238,6 +254,10 @@ impl Default for Settings {
                 node_id: String::new(),
             },
             search: SearchSettings { replicas: false },
+            notify: NotifySettings {
+                url: "broadcast".to_owned(),
+                namespace: String::new(),
+            },
             internal: InternalSettings { token: String::new() },
             auth: AuthSettings {
                 token_secret: String::new(),
@@ -287,6 +307,7 @@ const ENV_KEYS: &[&str] = &[
     "backend",
     "storefront",
     "search",
+    "notify",
     "internal",
     "auth",
     "mail",
@@ -445,6 +466,9 @@ impl Settings {
                 "must be at most 64 characters of a-z, 0-9, - and _ (it names the node's search queue)",
             );
         }
+        if !(self.notify.url == "broadcast" || self.notify.url.starts_with("redis://")) {
+            return invalid("notify.url", "must be broadcast or redis://host:port");
+        }
         if !self.auth.token_secret.is_empty() && self.auth.token_secret.len() < 32 {
             return invalid("auth.token_secret", "must be at least 32 characters long");
         }
@@ -459,6 +483,9 @@ impl Settings {
             || self.mail.smtp_url.starts_with("smtps://"))
         {
             return invalid("mail.smtp_url", "must be empty or start with smtp:// or smtps://");
+        }
+        if !self.files.signing_secret.is_empty() && self.files.signing_secret.len() < 32 {
+            return invalid("files.signing_secret", "must be at least 32 characters long");
         }
         if !self.payment.callback_secret.is_empty() && self.payment.callback_secret.len() < 32 {
             return invalid("payment.callback_secret", "must be at least 32 characters long");
@@ -533,6 +560,7 @@ impl Settings {
         copy.kv.url = redact_url_password(&copy.kv.url);
         copy.queue.url = redact_url_password(&copy.queue.url);
         copy.files.url = redact_url_password(&copy.files.url);
+        copy.notify.url = redact_url_password(&copy.notify.url);
         copy.mail.smtp_url = redact_url_password(&copy.mail.smtp_url);
         if !copy.auth.token_secret.is_empty() {
             copy.auth.token_secret = REDACTED.to_owned();
@@ -540,6 +568,10 @@ impl Settings {
         if !copy.internal.token.is_empty() {
             copy.internal.token = REDACTED.to_owned();
         }
+        if !copy.files.signing_secret.is_empty() {
+            copy.files.signing_secret = REDACTED.to_owned();
+        }
+        copy.files.url = redact_url_password(&copy.files.url);
         if !copy.payment.callback_secret.is_empty() {
             copy.payment.callback_secret = REDACTED.to_owned();
         }
@@ -577,15 +609,39 @@ fn describe_figment_error(error: figment::Error) -> ConfigError {
 }
 
 /// Replaces the password of `scheme://user:password@host` with [`REDACTED`].
+/// Also hides query parameters that carry credentials (`s3://…?secret_access_key=…`).
 pub fn redact_url_password(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            // set_password only fails for URLs that cannot have one, which we ruled out above.
-            let _ = parsed.set_password(Some(REDACTED));
-            parsed.to_string()
-        }
-        _ => raw.to_owned(),
+    let Ok(mut parsed) = url::Url::parse(raw) else {
+        return raw.to_owned();
+    };
+    let secret_pairs = parsed.query_pairs().any(|(name, _)| is_secret_parameter(&name));
+    if parsed.password().is_none() && !secret_pairs {
+        return raw.to_owned();
     }
+    if parsed.password().is_some() {
+        // set_password only fails for URLs that cannot have one, which we ruled out above.
+        let _ = parsed.set_password(Some(REDACTED));
+    }
+    if secret_pairs {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if is_secret_parameter(&name) {
+                    REDACTED.to_owned()
+                } else {
+                    value.into_owned()
+                };
+                (name.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
+fn is_secret_parameter(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["secret", "password", "token"].iter().any(|word| name.contains(word))
 }
 
 /// A fixed list of `KONTOR_*` variables, for tests.
@@ -656,6 +712,24 @@ mod tests {
         .expect("loads");
         assert_eq!(settings.database.url, "sqlite:///srv/kontor/kontor.db");
         assert_eq!(settings.backend.listen.port(), 9999);
+    }
+
+    #[test]
+    fn file_store_credentials_are_redacted() {
+        let settings = load(&[
+            (
+                "KONTOR_FILES__URL",
+                "s3://shop?endpoint=http://127.0.0.1:9000&access_key_id=kontor&secret_access_key=very-secret",
+            ),
+            ("KONTOR_FILES__SIGNING_SECRET", "a-signing-secret-of-at-least-32-chars"),
+        ])
+        .expect("loads");
+        let shown = settings.to_redacted_toml();
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(!shown.contains("a-signing-secret"), "{shown}");
+        assert!(shown.contains("access_key_id=kontor"), "{shown}");
+        let short = load(&[("KONTOR_FILES__SIGNING_SECRET", "short")]).expect_err("rejected");
+        assert!(short.to_string().contains("files.signing_secret"), "{short}");
     }
 
     #[test]

@@ -110,3 +110,17 @@ pub struct FeedPage {
     /// Where the next page starts; `None` when this page reached the end of the table.
     pub next: Option<FeedCursor>,
 }
+
+/// The notification channel on which sync writers announce which resources' KV documents changed, so
+/// that every storefront node drops its caches of them at once (notifications are hints: caches still
+/// expire on their own).
+pub const KV_CHANGED_CHANNEL: &str = "kv.changed";
+/// The kind of a [`KvChanged`] notification.
+pub const KV_CHANGED_KIND: &str = "kv.changed";
+
+/// The payload of a `kv.changed` notification.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvChanged {
+    /// Projection names, e.g. `store`, `product_abstract`.
+    pub resources: Vec<String>,
+}

@@ -9,5 +9,8 @@ pub mod keys;
 pub mod search;
 pub mod storage;
 
-pub use envelope::{FeedCursor, FeedPage, SyncEntry, SyncOp, stamp, timestamp_micros, timestamp_seconds};
+pub use envelope::{
+    FeedCursor, FeedPage, KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KvChanged, SyncEntry, SyncOp, stamp, timestamp_micros,
+    timestamp_seconds,
+};
 pub use keys::{KeyTooLong, key, mapping_key};

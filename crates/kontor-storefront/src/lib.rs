@@ -15,6 +15,7 @@ pub mod checkout;
 pub mod context;
 pub mod document;
 pub mod http_gateway;
+pub mod invalidation;
 pub mod openapi;
 pub mod state;
 mod transport;

@@ -20,6 +20,9 @@ pub struct StorefrontOptions {
     pub cors_origins: Vec<String>,
     /// This node's search replica (split deployment); `/ready` waits for it to catch up and reports it.
     pub search_replica: Option<Arc<kontor_search::ReplicaStatus>>,
+    /// How long the store list is reused; `None`: [`STORE_CACHE_TTL`]. Longer when `kv.changed`
+    /// notifications invalidate it (see [`crate::invalidation`]).
+    pub store_cache_ttl: Option<Duration>,
 }
 
 /// The router state: cheap to clone.
@@ -39,13 +42,13 @@ pub struct Inner {
 }
 
 struct CachedStores {
-    loaded_at: Instant,
+    valid_until: Instant,
     stores: Arc<Vec<StoreStorage>>,
 }
 
 /// How long the store list is reused before it is read from KV again; store changes are rare and a
 /// request must not pay a prefix scan (on Redis that scan walks the whole keyspace).
-const STORE_CACHE_TTL: Duration = Duration::from_secs(5);
+pub const STORE_CACHE_TTL: Duration = Duration::from_secs(5);
 
 impl StorefrontState {
     pub fn new(
@@ -91,7 +94,7 @@ impl StorefrontState {
         let stores = Arc::new(self.load_stores().await?);
         if let Ok(mut guard) = self.0.stores.write() {
             *guard = Some(CachedStores {
-                loaded_at: Instant::now(),
+                valid_until: Instant::now() + self.0.options.store_cache_ttl.unwrap_or(STORE_CACHE_TTL),
                 stores: stores.clone(),
             });
         }
@@ -102,7 +105,16 @@ impl StorefrontState {
     fn cached_stores(&self) -> Option<(Arc<Vec<StoreStorage>>, bool)> {
         let guard = self.0.stores.read().ok()?;
         let cached = guard.as_ref()?;
-        Some((cached.stores.clone(), cached.loaded_at.elapsed() < STORE_CACHE_TTL))
+        Some((cached.stores.clone(), Instant::now() < cached.valid_until))
+    }
+
+    /// Marks the store list stale: the next request reloads it (the others meanwhile use the old list).
+    pub fn invalidate_stores(&self) {
+        if let Ok(mut guard) = self.0.stores.write()
+            && let Some(cached) = guard.as_mut()
+        {
+            cached.valid_until = Instant::now();
+        }
     }
 
     async fn load_stores(&self) -> Result<Vec<StoreStorage>, kontor_kv::KvError> {

@@ -13,9 +13,10 @@ use async_trait::async_trait;
 use kontor_db::SqlDatabase;
 use kontor_domain::DomainError;
 use kontor_kv::KvStore;
+use kontor_notify::{Notification, Notifier};
 use kontor_queue::worker::{BatchError, BatchHandler, Worker};
 use kontor_queue::{Delivery, MessageBus};
-use kontor_readmodel::SyncOp;
+use kontor_readmodel::{KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KvChanged, SyncOp};
 use kontor_search::{ReplicaStatus, SearchIndex};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -258,9 +259,30 @@ fn record_sync_lag(kind: &'static str, ops: &[SyncOp]) {
     }
 }
 
-/// Consumes `sync.storage.<projection>` into the KV store.
+/// Consumes `sync.storage.<projection>` into the KV store, then announces which resources changed on
+/// `kv.changed` so every storefront node drops its caches of them.
 pub struct KvSyncHandler {
     kv: Arc<dyn KvStore>,
+    notifier: Option<Arc<dyn Notifier>>,
+}
+
+impl KvSyncHandler {
+    pub fn new(kv: Arc<dyn KvStore>, notifier: Option<Arc<dyn Notifier>>) -> Self {
+        Self { kv, notifier }
+    }
+
+    /// Best effort: the write is durable already and caches expire on their own.
+    async fn announce(&self, ops: &[SyncOp]) {
+        let Some(notifier) = &self.notifier else { return };
+        let resources: BTreeSet<&str> = ops.iter().map(|op| op.entry().resource.as_str()).collect();
+        let changed = KvChanged {
+            resources: resources.into_iter().map(str::to_owned).collect(),
+        };
+        let notification = Notification::new(KV_CHANGED_KIND, serde_json::json!(changed));
+        if let Err(error) = notifier.publish(KV_CHANGED_CHANNEL, notification).await {
+            tracing::warn!(%error, "kv.changed notification not sent");
+        }
+    }
 }
 
 /// Consumes `sync.search.product_page` (or a storefront node's replica queue) into the search index.
@@ -310,6 +332,7 @@ impl BatchHandler for KvSyncHandler {
             .await
             .map_err(|error| BatchError::new(error.to_string()))?;
         record_sync_lag("kv", &ops);
+        self.announce(&ops).await;
         Ok(())
     }
 }
@@ -352,6 +375,7 @@ pub async fn register_all(
     bus: &Arc<dyn MessageBus>,
     kv: &Arc<dyn KvStore>,
     search: Option<&Arc<dyn SearchIndex>>,
+    notifier: Option<&Arc<dyn Notifier>>,
 ) -> Result<(), SyncError> {
     for projection in projections::all() {
         let publish = publish_queue(projection.name());
@@ -375,7 +399,7 @@ pub async fn register_all(
                 worker.register(sync, 4, Arc::new(SearchSyncHandler::new(Arc::clone(search))));
             }
         } else {
-            worker.register(sync, 4, Arc::new(KvSyncHandler { kv: Arc::clone(kv) }));
+            worker.register(sync, 4, Arc::new(KvSyncHandler::new(Arc::clone(kv), notifier.cloned())));
         }
     }
     Ok(())

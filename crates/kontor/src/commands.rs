@@ -81,9 +81,14 @@ async fn serve_backend(
         kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
     let oms = crate::oms::Oms::open(settings, &database, mailer)?;
     oms.engine.check_occupied_states().await?;
+    let (files, signer) = file_store(settings).await?;
     let state = kontor_backoffice::AdminState::new(Arc::new(database.clone()))
         .with_orders(oms.order_admin(&database))
-        .with_scheduler(kontor_queue::scheduler::RunHistory::new(database.connection().clone()));
+        .with_scheduler(kontor_queue::scheduler::RunHistory::new(database.connection().clone()))
+        .with_files(kontor_backoffice::files::FilesAdmin::new(
+            Arc::clone(&files),
+            signer.clone(),
+        ));
     let callbacks = kontor_backoffice::orders::callback_routes(
         Arc::new(oms.order_admin(&database)),
         &settings.payment.callback_secret,
@@ -100,6 +105,7 @@ async fn serve_backend(
             &settings.internal.token,
         ))
         .merge(callbacks)
+        .merge(kontor_web::files::routes(files, signer))
         .merge(kontor_backoffice::router(state));
     let listener = tokio::net::TcpListener::bind(settings.backend.listen)
         .await
@@ -130,18 +136,34 @@ pub async fn backend(settings: &Settings) -> anyhow::Result<()> {
 /// The customer access-token keys: `auth.token_secret`, or else a random secret created once in
 /// `<data_dir>/token-secret` (owner-only), so tokens survive restarts of a single-machine shop.
 pub fn token_keys(settings: &Settings) -> anyhow::Result<AccessTokenKeys> {
-    let lifetime = settings.auth.access_token_lifetime;
-    if !settings.auth.token_secret.is_empty() {
-        return Ok(AccessTokenKeys::from_secret(
-            settings.auth.token_secret.as_bytes(),
-            lifetime,
-        ));
+    let secret = configured_or_generated_secret(
+        settings,
+        &settings.auth.token_secret,
+        "token-secret",
+        "auth.token_secret",
+    )?;
+    Ok(AccessTokenKeys::from_secret(
+        secret.as_bytes(),
+        settings.auth.access_token_lifetime,
+    ))
+}
+
+/// A secret from the configuration, or else one created once in `<data_dir>/<file>` (owner-only), so it
+/// survives restarts of a single-machine shop. Several nodes must configure the same value instead.
+fn configured_or_generated_secret(
+    settings: &Settings,
+    configured: &str,
+    file: &str,
+    key: &str,
+) -> anyhow::Result<String> {
+    if !configured.is_empty() {
+        return Ok(configured.to_owned());
     }
-    let path = settings.data_dir.join("token-secret");
-    let secret = match std::fs::read_to_string(&path) {
-        Ok(secret) if secret.trim().len() >= 32 => secret.trim().to_owned(),
+    let path = settings.data_dir.join(file);
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if secret.trim().len() >= 32 => Ok(secret.trim().to_owned()),
         Ok(_) => bail!(
-            "{} is shorter than 32 characters; delete it or set auth.token_secret",
+            "{} is shorter than 32 characters; delete it or set {key}",
             path.display()
         ),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -149,12 +171,29 @@ pub fn token_keys(settings: &Settings) -> anyhow::Result<AccessTokenKeys> {
                 .with_context(|| format!("create the data directory {}", settings.data_dir.display()))?;
             let secret = generated_secret();
             write_private(&path, &secret)?;
-            tracing::info!(path = %path.display(), "created a customer token secret");
-            secret
+            tracing::info!(path = %path.display(), key, "created a secret");
+            Ok(secret)
         }
-        Err(error) => return Err(error).with_context(|| format!("read {}", path.display())),
-    };
-    Ok(AccessTokenKeys::from_secret(secret.as_bytes(), lifetime))
+        Err(error) => Err(error).with_context(|| format!("read {}", path.display())),
+    }
+}
+
+/// The file store of `files.url` and the signer of its private files' URLs.
+pub async fn file_store(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn kontor_files::FileStore>, kontor_files::UrlSigner)> {
+    let shown = redact_url_password(&settings.files.url);
+    let store = kontor_files::open(&settings.files.url, &settings.data_dir)
+        .await
+        .with_context(|| format!("open the file store {shown:?} (files.url)"))?;
+    let secret = configured_or_generated_secret(
+        settings,
+        &settings.files.signing_secret,
+        "files-secret",
+        "files.signing_secret",
+    )?;
+    let signer = kontor_files::UrlSigner::new(secret.as_bytes()).map_err(|error| anyhow::anyhow!("{error}"))?;
+    Ok((store, signer))
 }
 
 fn generated_secret() -> String {
@@ -194,6 +233,7 @@ async fn serve_storefront(
     stores: crate::pipeline::ReadStores,
     gateway: Arc<dyn BackendGateway>,
     search_replica: Option<Arc<kontor_search::ReplicaStatus>>,
+    notifier: Arc<dyn kontor_notify::Notifier>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let state = kontor_storefront::StorefrontState::new(
@@ -206,9 +246,17 @@ async fn serve_storefront(
             public_url: Some(settings.storefront.public_url.clone()).filter(|url| !url.is_empty()),
             cors_origins: settings.storefront.cors_origins.clone(),
             search_replica,
+            store_cache_ttl: Some(kontor_storefront::invalidation::NOTIFIED_STORE_CACHE_TTL),
         },
     );
-    let router = kontor_storefront::router(state);
+    tokio::spawn(kontor_storefront::invalidation::follow_kv_changes(
+        state.clone(),
+        notifier,
+        shutdown.clone(),
+    ));
+    // Product images and signed private files (invoices) are served by every storefront node.
+    let (files, signer) = file_store(settings).await?;
+    let router = kontor_storefront::router(state).merge(kontor_web::files::routes(files, signer));
     let listener = tokio::net::TcpListener::bind(settings.storefront.listen)
         .await
         .with_context(|| format!("listen on {} (storefront.listen)", settings.storefront.listen))?;
@@ -248,9 +296,10 @@ pub async fn storefront(settings: &Settings) -> anyhow::Result<()> {
         .map_err(|error| anyhow::anyhow!("{error}"))?;
     let gateway = Arc::new(gateway);
     let stores = crate::pipeline::ReadStores::open(settings).await?;
+    let notifier = crate::pipeline::open_notifier(settings, &settings.storefront_node_id()).await?;
     let shutdown = shutdown_token();
     if !settings.search.replicas {
-        return serve_storefront(settings, stores, gateway, None, shutdown).await;
+        return serve_storefront(settings, stores, gateway, None, notifier, shutdown).await;
     }
     let status = Arc::new(kontor_search::ReplicaStatus::default());
     let replica = crate::replica::run(
@@ -260,7 +309,7 @@ pub async fn storefront(settings: &Settings) -> anyhow::Result<()> {
         Arc::clone(&status),
         shutdown.clone(),
     );
-    let web = serve_storefront(settings, stores, gateway, Some(status), shutdown.clone());
+    let web = serve_storefront(settings, stores, gateway, Some(status), notifier, shutdown.clone());
     // Either ending ends the other: a node must not serve search results nobody keeps current.
     let (replica, web) = tokio::join!(
         async {
@@ -292,7 +341,9 @@ pub async fn worker(settings: &Settings, queues: Vec<String>, concurrency: usize
     } else {
         Some(crate::pipeline::open_search(settings)?)
     };
-    crate::pipeline::run_worker(settings, database, kv, search, selection, concurrency, shutdown_token()).await
+    let notifier = crate::pipeline::open_notifier(settings, &format!("worker-{}", std::process::id())).await?;
+    let targets = crate::pipeline::WorkerTargets { kv, search, notifier };
+    crate::pipeline::run_worker(settings, database, targets, selection, concurrency, shutdown_token()).await
 }
 
 /// All roles in one process: migrate, then backend and worker side by side until SIGINT/SIGTERM.
@@ -303,17 +354,23 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let stores = crate::pipeline::ReadStores::open(settings).await?;
     let gateway = local_gateway(settings, &database)?;
     let scheduler = crate::scheduler::spawn_in_serve(settings, &database, &stores, shutdown.clone())?;
+    // One notifier for the process: the worker's announcements reach the storefront in it.
+    let notifier = crate::pipeline::open_notifier(settings, &format!("serve-{}", std::process::id())).await?;
+    let targets = crate::pipeline::WorkerTargets {
+        kv: stores.kv.clone(),
+        search: Some(stores.search.clone()),
+        notifier: Arc::clone(&notifier),
+    };
     let worker = crate::pipeline::run_worker(
         settings,
         database.clone(),
-        stores.kv.clone(),
-        Some(stores.search.clone()),
+        targets,
         kontor_sync::pipeline::QueueSelection::default(),
         1,
         shutdown.clone(),
     );
     let backend = serve_backend(settings, database, gateway.clone(), shutdown.clone());
-    let storefront = serve_storefront(settings, stores, gateway, None, shutdown.clone());
+    let storefront = serve_storefront(settings, stores, gateway, None, notifier, shutdown.clone());
     // Any role ending (error or signal) ends the others, so the process never runs half a shop.
     let stop_all = |result: anyhow::Result<()>| {
         shutdown.cancel();

@@ -27,7 +27,17 @@ pub async fn open_bus(settings: &Settings, db: &SqlDatabase) -> anyhow::Result<A
     )
     .await
     .with_context(|| format!("open the queue at {shown} (queue.url)"))?;
-    Ok(kontor_queue::with_prefix(bus, &settings.queue.prefix))
+    let bus = kontor_queue::with_prefix(bus, &settings.queue.prefix);
+    if !settings.search.replicas {
+        // The one search index's queue is bound before anything is published, also by a `kontor publish`
+        // that runs before any worker ever started: with no subscriber the search topic drops messages.
+        kontor_sync::pipeline::subscribe_search_queue(bus.as_ref(), |projection| {
+            kontor_sync::messages::sync_queue(projection, true)
+        })
+        .await
+        .context("subscribe the search index's queue to the search topic")?;
+    }
+    Ok(bus)
 }
 
 pub async fn open_kv(settings: &Settings) -> anyhow::Result<Arc<dyn KvStore>> {
@@ -49,6 +59,14 @@ pub fn open_search(settings: &Settings) -> anyhow::Result<Arc<dyn SearchIndex>> 
     Ok(Arc::new(index))
 }
 
+/// The notifier of `notify.url` for this process, named `node_id` among the others.
+pub async fn open_notifier(settings: &Settings, node_id: &str) -> anyhow::Result<Arc<dyn kontor_notify::Notifier>> {
+    let shown = redact_url_password(&settings.notify.url);
+    kontor_notify::open(&settings.notify.url, &settings.notify.namespace, node_id)
+        .await
+        .with_context(|| format!("open notifications at {shown} (notify.url)"))
+}
+
 /// The storefront's read side, opened once per process: the embedded redb file and Tantivy index admit
 /// one opener, so `serve` shares them between the sync writers and the storefront.
 #[derive(Clone)]
@@ -66,25 +84,41 @@ impl ReadStores {
     }
 }
 
-/// Runs the relay and every publish/sync consumer until `shutdown`; with `search`, the worker also keeps
-/// that search index (without, storefront nodes keep replicas).
+/// What a worker writes to besides SQL and the queue.
+pub struct WorkerTargets {
+    pub kv: Arc<dyn KvStore>,
+    /// The one search index, when the worker keeps it (without, storefront nodes keep replicas).
+    pub search: Option<Arc<dyn SearchIndex>>,
+    /// Where sync writers announce changed KV resources (`kv.changed`).
+    pub notifier: Arc<dyn kontor_notify::Notifier>,
+}
+
+/// Runs the relay and every publish/sync consumer until `shutdown`.
 pub async fn run_worker(
     settings: &Settings,
     db: SqlDatabase,
-    kv: Arc<dyn KvStore>,
-    search: Option<Arc<dyn SearchIndex>>,
+    targets: WorkerTargets,
     selection: QueueSelection,
     concurrency: usize,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let bus = open_bus(settings, &db).await?;
+    let WorkerTargets { kv, search, notifier } = targets;
     let mut worker = Worker::new(Arc::clone(&bus)).with_options(WorkerOptions {
         concurrency,
         ..WorkerOptions::default()
     });
-    register_all(&mut worker, &selection, &db, &bus, &kv, search.as_ref())
-        .await
-        .context("register the pipeline's consumers")?;
+    register_all(
+        &mut worker,
+        &selection,
+        &db,
+        &bus,
+        &kv,
+        search.as_ref(),
+        Some(&notifier),
+    )
+    .await
+    .context("register the pipeline's consumers")?;
     let mailer =
         kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
     let oms = crate::oms::Oms::open(settings, &db, mailer)?;

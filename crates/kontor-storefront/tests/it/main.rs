@@ -27,3 +27,4 @@ mod accounts;
 mod carts;
 mod catalog;
 mod checkout;
+mod invalidation;

@@ -152,6 +152,7 @@ impl Stack {
             &bus,
             &self.kv,
             Some(&self.search),
+            None,
         )
         .await
         .expect("register the pipeline");
