@@ -9,6 +9,7 @@ pub mod ids;
 pub mod money;
 pub mod names;
 pub mod paging;
+pub mod redact;
 
 pub use clock::{Clock, SystemClock};
 pub use money::{CurrencyCode, Money};

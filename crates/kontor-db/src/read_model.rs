@@ -246,14 +246,7 @@ impl SqlDatabase {
             .order_by(Alias::new("id"), Order::Asc)
             .limit(limit)
             .to_owned();
-        let results = self.connection().query_all(&query).await.map_err(storage_error)?;
-        results
-            .iter()
-            .map(|result| {
-                let id: i64 = result.try_get("", "id").map_err(storage_error)?;
-                Ok((id, row_from(result).map_err(storage_error)?))
-            })
-            .collect()
+        self.rows_with_ids(&query).await
     }
 
     /// Up to `limit` rows, tombstones included, after `(after_ts, after_id)` in `(source_ts, id)` order:
@@ -281,7 +274,15 @@ impl SqlDatabase {
             .order_by(Alias::new("id"), Order::Asc)
             .limit(limit)
             .to_owned();
-        let results = self.connection().query_all(&query).await.map_err(storage_error)?;
+        self.rows_with_ids(&query).await
+    }
+
+    /// Runs a select of `id` and [`COLUMNS`] into `(row id, row)` pairs.
+    async fn rows_with_ids(
+        &self,
+        query: &sea_orm::sea_query::SelectStatement,
+    ) -> Result<Vec<(i64, StorageRow)>, DomainError> {
+        let results = self.connection().query_all(query).await.map_err(storage_error)?;
         results
             .iter()
             .map(|result| {

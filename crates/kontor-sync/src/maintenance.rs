@@ -163,6 +163,25 @@ impl Drift {
     pub fn total(&self) -> usize {
         self.missing.len() + self.different.len() + self.extra.len()
     }
+
+    /// The lines `kontor sync verify` prints for `projection`: the counts, then up to ten keys of each kind.
+    pub fn report(&self, projection: &str) -> Vec<String> {
+        let mut lines = vec![format!(
+            "{projection:<24} {:>8} checked  {:>5} missing  {:>5} different  {:>5} extra",
+            self.checked,
+            self.missing.len(),
+            self.different.len(),
+            self.extra.len()
+        )];
+        for (label, keys) in [
+            ("missing", &self.missing),
+            ("different", &self.different),
+            ("extra", &self.extra),
+        ] {
+            lines.extend(keys.iter().take(10).map(|key| format!("  {label}: {key}")));
+        }
+        lines
+    }
 }
 
 /// Compares a projection's storage table with the KV store or the search index.

@@ -302,22 +302,8 @@ pub async fn verify(settings: &Settings, db: SqlDatabase, resource: Option<&str>
     for projection in selected(resource)? {
         let drift = maintenance::verify(&db, projection.as_ref(), kv.as_ref(), search.as_ref()).await?;
         total += drift.total();
-        println!(
-            "{:<24} {:>8} checked  {:>5} missing  {:>5} different  {:>5} extra",
-            projection.name(),
-            drift.checked,
-            drift.missing.len(),
-            drift.different.len(),
-            drift.extra.len()
-        );
-        for (label, keys) in [
-            ("missing", &drift.missing),
-            ("different", &drift.different),
-            ("extra", &drift.extra),
-        ] {
-            for key in keys.iter().take(10) {
-                println!("  {label}: {key}");
-            }
+        for line in drift.report(projection.name()) {
+            println!("{line}");
         }
     }
     println!("drift: {total}");

@@ -240,23 +240,8 @@ async fn verify(settings: &Settings, storage: &SqlDatabase, read_side: ReadSide)
             .await
             .map_err(JobError::new)?;
         total += drift.total();
-        let _ = writeln!(
-            report,
-            "{:<24} {:>8} checked  {:>5} missing  {:>5} different  {:>5} extra",
-            projection.name(),
-            drift.checked,
-            drift.missing.len(),
-            drift.different.len(),
-            drift.extra.len()
-        );
-        for (label, keys) in [
-            ("missing", &drift.missing),
-            ("different", &drift.different),
-            ("extra", &drift.extra),
-        ] {
-            for key in keys.iter().take(10) {
-                let _ = writeln!(report, "  {label}: {key}");
-            }
+        for line in drift.report(projection.name()) {
+            let _ = writeln!(report, "{line}");
         }
     }
     let _ = write!(report, "drift: {total}");

@@ -19,9 +19,8 @@ use super::{RunId, RunOutcome, RunRecord};
 use crate::micros_to_datetime;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    IsolationLevel, QueryFilter, QueryOrder, QuerySelect, SqlErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr,
 };
 use std::collections::HashMap;
 
@@ -68,21 +67,9 @@ impl SchedulerStore {
         &self.connection
     }
 
-    /// As in the SQL bus: SQLite takes the write lock at `BEGIN` (writers then queue on the busy timeout
-    /// instead of failing on lock upgrade); the servers use READ COMMITTED, where a blocked UPDATE
-    /// re-reads the row it waited for, which the compare-and-set statements rely on.
+    /// The SQL bus's write transaction (see [`crate::sql::begin_write`]).
     async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
-        let options = match self.connection.get_database_backend() {
-            DbBackend::Sqlite => TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            },
-            _ => TransactionOptions {
-                isolation_level: Some(IsolationLevel::ReadCommitted),
-                ..TransactionOptions::default()
-            },
-        };
-        self.connection.begin_with_options(options).await
+        crate::sql::begin_write(&self.connection).await
     }
 
     /// Takes the lease for `node` until `until`, or renews it, when it is free, expired or already ours.

@@ -57,21 +57,8 @@ impl SqlBus {
         self.connection.get_database_backend()
     }
 
-    /// A transaction that will write: SQLite takes the write lock at `BEGIN` (two writers then queue on the
-    /// busy timeout instead of failing on lock upgrade); the servers use READ COMMITTED so the claim's
-    /// locking read takes no gap locks that would block concurrent publishes.
     async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
-        let options = match self.backend() {
-            DbBackend::Sqlite => TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            },
-            _ => TransactionOptions {
-                isolation_level: Some(IsolationLevel::ReadCommitted),
-                ..TransactionOptions::default()
-            },
-        };
-        self.connection.begin_with_options(options).await
+        begin_write(&self.connection).await
     }
 
     async fn claim(&self, queue: &str, max: usize) -> Result<Vec<Delivery>, QueueError> {
@@ -140,14 +127,27 @@ impl SqlBus {
     }
 }
 
-/// Appends `payloads` to `queue` inside `transaction`, in multi-row inserts.
-async fn insert_messages(
-    transaction: &DatabaseTransaction,
-    queue: &str,
-    payloads: Vec<Vec<u8>>,
-    now: i64,
-) -> Result<(), DbErr> {
-    let mut rows = payloads.into_iter().map(|payload| message::ActiveModel {
+/// A transaction that will write: SQLite takes the write lock at `BEGIN` (two writers then queue on the
+/// busy timeout instead of failing on lock upgrade); the servers use READ COMMITTED, so a locking read
+/// takes no gap locks that would block concurrent publishes, and a blocked UPDATE re-reads the row it
+/// waited for (which the scheduler's compare-and-set statements rely on).
+pub(crate) async fn begin_write(connection: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options = match connection.get_database_backend() {
+        DbBackend::Sqlite => TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        },
+        _ => TransactionOptions {
+            isolation_level: Some(IsolationLevel::ReadCommitted),
+            ..TransactionOptions::default()
+        },
+    };
+    connection.begin_with_options(options).await
+}
+
+/// A first-attempt message of `queue`, ready at `now`.
+fn fresh_message(queue: &str, payload: Vec<u8>, now: i64) -> message::ActiveModel {
+    message::ActiveModel {
         queue: Set(queue.to_owned()),
         payload: Set(payload),
         attempt: Set(1),
@@ -158,7 +158,17 @@ async fn insert_messages(
         last_failed_at: Set(None),
         last_error: Set(None),
         ..Default::default()
-    });
+    }
+}
+
+/// Appends `payloads` to `queue` inside `transaction`, in multi-row inserts.
+async fn insert_messages(
+    transaction: &DatabaseTransaction,
+    queue: &str,
+    payloads: Vec<Vec<u8>>,
+    now: i64,
+) -> Result<(), DbErr> {
+    let mut rows = payloads.into_iter().map(|payload| fresh_message(queue, payload, now));
     loop {
         let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
         if chunk.is_empty() {
@@ -397,18 +407,9 @@ impl MessageBus for SqlBus {
         let rows = select.all(&transaction).await?;
         let moved = rows.len();
         for chunk in rows.chunks(INSERT_CHUNK) {
-            let messages = chunk.iter().map(|row| message::ActiveModel {
-                queue: Set(row.queue.clone()),
-                payload: Set(row.payload.clone()),
-                attempt: Set(1),
-                enqueued_at: Set(now),
-                available_at: Set(now),
-                lease_token: Set(None),
-                first_failed_at: Set(None),
-                last_failed_at: Set(None),
-                last_error: Set(None),
-                ..Default::default()
-            });
+            let messages = chunk
+                .iter()
+                .map(|row| fresh_message(&row.queue, row.payload.clone(), now));
             message::Entity::insert_many(messages)
                 .exec_without_returning(&transaction)
                 .await?;
