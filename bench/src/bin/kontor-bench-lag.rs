@@ -17,7 +17,7 @@
 use anyhow::{Context, bail};
 use clap::Parser;
 use kontor_db::SqlDatabase;
-use kontor_db::entity::{price_product, store};
+use kontor_db::entity::{currency, price_product, price_type, store};
 use kontor_kv::{KvOptions, KvStore};
 use reqwest::Client;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
@@ -121,14 +121,37 @@ async fn targets(db: &SqlDatabase, wanted: usize) -> anyhow::Result<Vec<Target>>
         .into_iter()
         .map(|row| (row.id, row.name.to_lowercase()))
         .collect();
-    let prices = price_product::Entity::find()
+    // Only what the KV check reads (`prices.EUR.GROSS_MODE.DEFAULT`), and one price per product: a
+    // catalog with ORIGINAL or CHF prices would otherwise have writes that no check can see, and a
+    // second write to a product (even in another store: both stores' rows are rebuilt) would move its
+    // storage rows on and be measured as the first write's lag.
+    let default_type: Option<i64> = price_type::Entity::find()
+        .filter(price_type::Column::Name.eq("DEFAULT"))
+        .one(db.connection())
+        .await?
+        .map(|row| row.id);
+    let euro: Option<i64> = currency::Entity::find()
+        .filter(currency::Column::Code.eq("EUR"))
+        .one(db.connection())
+        .await?
+        .map(|row| row.id);
+    let (Some(default_type), Some(euro)) = (default_type, euro) else {
+        bail!("the database has no DEFAULT price type or no EUR currency");
+    };
+    let mut documents = std::collections::HashSet::new();
+    let prices: Vec<price_product::Model> = price_product::Entity::find()
         .filter(price_product::Column::ProductAbstractId.is_not_null())
+        .filter(price_product::Column::PriceTypeId.eq(default_type))
+        .filter(price_product::Column::CurrencyId.eq(euro))
         .order_by_asc(price_product::Column::Id)
         .all(db.connection())
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|row| documents.insert(row.product_abstract_id))
+        .collect();
     if prices.len() < wanted {
         bail!(
-            "{wanted} writes need as many abstract prices; the database has {}",
+            "{wanted} writes need as many abstract DEFAULT EUR prices, one per product; the database has {}",
             prices.len()
         );
     }
