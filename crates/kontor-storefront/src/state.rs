@@ -6,6 +6,7 @@ use kontor_kv::KvStore;
 use kontor_readmodel::storage::StoreStorage;
 use kontor_search::SearchIndex;
 use kontor_web::access_token::AccessTokenKeys;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,8 @@ pub struct Inner {
     pub tokens: AccessTokenKeys,
     pub options: StorefrontOptions,
     stores: RwLock<Option<CachedStores>>,
+    /// Counts invalidations, so that a reload that overlapped one does not store what it read as fresh.
+    store_invalidations: std::sync::atomic::AtomicU64,
     /// Held by the one request that reloads the store list; the others keep using the stale list
     /// (or wait for it, when there is none yet), so an expiry never starts a scan per request.
     reloading: tokio::sync::Mutex<()>,
@@ -49,6 +52,8 @@ struct CachedStores {
 /// How long the store list is reused before it is read from KV again; store changes are rare and a
 /// request must not pay a prefix scan (on Redis that scan walks the whole keyspace).
 pub const STORE_CACHE_TTL: Duration = Duration::from_secs(5);
+/// How long "no store yet" is believed: a shop being set up should appear within a second.
+const EMPTY_STORE_LIST_TTL: Duration = Duration::from_secs(1);
 
 impl StorefrontState {
     pub fn new(
@@ -65,6 +70,7 @@ impl StorefrontState {
             tokens,
             options,
             stores: RwLock::new(None),
+            store_invalidations: std::sync::atomic::AtomicU64::new(0),
             reloading: tokio::sync::Mutex::new(()),
         }))
     }
@@ -91,10 +97,20 @@ impl StorefrontState {
                 guard
             }
         };
+        let invalidations = self.0.store_invalidations.load(Ordering::Acquire);
         let stores = Arc::new(self.load_stores().await?);
+        // What was read before an invalidation that came in meanwhile is served, but not kept; nor is an
+        // empty list (nothing published yet) kept for long.
+        let lifetime = if self.0.store_invalidations.load(Ordering::Acquire) != invalidations {
+            Duration::ZERO
+        } else if stores.is_empty() {
+            EMPTY_STORE_LIST_TTL
+        } else {
+            self.0.options.store_cache_ttl.unwrap_or(STORE_CACHE_TTL)
+        };
         if let Ok(mut guard) = self.0.stores.write() {
             *guard = Some(CachedStores {
-                valid_until: Instant::now() + self.0.options.store_cache_ttl.unwrap_or(STORE_CACHE_TTL),
+                valid_until: Instant::now() + lifetime,
                 stores: stores.clone(),
             });
         }
@@ -110,6 +126,7 @@ impl StorefrontState {
 
     /// Marks the store list stale: the next request reloads it (the others meanwhile use the old list).
     pub fn invalidate_stores(&self) {
+        self.0.store_invalidations.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut guard) = self.0.stores.write()
             && let Some(cached) = guard.as_mut()
         {

@@ -300,6 +300,14 @@ pub async fn verify(settings: &Settings, db: SqlDatabase, resource: Option<&str>
     let search = open_search(settings)?;
     let mut total = 0;
     for projection in selected(resource)? {
+        if settings.search.replicas && projection.is_search() {
+            // This process's index is not the storefronts': each node reports its replica in `/ready`.
+            println!(
+                "{:<24} skipped: every storefront node keeps its own replica",
+                projection.name()
+            );
+            continue;
+        }
         let drift = maintenance::verify(&db, projection.as_ref(), kv.as_ref(), search.as_ref()).await?;
         total += drift.total();
         for line in drift.report(projection.name()) {
