@@ -4,18 +4,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// A data directory of its own and the `kontor` binary pointed at it.
-struct Shop {
-    dir: PathBuf,
+pub(crate) struct Shop {
+    pub(crate) dir: PathBuf,
 }
 
 impl Shop {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("kontor-cli-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         Self { dir }
     }
 
-    fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_kontor"));
         command
             .current_dir(&self.dir)
@@ -23,11 +23,13 @@ impl Shop {
             .env("KONTOR_BACKEND__LISTEN", "127.0.0.1:0")
             .env("KONTOR_STOREFRONT__LISTEN", "127.0.0.1:0")
             .env("KONTOR_LOG__FILTER", "warn")
-            .env_remove("KONTOR_DATABASE__URL");
+            .env("RUST_BACKTRACE", "0")
+            .env_remove("KONTOR_DATABASE__URL")
+            .env_remove("KONTOR_SCHEDULER__JOBS_FILE");
         command
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command().args(args).output().expect("run kontor")
     }
 

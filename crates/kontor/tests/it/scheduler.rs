@@ -2,50 +2,15 @@
 //! history, the role itself on a fast schedule until SIGTERM, and a bad jobs file named by file, job and
 //! field.
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// A data directory of its own and the binary pointed at it.
-struct Site {
-    dir: PathBuf,
-}
+type Site = crate::cli::Shop;
 
-impl Site {
-    fn new() -> Self {
-        let unique = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_nanos());
-        let dir = std::env::temp_dir().join(format!("kontor-scheduler-{}-{unique}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self { dir }
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kontor"));
-        command
-            .current_dir(&self.dir)
-            .env("KONTOR_DATA_DIR", self.dir.join("var"))
-            .env("KONTOR_LOG__FILTER", "warn")
-            .env("RUST_BACKTRACE", "0")
-            .env_remove("KONTOR_DATABASE__URL")
-            .env_remove("KONTOR_SCHEDULER__JOBS_FILE");
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().expect("run kontor")
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.join(name), text).expect("write");
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// Writes a file (a jobs file) into the site's directory.
+fn write(site: &Site, name: &str, text: &str) {
+    std::fs::write(site.dir.join(name), text).expect("write");
 }
 
 fn succeeded(output: &Output) -> String {
@@ -87,7 +52,8 @@ fn scheduler_runs_jobs_by_hand_and_on_schedule_and_keeps_their_history() {
     assert!(unknown.contains("unknown job \"nope\""), "{unknown}");
 
     // The role, on a schedule firing every second, until SIGTERM.
-    site.write(
+    write(
+        &site,
         "fast.toml",
         "[[job]]\nname = \"fast\"\nschedule = \"* * * * * *\"\ncommand = \"oms clear-locks\"\n",
     );
@@ -124,7 +90,8 @@ fn scheduler_runs_jobs_by_hand_and_on_schedule_and_keeps_their_history() {
 fn a_bad_jobs_file_is_refused_naming_file_job_and_field() {
     let site = Site::new();
     succeeded(&site.run(&["migrate"]));
-    site.write(
+    write(
+        &site,
         "jobs.toml",
         "[[job]]\nname = \"nightly\"\nschedule = \"0 3 * * *\"\ntimezone = \"Berlin\"\ncommand = \"sync verify\"\n",
     );
