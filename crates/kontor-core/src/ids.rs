@@ -49,5 +49,9 @@ id_type! {
     ProductImageSetId;
     UserId;
     ApiTokenId;
+    /// A Back Office role: a named set of permissions.
+    RoleId;
+    /// One row of the Back Office audit log.
+    AuditEntryId;
     OutboxId;
 }

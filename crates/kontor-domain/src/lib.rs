@@ -5,6 +5,7 @@
 //! type is the JSON attribute object clients send and get back, it validates itself, and a
 //! [`resource::ResourceRepository`] stores it together with its outbox rows in one transaction.
 
+pub mod acl;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;

@@ -177,3 +177,21 @@ macro_rules! repo_test_suite {
         }
     };
 }
+
+/// A Back Office user `email` holding the built-in `roles` (e.g. `["administrator"]`), and a fresh API
+/// token of theirs: what admin API tests sign in with. The password is `correct horse battery`.
+pub async fn admin_token(db: &kontor_db::SqlDatabase, email: &str, roles: &[&str]) -> String {
+    let repository = std::sync::Arc::new(db.clone());
+    let users = kontor_domain::users::UserService::new(repository.clone());
+    let user = users
+        .create_user(email, "correct horse battery")
+        .await
+        .expect("the test user can be created");
+    let acl = kontor_domain::acl::AclService::new(repository);
+    let roles = acl.resolve_roles(roles).await.expect("the roles exist");
+    let ids: Vec<_> = roles.iter().map(|role| role.id).collect();
+    acl.set_user_roles(user.id, &ids)
+        .await
+        .expect("the roles can be granted");
+    users.issue_api_token(user.id, "tests").await.expect("token").secret
+}

@@ -1,6 +1,7 @@
 //! SeaORM entities, one module per table of the migration history. They mirror the schema exactly and
 //! carry no behaviour; repositories turn them into domain resources. Timestamps are epoch microseconds.
 
+pub mod acl_audit;
 pub mod carts;
 pub mod customers;
 pub mod orders;

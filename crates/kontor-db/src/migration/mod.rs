@@ -11,6 +11,7 @@ mod m20261125_000006_image_storage;
 mod m20261125_000007_orders;
 mod m20261125_000008_scheduler;
 mod m20261125_000009_fan_out;
+mod m20261125_000010_acl_audit;
 pub(crate) mod schema;
 
 use sea_orm_migration::prelude::*;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_orders::Migration),
             Box::new(m20261125_000008_scheduler::Migration),
             Box::new(m20261125_000009_fan_out::Migration),
+            Box::new(m20261125_000010_acl_audit::Migration),
         ]
     }
 }

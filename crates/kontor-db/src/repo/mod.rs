@@ -1,6 +1,8 @@
 //! The repository implementations and what they share: connecting, write transactions, outbox rows,
 //! mapping database errors to domain errors, batched reference lookups and paged listing.
 
+mod acl;
+mod audit;
 mod carts;
 mod catalog;
 mod customers;
@@ -261,6 +263,7 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
         "/warehouse",
     ),
     ("uq_backoffice_user_email", "backoffice_user.email", "/email"),
+    ("uq_acl_role_name", "acl_role.name", "/name"),
 ];
 
 /// Maps a database error to the domain: unique violations become a conflict on the guarded field,

@@ -1,5 +1,7 @@
 //! Repository conformance suite: every test runs on SQLite, PostgreSQL and MariaDB.
 
+mod acl;
+mod audit;
 mod carts;
 mod catalog;
 mod customers;
