@@ -49,6 +49,8 @@ pub struct Settings {
     pub mail: MailSettings,
     pub oms: OmsSettings,
     pub scheduler: SchedulerSettings,
+    pub theme: ThemeSettings,
+    pub session: SessionSettings,
     pub payment: PaymentSettings,
     pub log: LogSettings,
 }
@@ -207,6 +209,37 @@ pub struct SchedulerSettings {
     pub enabled_in_serve: bool,
 }
 
+/// The HTML theme of the shop and the Back Office: templates and assets resolved file by file, first in
+/// `dir`, then in `default_dir`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeSettings {
+    /// The complete default theme; a relative path is looked up from the working directory, then
+    /// next to the executable's ancestors.
+    pub default_dir: PathBuf,
+    /// A shop's own theme overriding files of the default; empty: none.
+    pub dir: PathBuf,
+    /// Re-read templates changed on disk (development).
+    pub reload: bool,
+}
+
+/// Sessions of the HTML shop and the Back Office, kept in the KV store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// The key of the forms' CSRF tokens, at least 32 characters; empty: one generated once in
+    /// `<data_dir>/session-secret`. Every node of a shop needs the same value.
+    pub secret: String,
+    /// A session unused this long ends. 1 to 43200.
+    pub idle_minutes: u64,
+    /// Send cookies with `Secure` (set it when the site is served over HTTPS).
+    pub secure_cookies: bool,
+    /// Failed sign-ins per e-mail address (and per client address) before further attempts wait. 1 to 1000.
+    pub max_login_failures: usize,
+    /// The window those failures are counted in. 1 to 1440.
+    pub login_window_minutes: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -288,6 +321,18 @@ impl Default for Settings {
             payment: PaymentSettings {
                 callback_secret: String::new(),
             },
+            theme: ThemeSettings {
+                default_dir: PathBuf::from("themes/default"),
+                dir: PathBuf::new(),
+                reload: false,
+            },
+            session: SessionSettings {
+                secret: String::new(),
+                idle_minutes: 120,
+                secure_cookies: false,
+                max_login_failures: 5,
+                login_window_minutes: 15,
+            },
             log: LogSettings {
                 filter: "info".to_owned(),
                 format: LogFormat::Text,
@@ -314,6 +359,8 @@ const ENV_KEYS: &[&str] = &[
     "oms",
     "scheduler",
     "payment",
+    "theme",
+    "session",
     "log",
 ];
 
@@ -550,6 +597,21 @@ impl Settings {
         if !(3..=3600).contains(&self.scheduler.lease_seconds) {
             return invalid("scheduler.lease_seconds", "must be between 3 and 3600");
         }
+        if self.theme.default_dir.as_os_str().is_empty() {
+            return invalid("theme.default_dir", "must not be empty");
+        }
+        if !self.session.secret.is_empty() && self.session.secret.len() < 32 {
+            return invalid("session.secret", "must be at least 32 characters long");
+        }
+        if !(1..=43_200).contains(&self.session.idle_minutes) {
+            return invalid("session.idle_minutes", "must be between 1 and 43200");
+        }
+        if !(1..=1000).contains(&self.session.max_login_failures) {
+            return invalid("session.max_login_failures", "must be between 1 and 1000");
+        }
+        if !(1..=1440).contains(&self.session.login_window_minutes) {
+            return invalid("session.login_window_minutes", "must be between 1 and 1440");
+        }
         Ok(())
     }
 
@@ -574,6 +636,9 @@ impl Settings {
         copy.files.url = redact_url_password(&copy.files.url);
         if !copy.payment.callback_secret.is_empty() {
             copy.payment.callback_secret = REDACTED.to_owned();
+        }
+        if !copy.session.secret.is_empty() {
+            copy.session.secret = REDACTED.to_owned();
         }
         copy
     }
@@ -794,6 +859,30 @@ mod tests {
         assert!(err.to_string().contains("scheduler.jobs_file"), "{err}");
         let err = load(&[("KONTOR_SCHEDULER__LEASE_SECONDS", "soon")]).expect_err("rejected");
         assert!(err.to_string().contains("scheduler.lease_seconds"), "{err}");
+    }
+
+    #[test]
+    fn theme_and_session_defaults_and_bad_values_name_the_key() {
+        let settings = load(&[]).expect("defaults load");
+        assert_eq!(settings.theme.default_dir, PathBuf::from("themes/default"));
+        assert_eq!(settings.session.idle_minutes, 120);
+        for (key, value, named) in [
+            ("KONTOR_SESSION__SECRET", "short", "session.secret"),
+            ("KONTOR_SESSION__IDLE_MINUTES", "0", "session.idle_minutes"),
+            ("KONTOR_SESSION__MAX_LOGIN_FAILURES", "0", "session.max_login_failures"),
+            (
+                "KONTOR_SESSION__LOGIN_WINDOW_MINUTES",
+                "2000",
+                "session.login_window_minutes",
+            ),
+            ("KONTOR_THEME__DEFAULT_DIR", "", "theme.default_dir"),
+        ] {
+            let err = load(&[(key, value)]).expect_err("rejected");
+            assert!(err.to_string().contains(named), "{key}: {err}");
+        }
+        let secret = "s".repeat(40);
+        let redacted = load(&[("KONTOR_SESSION__SECRET", &secret)]).expect("loads").redacted();
+        assert_eq!(redacted.session.secret, REDACTED);
     }
 
     #[test]
