@@ -1,4 +1,5 @@
-//! API-token authentication for the admin API: `Authorization: Bearer kontor_…`.
+//! API-token authentication for the admin API: `Authorization: Bearer kontor_…`. The token's user and
+//! their permissions become the request's [`Principal`](crate::acl::Principal) for the ACL guard.
 //!
 //! A missing token is 403 with code 002 and a wrong or revoked one 401 with code 001, as the
 //! storefront spec prescribes for Glue compatibility. The token itself is never logged.
@@ -42,6 +43,14 @@ pub async fn require_api_token(
             other => AppError::from(other),
         })?;
     tracing::Span::current().record("user_id", user.id.0);
+    let permissions = state.acl.permissions_of(user.id).await.map_err(AppError::from)?;
+    request.extensions_mut().insert(crate::acl::Principal {
+        user: user.clone(),
+        permissions,
+    });
+    request
+        .extensions_mut()
+        .insert(crate::acl::AuditSink(state.audit.clone()));
     request.extensions_mut().insert(CurrentUser(user));
     Ok(next.run(request).await)
 }

@@ -21,8 +21,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Router};
+
+use axum::Extension;
 use futures_util::StreamExt;
 use kontor_files::{FileError, FileKey, FileMeta, FileStore, UrlSigner, Visibility};
 use kontor_web::{AppError, ErrorCode, JsonApi};
@@ -59,10 +59,17 @@ impl FilesAdmin {
     }
 }
 
-pub fn routes() -> Router<AdminState> {
-    Router::new()
-        .route("/admin/files", axum::routing::post(upload))
-        .route("/admin/files/{*key}", get(read).delete(remove))
+pub fn routes() -> crate::acl::GuardedRouter {
+    use kontor_domain::acl::Permission;
+    crate::acl::GuardedRouter::new()
+        .post("/admin/files", Permission::FilesWrite, upload)
+        .get("/admin/files/{*key}", Permission::CatalogRead, read)
+        .route(
+            axum::http::Method::DELETE,
+            "/admin/files/{*key}",
+            Permission::FilesWrite,
+            remove,
+        )
 }
 
 fn files_admin(state: &AdminState) -> Result<&FilesAdmin, AppError> {

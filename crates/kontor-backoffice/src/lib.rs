@@ -1,10 +1,12 @@
 //! The backend role's HTTP surface: the admin JSON:API (`/admin/<type>`) with API-token auth and its
-//! OpenAPI document. The Back Office HTML UI and the internal gateway API join it in later issues.
+//! OpenAPI document, the Back Office HTML UI (`/backoffice`, [`ui`]) and the internal gateway API. Every
+//! admin and UI route is behind the ACL ([`acl`]).
 //!
 //! Every admin-managed resource gets the same five endpoints from one generic implementation
 //! ([`resources`]): list (paged, filtered), create, read, partial update (JSON:API PATCH, merged into the
 //! stored attributes and validated as a whole), delete.
 
+pub mod acl;
 pub mod auth;
 pub mod feed;
 pub mod files;
@@ -14,6 +16,7 @@ pub mod orders;
 pub mod resources;
 pub mod scheduler;
 pub mod state;
+pub mod ui;
 
 pub use state::{AdminRepository, AdminServices, AdminState};
 
@@ -31,18 +34,20 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// The backend's router: admin API behind token auth, plus the open health and OpenAPI endpoints.
 pub fn router(state: AdminState) -> Router {
-    let admin = resources::routes()
-        .merge(orders::routes())
-        .merge(scheduler::routes())
-        .merge(files::routes())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_api_token,
-        ));
+    let (admin, _) = admin_api_routes().into_parts();
+    let admin = admin.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_api_token,
+    ));
+    let ui = match state.ui.clone() {
+        Some(kit) => ui::routes(&state, &kit),
+        None => Router::new(),
+    };
     Router::new()
         .route("/health", get(health))
         .route("/admin/openapi.json", get(openapi_document))
         .merge(admin)
+        .merge(ui)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -55,6 +60,14 @@ pub fn router(state: AdminState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Every route of the admin API, each with its permission (the ACL test walks this table).
+pub fn admin_api_routes() -> acl::GuardedRouter {
+    resources::routes()
+        .merge(orders::routes())
+        .merge(scheduler::routes())
+        .merge(files::routes())
 }
 
 async fn health() -> JsonApi<serde_json::Value> {

@@ -12,14 +12,16 @@
 //! And, outside the admin token, the payment service's callback [`callback_routes`]:
 //! `POST /payments/callback` with `X-Kontor-Signature: sha256=<hex HMAC-SHA256 of the body>`.
 
+use crate::acl::GuardedRouter;
 use crate::auth::CurrentUser;
 use crate::state::AdminState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Extension, Router};
+use kontor_domain::acl::Permission;
 use kontor_domain::checkout::{OrderFilter, OrderRepository, StoredOrder};
 use kontor_domain::oms::{OmsEngine, OmsError, OmsRegistry, OmsRepository};
 use kontor_web::jsonapi::parse_attributes;
@@ -36,12 +38,12 @@ pub struct OrderAdmin {
     pub registry: Arc<OmsRegistry>,
 }
 
-pub fn routes() -> Router<AdminState> {
-    Router::new()
-        .route("/admin/orders", get(list))
-        .route("/admin/orders/{reference}", get(read))
-        .route("/admin/orders/{reference}/events", post(fire_event))
-        .route("/admin/oms/draw", get(draw))
+pub fn routes() -> GuardedRouter {
+    GuardedRouter::new()
+        .get("/admin/orders", Permission::OrdersRead, list)
+        .get("/admin/orders/{reference}", Permission::OrdersRead, read)
+        .post("/admin/orders/{reference}/events", Permission::OrdersWrite, fire_event)
+        .get("/admin/oms/draw", Permission::OrdersRead, draw)
 }
 
 fn admin(state: &AdminState) -> Result<&OrderAdmin, AppError> {

@@ -8,13 +8,14 @@
 //! | PATCH | `/admin/<type>/<id>` | 200; attributes merged into the stored ones, then validated whole |
 //! | DELETE | `/admin/<type>/<id>` | 204 |
 
+use crate::acl::GuardedRouter;
 use crate::state::{AdminServices, AdminState, ServiceFor};
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::Method;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use kontor_domain::acl::Permission;
 use kontor_domain::{Record, Resource};
 use kontor_web::jsonapi::{Document, ResourceObject, SelfLink, merge_attributes, parse_attributes};
 use kontor_web::query::parse_list_query;
@@ -22,26 +23,28 @@ use kontor_web::{AppError, ErrorCode, JsonApi, JsonApiRequest};
 use serde_json::{Value, json};
 
 /// The admin routes of every resource.
-pub fn routes() -> Router<AdminState> {
+pub fn routes() -> GuardedRouter {
     macro_rules! route_all {
         ($($field:ident: $resource:ty),+ $(,)?) => {
-            Router::new()$(.merge(resource_routes::<$resource>()))+
+            GuardedRouter::new()$(.merge(resource_routes::<$resource>()))+
         };
     }
     crate::for_each_admin_resource!(route_all)
 }
 
-fn resource_routes<R>() -> Router<AdminState>
+/// Reading a resource needs `catalog.read`, changing it `catalog.write`.
+fn resource_routes<R>() -> GuardedRouter
 where
     R: Resource,
     AdminServices: ServiceFor<R>,
 {
-    Router::new()
-        .route(&collection_path::<R>(), get(list::<R>).post(create::<R>))
-        .route(
-            &format!("{}/{{id}}", collection_path::<R>()),
-            get(read::<R>).patch(update::<R>).delete(remove::<R>),
-        )
+    let one = format!("{}/{{id}}", collection_path::<R>());
+    GuardedRouter::new()
+        .get(collection_path::<R>(), Permission::CatalogRead, list::<R>)
+        .post(collection_path::<R>(), Permission::CatalogWrite, create::<R>)
+        .get(one.clone(), Permission::CatalogRead, read::<R>)
+        .route(Method::PATCH, one.clone(), Permission::CatalogWrite, update::<R>)
+        .route(Method::DELETE, one, Permission::CatalogWrite, remove::<R>)
 }
 
 fn collection_path<R: Resource>() -> String {

@@ -8,11 +8,11 @@
 //! is 1 to 500 (default 50).
 
 use crate::state::AdminState;
-use axum::Router;
+
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+
 use kontor_queue::scheduler::RunRecord;
 use kontor_web::{AppError, ErrorCode, JsonApi};
 use serde_json::{Value, json};
@@ -22,8 +22,12 @@ const DEFAULT_LIMIT: u64 = 50;
 /// The most runs one request may list.
 const MAX_LIMIT: u64 = 500;
 
-pub fn routes() -> Router<AdminState> {
-    Router::new().route("/admin/scheduler/runs", get(list_runs))
+pub fn routes() -> crate::acl::GuardedRouter {
+    crate::acl::GuardedRouter::new().get(
+        "/admin/scheduler/runs",
+        kontor_domain::acl::Permission::SchedulerRead,
+        list_runs,
+    )
 }
 
 async fn list_runs(State(state): State<AdminState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {

@@ -52,6 +52,9 @@ pub trait AdminRepository:
     + ResourceRepository<WarehouseAttributes>
     + ResourceRepository<StockAttributes>
     + UserRepository
+    + kontor_domain::acl::AclRepository
+    + kontor_domain::acl::AuditRepository
+    + kontor_domain::customer::CustomerRepository
     + 'static
 {
 }
@@ -71,6 +74,9 @@ impl<T> AdminRepository for T where
         + ResourceRepository<WarehouseAttributes>
         + ResourceRepository<StockAttributes>
         + UserRepository
+        + kontor_domain::acl::AclRepository
+        + kontor_domain::acl::AuditRepository
+        + kontor_domain::customer::CustomerRepository
         + 'static
 {
 }
@@ -82,9 +88,15 @@ pub trait ServiceFor<R: Resource> {
 
 macro_rules! define_services {
     ($($field:ident: $resource:ty),+ $(,)?) => {
-        /// One service per admin resource, plus users.
+        /// One service per admin resource, plus users, their roles and the audit log.
         pub struct AdminServices {
             pub users: UserService,
+            /// Roles, permissions and user-role assignments.
+            pub acl: kontor_domain::acl::AclService,
+            /// Where the ACL guard and the UI record who changed what.
+            pub audit: Arc<dyn kontor_domain::acl::AuditRepository>,
+            /// Customer accounts, read by the Back Office's customer pages.
+            pub customers: Arc<dyn kontor_domain::customer::CustomerRepository>,
             $(pub $field: ResourceService<$resource>,)+
         }
 
@@ -92,6 +104,9 @@ macro_rules! define_services {
             pub fn new<D: AdminRepository>(repository: Arc<D>) -> Self {
                 Self {
                     users: UserService::new(repository.clone()),
+                    acl: kontor_domain::acl::AclService::new(repository.clone()),
+                    audit: repository.clone(),
+                    customers: repository.clone(),
                     $($field: ResourceService::new(repository.clone() as Arc<dyn ResourceRepository<$resource>>),)+
                 }
             }
@@ -117,6 +132,10 @@ pub struct AdminState {
     pub scheduler: Option<kontor_queue::scheduler::RunHistory>,
     /// File uploads (`/admin/files…`); absent in processes that do not store files.
     pub files: Option<Arc<crate::files::FilesAdmin>>,
+    /// The Back Office HTML UI (`/backoffice…`); absent: admin API only.
+    pub ui: Option<Arc<crate::ui::UiKit>>,
+    /// The message bus, for queue depths and dead letters in the Back Office; absent: shown as n/a.
+    pub queues: Option<Arc<dyn kontor_queue::MessageBus>>,
 }
 
 impl AdminState {
@@ -126,6 +145,8 @@ impl AdminState {
             orders: None,
             scheduler: None,
             files: None,
+            ui: None,
+            queues: None,
         }
     }
 
@@ -138,6 +159,18 @@ impl AdminState {
     /// Adds the scheduler's run history (`GET /admin/scheduler/runs`).
     pub fn with_scheduler(mut self, history: kontor_queue::scheduler::RunHistory) -> Self {
         self.scheduler = Some(history);
+        self
+    }
+
+    /// Adds the Back Office HTML UI under `/backoffice`.
+    pub fn with_ui(mut self, ui: crate::ui::UiKit) -> Self {
+        self.ui = Some(Arc::new(ui));
+        self
+    }
+
+    /// Adds queue depths and dead letters to the Back Office (dashboard, `/backoffice/queues`).
+    pub fn with_queues(mut self, bus: Arc<dyn kontor_queue::MessageBus>) -> Self {
+        self.queues = Some(bus);
         self
     }
 

@@ -6,7 +6,6 @@ use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use kontor_backoffice::{AdminState, router};
 use kontor_db::{OutboxReader, SqlDatabase};
-use kontor_domain::users::UserService;
 use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -52,12 +51,7 @@ impl Reply {
 
 impl Api {
     pub async fn new(db: SqlDatabase) -> Self {
-        let users = UserService::new(Arc::new(db.clone()));
-        let user = users
-            .create_user("admin@example.com", "correct horse battery")
-            .await
-            .expect("user");
-        let token = users.issue_api_token(user.id, "tests").await.expect("token").secret;
+        let token = kontor_testkit::admin_token(&db, "admin@example.com", &["administrator"]).await;
         Self {
             router: router(AdminState::new(Arc::new(db.clone()))),
             token,

@@ -8,7 +8,6 @@ use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use kontor_backoffice::files::FilesAdmin;
 use kontor_backoffice::{AdminState, router};
-use kontor_domain::users::UserService;
 use kontor_files::{FileStore, UrlSigner};
 use kontor_testkit::{TestBackend, TestDatabase};
 use serde_json::Value;
@@ -55,12 +54,7 @@ impl Reply {
 impl FilesApi {
     async fn new(max_upload_bytes: usize) -> Self {
         let database = TestDatabase::new(TestBackend::Sqlite).await;
-        let users = UserService::new(Arc::new(database.database.clone()));
-        let user = users
-            .create_user("files@example.com", "correct horse battery")
-            .await
-            .expect("user");
-        let token = users.issue_api_token(user.id, "tests").await.expect("token").secret;
+        let token = kontor_testkit::admin_token(&database.database, "files@example.com", &["administrator"]).await;
         let directory = tempfile::tempdir().expect("temp dir");
         let store = kontor_files::open("", directory.path()).await.expect("file store");
         let signer = UrlSigner::new(SECRET).expect("signer");
@@ -306,12 +300,7 @@ async fn bad_requests_are_explained_and_store_nothing() {
 #[tokio::test]
 async fn a_backend_without_file_storage_says_so() {
     let database = TestDatabase::new(TestBackend::Sqlite).await;
-    let users = UserService::new(Arc::new(database.database.clone()));
-    let user = users
-        .create_user("nofiles@example.com", "correct horse battery")
-        .await
-        .expect("user");
-    let token = users.issue_api_token(user.id, "tests").await.expect("token").secret;
+    let token = kontor_testkit::admin_token(&database.database, "nofiles@example.com", &["administrator"]).await;
     let admin = router(AdminState::new(Arc::new(database.database.clone())));
     let request = Request::builder()
         .method(Method::POST)

@@ -8,7 +8,6 @@ use http_body_util::BodyExt;
 use kontor_backoffice::{AdminState, router};
 use kontor_core::SystemClock;
 use kontor_db::SqlDatabase;
-use kontor_domain::users::UserService;
 use kontor_queue::scheduler::{
     JobContext, JobError, JobRegistry, JobSpec, RunHistory, Schedule, Scheduler, SchedulerOptions,
 };
@@ -56,12 +55,7 @@ async fn record_runs(db: &SqlDatabase) {
 }
 
 async fn the_run_history_is_listed_for_admins_only(db: SqlDatabase) {
-    let users = UserService::new(Arc::new(db.clone()));
-    let user = users
-        .create_user("ops@example.com", "correct horse battery")
-        .await
-        .expect("user");
-    let token = users.issue_api_token(user.id, "tests").await.expect("token").secret;
+    let token = kontor_testkit::admin_token(&db, "ops@example.com", &["administrator"]).await;
     let router = router(AdminState::new(Arc::new(db.clone())).with_scheduler(RunHistory::new(db.connection().clone())));
     record_runs(&db).await;
 

@@ -5,7 +5,7 @@
 //! tokens and reset keys, so two concurrent presentations of the same secret cannot both succeed on
 //! any engine. Anonymised customers keep their row (orders refer to the reference) but are never found.
 
-use super::{SqlDatabase, WriteTurn, storage_error};
+use super::{SqlDatabase, WriteTurn, contains_ignoring_case, starts_with, storage_error};
 use crate::entity::customers::{
     customer, customer_address, customer_login_failure, customer_password_reset, customer_reference_sequence,
     customer_refresh_token,
@@ -23,8 +23,8 @@ use kontor_domain::users::Email;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, SqlErr,
 };
 
 /// The JSON:API type named in not-found errors.
@@ -302,6 +302,36 @@ impl CustomerRepository for SqlDatabase {
             .await
             .map_err(storage_error)?;
         row.map(record_of).transpose()
+    }
+
+    async fn list_customers(
+        &self,
+        search: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<CustomerRecord>, u64), DomainError> {
+        let mut matching = live();
+        if let Some(search) = search.map(str::trim).filter(|search| !search.is_empty()) {
+            // References are stored upper-case (`DE--7`); e-mail addresses and names in any case.
+            matching = matching.filter(
+                Condition::any()
+                    .add(contains_ignoring_case(customer::Column::Email, search))
+                    .add(contains_ignoring_case(customer::Column::FirstName, search))
+                    .add(contains_ignoring_case(customer::Column::LastName, search))
+                    .add(starts_with(customer::Column::CustomerReference, &search.to_uppercase())),
+            );
+        }
+        let total = matching.clone().count(self.connection()).await.map_err(storage_error)?;
+        let rows = matching
+            .order_by_desc(customer::Column::CreatedAt)
+            .order_by_desc(customer::Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(self.connection())
+            .await
+            .map_err(storage_error)?;
+        let customers = rows.into_iter().map(record_of).collect::<Result<Vec<_>, _>>()?;
+        Ok((customers, total))
     }
 
     async fn update_customer(

@@ -881,7 +881,60 @@ async fn deleted_customers_are_anonymised(db: SqlDatabase) {
     );
 }
 
+/// The Back Office's customer list: newest first, paged, searched by e-mail, name or reference,
+/// anonymised customers left out.
+async fn customers_are_listed_newest_first_and_searched(db: SqlDatabase) {
+    use kontor_domain::customer::CustomerRepository;
+    let shop = shop(db).await;
+    for email in ["erika@example.com", "max@example.com", "lena@shop.example"] {
+        shop.register(email).await;
+        shop.clock.advance(Duration::seconds(1));
+    }
+    let emails = |customers: &[kontor_domain::customer::CustomerRecord]| -> Vec<String> {
+        customers
+            .iter()
+            .map(|customer| customer.profile.email.as_str().to_owned())
+            .collect()
+    };
+
+    let (all, total) = shop.db.list_customers(None, 0, 10).await.expect("listed");
+    assert_eq!(total, 3);
+    assert_eq!(
+        emails(&all),
+        ["lena@shop.example", "max@example.com", "erika@example.com"]
+    );
+    let (second_page, total) = shop.db.list_customers(None, 2, 2).await.expect("listed");
+    assert_eq!((emails(&second_page), total), (vec!["erika@example.com".to_owned()], 3));
+
+    let (found, total) = shop
+        .db
+        .list_customers(Some("EXAMPLE.com"), 0, 10)
+        .await
+        .expect("listed");
+    assert_eq!(
+        (emails(&found), total),
+        (vec!["max@example.com".to_owned(), "erika@example.com".to_owned()], 2)
+    );
+    let (found, _) = shop.db.list_customers(Some("de--2"), 0, 10).await.expect("listed");
+    assert_eq!(emails(&found), ["max@example.com"], "references match from their start");
+    let (found, _) = shop.db.list_customers(Some("musterm"), 0, 10).await.expect("listed");
+    assert_eq!(found.len(), 3, "last names match");
+    let (found, total) = shop.db.list_customers(Some("100%_"), 0, 10).await.expect("listed");
+    assert_eq!((found.len(), total), (0, 0), "wildcards are taken literally");
+
+    let delete = CustomerCommand::DeleteCustomer {
+        customer_reference: "DE--2".to_owned(),
+    };
+    assert_eq!(shop.run(delete).await, Ok(GatewayReply::Done));
+    let (left, total) = shop.db.list_customers(None, 0, 10).await.expect("listed");
+    assert_eq!(
+        (emails(&left), total),
+        (vec!["lena@shop.example".to_owned(), "erika@example.com".to_owned()], 2)
+    );
+}
+
 repo_test_suite!(
+    customers_are_listed_newest_first_and_searched,
     registration_creates_customers_with_store_references,
     registration_reports_every_invalid_field_at_once,
     e_mails_are_unique_whatever_their_case,

@@ -124,6 +124,16 @@ pub trait CustomerRepository: Send + Sync {
 
     async fn find_customer_by_email(&self, email: &Email) -> Result<Option<CustomerRecord>, DomainError>;
 
+    /// Live customers, newest first, and how many match in all (the Back Office's customer list).
+    /// `search` matches, ignoring case, part of the e-mail address, the first or the last name, or
+    /// the start of the reference.
+    async fn list_customers(
+        &self,
+        search: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<CustomerRecord>, u64), DomainError>;
+
     /// Replaces the profile; a taken e-mail is a conflict on `/email`, a missing customer not found.
     async fn update_customer(
         &self,

@@ -618,12 +618,7 @@ async fn a_crash_after_checkout_loses_nothing(db: SqlDatabase) {
 
 /// The admin API over the same shop, signed in with an API token.
 async fn admin_api(shop: &OrderShop) -> (axum::Router, String) {
-    let users = kontor_domain::users::UserService::new(Arc::new(shop.db.clone()));
-    let user = users
-        .create_user("ops@example.com", "correct horse battery")
-        .await
-        .expect("user");
-    let token = users.issue_api_token(user.id, "orders").await.expect("token").secret;
+    let token = kontor_testkit::admin_token(&shop.db, "ops@example.com", &["administrator"]).await;
     let registry = registry(&shop.db, shop.mailer.clone());
     let admin = kontor_backoffice::orders::OrderAdmin {
         orders: Arc::new(shop.db.clone()),

@@ -248,12 +248,7 @@ struct AdminApi {
 
 impl AdminApi {
     async fn new(db: &SqlDatabase) -> Self {
-        let users = kontor_domain::users::UserService::new(Arc::new(db.clone()));
-        let user = users
-            .create_user("ops@example.com", "correct horse battery")
-            .await
-            .expect("user");
-        let token = users.issue_api_token(user.id, "e2e").await.expect("token").secret;
+        let token = kontor_testkit::admin_token(db, "ops@example.com", &["administrator"]).await;
         let router = kontor_backoffice::router(kontor_backoffice::AdminState::new(Arc::new(db.clone())));
         Self { router, token }
     }
