@@ -1,5 +1,6 @@
 //! The storefront role (`kontor storefront`, ARCHITECTURE §1): a JSON:API compatible with Spryker's Glue
-//! storefront API (`../shared/spec/storefront-api.md`) under `/api`, for any frontend.
+//! storefront API (`../shared/spec/storefront-api.md`) under `/api`, for any frontend, and the HTML shop
+//! ([`html`]) rendered from the theme.
 //!
 //! Catalog reads come only from the KV store and the search index; this crate does not depend on the SQL
 //! crate at all (`scripts/check-storefront-deps` proves it in CI). Customer, address and cart requests go
@@ -14,6 +15,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod context;
 pub mod document;
+pub mod html;
 pub mod http_gateway;
 pub mod invalidation;
 pub mod openapi;
@@ -52,8 +54,13 @@ pub fn router(state: StorefrontState) -> Router {
         Some(cors) => api.layer(cors),
         None => api,
     };
+    let shop = match state.options.html.clone() {
+        Some(kit) => html::routes(&state, &kit),
+        None => Router::new(),
+    };
     Router::new()
         .nest("/api", api)
+        .merge(shop)
         .route("/health", get(health))
         .route("/ready", get(ready))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -24,6 +24,8 @@ pub struct StorefrontOptions {
     /// How long the store list is reused; `None`: [`STORE_CACHE_TTL`]. Longer when `kv.changed`
     /// notifications invalidate it (see [`crate::invalidation`]).
     pub store_cache_ttl: Option<Duration>,
+    /// The HTML shop's theme, sessions and CSRF key; `None`: JSON:API only.
+    pub html: Option<Arc<crate::html::HtmlKit>>,
 }
 
 /// The router state: cheap to clone.

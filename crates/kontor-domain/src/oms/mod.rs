@@ -176,6 +176,13 @@ pub struct EventOutcome {
     pub skipped: Vec<(i64, String)>,
 }
 
+/// Told after items of an order changed state, once the change is committed: live order status in the
+/// shop and the Back Office. Best effort — an implementation logs its own failures and must not block.
+#[async_trait]
+pub trait OrderObserver: Send + Sync {
+    async fn items_moved(&self, order_id: i64);
+}
+
 /// The engine: processes, plugins, storage and a clock.
 #[derive(Clone)]
 pub struct OmsEngine {
@@ -185,6 +192,7 @@ pub struct OmsEngine {
     orders: Arc<dyn OrderRepository>,
     clock: Arc<dyn Clock>,
     holder: String,
+    observer: Option<Arc<dyn OrderObserver>>,
 }
 
 impl OmsEngine {
@@ -202,12 +210,27 @@ impl OmsEngine {
             orders,
             clock: Arc::new(SystemClock),
             holder,
+            observer: None,
         }
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Tells `observer` about every committed run that moved items.
+    pub fn with_observer(mut self, observer: Arc<dyn OrderObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    async fn announce(&self, order_id: i64, outcome: &Result<EventOutcome, OmsError>) {
+        if let (Some(observer), Ok(outcome)) = (&self.observer, outcome)
+            && !outcome.moved.is_empty()
+        {
+            observer.items_moved(order_id).await;
+        }
     }
 
     pub fn processes(&self) -> &Arc<ProcessSet> {
@@ -289,7 +312,9 @@ impl OmsEngine {
             Err(error) => Err(error),
         };
         self.unlock(lock).await;
-        result.map(|()| outcome)
+        let result = result.map(|()| outcome);
+        self.announce(order_id, &result).await;
+        result
     }
 
     /// Runs onEnter events and background transitions of the order's items until nothing moves.
@@ -297,6 +322,7 @@ impl OmsEngine {
         let lock = self.lock(order_id).await?;
         let result = self.advance_locked(order_id, origin).await;
         self.unlock(lock).await;
+        self.announce(order_id, &result).await;
         result
     }
 

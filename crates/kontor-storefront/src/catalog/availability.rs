@@ -5,7 +5,7 @@
 //! document (never stocked in this store) is shown as unavailable with quantity 0 rather than as an error,
 //! because it is a valid state of the catalog.
 
-use kontor_readmodel::storage::AvailabilityStorage;
+use kontor_readmodel::storage::{AvailabilityStorage, ConcreteAvailability};
 use serde_json::{Value, json};
 
 /// `7` → `"7.0000000000"`.
@@ -20,8 +20,16 @@ pub(crate) fn abstract_attributes(document: Option<&AvailabilityStorage>) -> Val
     }
 }
 
+/// A variant's entry in its product's availability document; `None`: never stocked in the store.
+pub(crate) fn concrete_availability<'d>(
+    document: Option<&'d AvailabilityStorage>,
+    concrete_sku: &str,
+) -> Option<&'d ConcreteAvailability> {
+    document.and_then(|document| document.concretes.get(concrete_sku))
+}
+
 pub(crate) fn concrete_attributes(document: Option<&AvailabilityStorage>, concrete_sku: &str) -> Value {
-    match document.and_then(|document| document.concretes.get(concrete_sku)) {
+    match concrete_availability(document, concrete_sku) {
         Some(concrete) => json!({
             "availability": concrete.is_available,
             "quantity": quantity(concrete.quantity),

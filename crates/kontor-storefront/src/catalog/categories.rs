@@ -137,11 +137,31 @@ pub(crate) async fn node(
     Ok(document.respond(&ctx, &headers, StatusCode::OK))
 }
 
-/// Siblings by `order`, highest first (the storage already is, but the answer must not depend on it).
-fn tree_json(nodes: &[CategoryTreeNode]) -> Vec<Value> {
+/// Siblings by `order`, highest first (the storage already is, but answers and pages must not depend
+/// on it).
+pub(crate) fn by_order(nodes: &[CategoryTreeNode]) -> Vec<&CategoryTreeNode> {
     let mut sorted: Vec<&CategoryTreeNode> = nodes.iter().collect();
     sorted.sort_by_key(|node| std::cmp::Reverse(node.order));
     sorted
+}
+
+/// The nodes from a root down to node `id` (a category page's breadcrumb); `None` when the store's
+/// tree does not hold it (unknown, inactive or not in this store).
+pub(crate) fn tree_path(nodes: &[CategoryTreeNode], id: i64) -> Option<Vec<&CategoryTreeNode>> {
+    for node in nodes {
+        if node.node_id == id {
+            return Some(vec![node]);
+        }
+        if let Some(mut path) = tree_path(&node.children, id) {
+            path.insert(0, node);
+            return Some(path);
+        }
+    }
+    None
+}
+
+fn tree_json(nodes: &[CategoryTreeNode]) -> Vec<Value> {
+    by_order(nodes)
         .into_iter()
         .map(|node| {
             json!({"nodeId": node.node_id, "order": node.order, "name": node.name, "url": node.url,

@@ -114,6 +114,24 @@ pub(crate) fn to_minor_units(raw: &str, code: &str) -> Option<i64> {
     whole.checked_mul(scale)?.checked_add(fraction)
 }
 
+/// Minor units (`9999`) to currency units (`"99.99"`), the inverse of [`to_minor_units`] for values a
+/// form shows back.
+pub(crate) fn to_currency_units(minor: i64, code: &str) -> String {
+    let digits = find(code).map_or(2, |info| info.digits);
+    if digits == 0 {
+        return minor.to_string();
+    }
+    let scale = 10_u64.pow(digits);
+    let sign = if minor < 0 { "-" } else { "" };
+    let magnitude = minor.unsigned_abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        magnitude / scale,
+        magnitude % scale,
+        width = digits as usize
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +147,10 @@ mod tests {
         assert_eq!(to_minor_units("-1", "EUR"), None);
         assert_eq!(to_minor_units("abc", "EUR"), None);
         assert_eq!(to_minor_units("", "EUR"), None);
+        assert_eq!(to_currency_units(9999, "EUR"), "99.99");
+        assert_eq!(to_currency_units(5005, "CHF"), "50.05");
+        assert_eq!(to_currency_units(1200, "JPY"), "1200");
+        assert_eq!(to_minor_units(&to_currency_units(12345, "EUR"), "EUR"), Some(12345));
     }
 
     #[test]

@@ -7,19 +7,24 @@
 //! documents) plus one when `category-nodes` are included, however many variants the product has;
 //! product reads never touch the search index.
 //!
+//! The HTML shop ([`crate::html::catalog`]) loads its pages through the same functions (typed
+//! documents from `products::fetch_abstracts`, `search::run_search` and the listing reads), so both
+//! surfaces show the same data for the same round trips.
+//!
 //! Missing path ids get their own routes (`/abstract-products` → 400 `311`), because a route with an
 //! empty path segment never matches.
 
-mod availability;
-mod categories;
-mod currency;
-mod fetch;
-mod images;
-mod prices;
-mod products;
-mod search;
+// Crate-visible: the HTML shop's catalog pages load through the same code (`crate::html::catalog`).
+pub(crate) mod availability;
+pub(crate) mod categories;
+pub(crate) mod currency;
+pub(crate) mod fetch;
+pub(crate) mod images;
+pub(crate) mod prices;
+pub(crate) mod products;
+pub(crate) mod search;
 mod stores;
-mod urls;
+pub(crate) mod urls;
 
 use crate::state::StorefrontState;
 use axum::Router;

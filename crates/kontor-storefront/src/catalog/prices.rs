@@ -25,6 +25,14 @@ pub(crate) struct Pricing {
 }
 
 impl Pricing {
+    /// Prices in `currency` as the HTML shop shows them: gross (the shop has no price-mode switch).
+    pub fn gross(currency: &str) -> Self {
+        Self {
+            currency: currency.to_ascii_uppercase(),
+            mode: GROSS_MODE,
+        }
+    }
+
     /// Reads `currency` (default: the store's) and `priceMode` (default: gross); an unknown currency is
     /// 422 `313`, an unknown mode 422 `314`.
     pub fn from_request(ctx: &RequestContext) -> Result<Self, AppError> {
@@ -79,9 +87,12 @@ impl Pricing {
     }
 }
 
+/// The type of the price a product was sold at before (shown struck through when higher).
+pub(crate) const ORIGINAL_PRICE_TYPE: &str = "ORIGINAL";
+
 /// Price type → amount in the request's currency and mode: `own` first, types it lacks from `fallback`
 /// (a concrete product inherits the abstract's prices type by type, as Spryker resolves them).
-fn amounts(
+pub(crate) fn amounts(
     own: Option<&PriceProductStorage>,
     fallback: Option<&PriceProductStorage>,
     pricing: &Pricing,

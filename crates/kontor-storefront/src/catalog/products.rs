@@ -68,7 +68,7 @@ fn concrete_key(ctx: &RequestContext, id: i64) -> Option<String> {
     locale_scoped(ctx, projection::PRODUCT_CONCRETE, id)
 }
 
-fn abstract_price_key(ctx: &RequestContext, id: i64) -> Option<String> {
+pub(crate) fn abstract_price_key(ctx: &RequestContext, id: i64) -> Option<String> {
     store_scoped(ctx, projection::PRICE_PRODUCT_ABSTRACT, id)
 }
 
@@ -106,12 +106,16 @@ fn want_labels<'k>(reader: &mut KvReader<'_>, ctx: &RequestContext, keys: impl I
     }
 }
 
+/// An attribute's (or value facet's) label: its fetched translation, else its humanized key.
+pub(crate) fn attribute_label(reader: &KvReader<'_>, locale: &str, attribute: &str) -> String {
+    translated(reader, locale, &attribute_glossary_key(attribute)).unwrap_or_else(|| humanize(attribute))
+}
+
 /// `attributeNames`: each attribute's translated label, else its humanized key.
 fn attribute_names<'k>(reader: &KvReader<'_>, ctx: &RequestContext, keys: impl Iterator<Item = &'k String>) -> Value {
     let names: Map<String, Value> = keys
         .map(|attribute| {
-            let label = translated(reader, &ctx.locale, &attribute_glossary_key(attribute))
-                .unwrap_or_else(|| humanize(attribute));
+            let label = attribute_label(reader, &ctx.locale, attribute);
             (attribute.clone(), Value::String(label))
         })
         .collect();
@@ -146,6 +150,21 @@ impl Wants {
             concrete_availability: includes.has(CONCRETE_AVAILABILITIES),
             concrete_images: includes.has(CONCRETE_IMAGE_SETS),
             categories: includes.has(CATEGORY_NODES),
+        }
+    }
+
+    /// Everything a product page shows: the product's and every variant's prices, availability and
+    /// images; not its category nodes.
+    pub fn all_but_categories() -> Self {
+        Self {
+            abstract_prices: true,
+            abstract_availability: true,
+            abstract_images: true,
+            concretes: true,
+            concrete_prices: true,
+            concrete_availability: true,
+            concrete_images: true,
+            categories: false,
         }
     }
 
@@ -198,7 +217,7 @@ pub(crate) async fn concrete_sku_missing() -> AppError {
 }
 
 /// Round trip 1: the abstract product id behind a SKU in the request's store × locale.
-async fn abstract_id(reader: &mut KvReader<'_>, ctx: &RequestContext, sku: &str) -> Result<i64, AppError> {
+pub(crate) async fn abstract_id(reader: &mut KvReader<'_>, ctx: &RequestContext, sku: &str) -> Result<i64, AppError> {
     let mapping = mapping_key(
         projection::PRODUCT_ABSTRACT,
         Some(&ctx.store.name),
@@ -215,24 +234,33 @@ async fn abstract_id(reader: &mut KvReader<'_>, ctx: &RequestContext, sku: &str)
         .ok_or_else(|| abstract_not_found(sku))
 }
 
-/// The documents of one abstract product taken out of the reader.
-struct AbstractParts {
-    product: ProductAbstractStorage,
-    prices: Option<PriceProductStorage>,
-    availability: Option<AvailabilityStorage>,
-    images: Vec<ProductImageSetStorage>,
+/// An abstract product's documents and its active variants', taken out of the reader: what the
+/// JSON:API renders as resources and the HTML shop as pages.
+pub(crate) struct LoadedAbstract {
+    pub product: ProductAbstractStorage,
+    pub prices: Option<PriceProductStorage>,
+    pub availability: Option<AvailabilityStorage>,
+    pub images: Vec<ProductImageSetStorage>,
+    /// The active variants, in the attribute map's order.
+    pub concretes: Vec<LoadedConcrete>,
 }
 
-/// Loads and renders abstract products by id with what `wants` includes, in the order of `ids`
-/// (ids without a document in the store × locale are skipped). Two KV round trips for any number of
-/// products and variants, three with category nodes.
-pub(crate) async fn load_abstracts(
+/// A variant with its own documents (it inherits the abstract's prices and image sets it lacks).
+pub(crate) struct LoadedConcrete {
+    pub concrete: ProductConcreteStorage,
+    pub prices: Option<PriceProductStorage>,
+    pub images: Vec<ProductImageSetStorage>,
+}
+
+/// Loads abstract products by id with what `wants` includes, in the order of `ids` (ids without a
+/// document in the store × locale are skipped). Two KV round trips for any number of products and
+/// variants; the attribute labels and, with `categories`, the category nodes stay in the reader.
+pub(crate) async fn fetch_abstracts(
     reader: &mut KvReader<'_>,
     ctx: &RequestContext,
-    pricing: &Pricing,
     wants: Wants,
     ids: &[i64],
-) -> Result<Vec<Rendered>, AppError> {
+) -> Result<Vec<LoadedAbstract>, AppError> {
     let wants = wants.for_abstract();
     // Round trip 2: everything keyed by the abstract id.
     for id in ids {
@@ -253,7 +281,7 @@ pub(crate) async fn load_abstracts(
         let Some(product) = reader.take::<ProductAbstractStorage>(abstract_key(ctx, *id).as_deref()) else {
             continue;
         };
-        products.push(AbstractParts {
+        products.push(LoadedAbstract {
             prices: reader.take(abstract_price_key(ctx, *id).as_deref()),
             availability: reader.take(availability_key(ctx, *id).as_deref()),
             // Peeked, not taken: catalog-search reads the same document for its listing images.
@@ -261,6 +289,7 @@ pub(crate) async fn load_abstracts(
                 .peek::<ProductAbstractImageStorage>(abstract_image_key(ctx, *id).as_deref())
                 .map(|images| images.image_sets)
                 .unwrap_or_default(),
+            concretes: Vec::new(),
             product,
         });
     }
@@ -268,8 +297,8 @@ pub(crate) async fn load_abstracts(
     // Round trip 3: variants (their SKUs are part of every abstract's attribute map), labels,
     // category nodes, and the variants' prices and images when included.
     let mut node_ids = BTreeSet::new();
-    for parts in &products {
-        let product = &parts.product;
+    for loaded in &products {
+        let product = &loaded.product;
         for concrete_id in &product.attribute_map.product_concrete_ids {
             reader.want(concrete_key(ctx, *concrete_id));
             if wants.concrete_prices {
@@ -295,40 +324,78 @@ pub(crate) async fn load_abstracts(
         categories::want_nodes(reader, ctx, node_ids.iter().copied());
     }
     reader.flush().await?;
-    let nodes = if wants.categories {
-        categories::render_nodes(reader, ctx, &node_ids.iter().copied().collect::<Vec<_>>()).await?
-    } else {
-        HashMap::new()
-    };
-
-    let mut rendered = Vec::with_capacity(products.len());
-    for parts in products {
-        rendered.push(render_abstract(reader, ctx, pricing, wants, parts, &nodes));
+    for loaded in &mut products {
+        for concrete_id in &loaded.product.attribute_map.product_concrete_ids {
+            let Some(concrete) = reader
+                .take::<ProductConcreteStorage>(concrete_key(ctx, *concrete_id).as_deref())
+                .filter(|concrete| concrete.is_active)
+            else {
+                continue;
+            };
+            let prices = if wants.concrete_prices {
+                reader.take(concrete_price_key(ctx, *concrete_id).as_deref())
+            } else {
+                None
+            };
+            let images = if wants.concrete_images {
+                reader
+                    .take::<ProductConcreteImageStorage>(concrete_image_key(ctx, *concrete_id).as_deref())
+                    .map(|images| images.image_sets)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            loaded.concretes.push(LoadedConcrete {
+                concrete,
+                prices,
+                images,
+            });
+        }
     }
-    Ok(rendered)
+    Ok(products)
 }
 
-fn render_abstract(
+/// Loads and renders abstract products by id with what `wants` includes, in the order of `ids`
+/// (ids without a document in the store × locale are skipped). Two KV round trips for any number of
+/// products and variants, three with category nodes.
+pub(crate) async fn load_abstracts(
     reader: &mut KvReader<'_>,
     ctx: &RequestContext,
     pricing: &Pricing,
     wants: Wants,
-    parts: AbstractParts,
+    ids: &[i64],
+) -> Result<Vec<Rendered>, AppError> {
+    let wants = wants.for_abstract();
+    let products = fetch_abstracts(reader, ctx, wants, ids).await?;
+    let nodes = if wants.categories {
+        let node_ids: BTreeSet<i64> = products
+            .iter()
+            .flat_map(|loaded| loaded.product.category_node_ids.iter().copied())
+            .collect();
+        categories::render_nodes(reader, ctx, &node_ids.into_iter().collect::<Vec<_>>()).await?
+    } else {
+        HashMap::new()
+    };
+    Ok(products
+        .iter()
+        .map(|loaded| render_abstract(reader, ctx, pricing, wants, loaded, &nodes))
+        .collect())
+}
+
+fn render_abstract(
+    reader: &KvReader<'_>,
+    ctx: &RequestContext,
+    pricing: &Pricing,
+    wants: Wants,
+    loaded: &LoadedAbstract,
     nodes: &HashMap<i64, Resource>,
 ) -> Rendered {
-    let product = &parts.product;
+    let product = &loaded.product;
     let sku = product.sku.as_str();
-    let mut concretes: Vec<ProductConcreteStorage> = Vec::new();
-    for concrete_id in &product.attribute_map.product_concrete_ids {
-        if let Some(concrete) = reader.take::<ProductConcreteStorage>(concrete_key(ctx, *concrete_id).as_deref())
-            && concrete.is_active
-        {
-            concretes.push(concrete);
-        }
-    }
-    let sku_of: HashMap<i64, &str> = concretes
+    let sku_of: HashMap<i64, &str> = loaded
+        .concretes
         .iter()
-        .map(|concrete| (concrete.id_product_concrete, concrete.sku.as_str()))
+        .map(|variant| (variant.concrete.id_product_concrete, variant.concrete.sku.as_str()))
         .collect();
     let map = &product.attribute_map;
     let variants: Map<String, Value> = map
@@ -371,45 +438,30 @@ fn render_abstract(
     let mut resource = Resource::new(ctx, ABSTRACT_PRODUCTS, sku, attributes);
     let mut related = Vec::new();
     if wants.abstract_prices {
-        let prices = abstract_prices_resource(ctx, sku, price_attributes(parts.prices.as_ref(), None, pricing));
+        let prices = abstract_prices_resource(ctx, sku, price_attributes(loaded.prices.as_ref(), None, pricing));
         resource.relate(&prices);
         related.push(prices);
     }
     if wants.abstract_availability {
-        let availability = abstract_availability_resource(ctx, sku, parts.availability.as_ref());
+        let availability = abstract_availability_resource(ctx, sku, loaded.availability.as_ref());
         resource.relate(&availability);
         related.push(availability);
     }
     if wants.abstract_images {
-        let images = abstract_images_resource(ctx, sku, &parts.images);
+        let images = abstract_images_resource(ctx, sku, &loaded.images);
         resource.relate(&images);
         related.push(images);
     }
     if wants.concretes {
-        for concrete in &concretes {
-            let own_prices: Option<PriceProductStorage> = if wants.concrete_prices {
-                reader.take(concrete_price_key(ctx, concrete.id_product_concrete).as_deref())
-            } else {
-                None
-            };
-            let own_images: Vec<ProductImageSetStorage> = if wants.concrete_images {
-                reader
-                    .take::<ProductConcreteImageStorage>(
-                        concrete_image_key(ctx, concrete.id_product_concrete).as_deref(),
-                    )
-                    .map(|images| images.image_sets)
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
-            };
+        for variant in &loaded.concretes {
             let view = ConcreteView {
-                concrete,
+                concrete: &variant.concrete,
                 product,
-                prices: own_prices.as_ref(),
-                abstract_prices: parts.prices.as_ref(),
-                availability: parts.availability.as_ref(),
-                images: &own_images,
-                abstract_images: &parts.images,
+                prices: variant.prices.as_ref(),
+                abstract_prices: loaded.prices.as_ref(),
+                availability: loaded.availability.as_ref(),
+                images: &variant.images,
+                abstract_images: &loaded.images,
             };
             let Rendered {
                 resource: concrete_resource,

@@ -20,13 +20,13 @@
 //! label (`product.attribute.<name>` glossary key, else the humanized name). Search answers carry no
 //! `ETag`: hits do not expose their documents' timestamps.
 
-use super::categories::tree_key;
+use super::categories::{by_order, tree_key};
 use super::currency::{currency_json, to_minor_units};
 use super::fetch::KvReader;
-use super::images::listing_images;
-use super::prices::{DEFAULT_PRICE_TYPE, Pricing};
-use super::products::{self, Wants, abstract_image_key, translated, translation_key};
-use super::{attribute_glossary_key, humanize, query_of};
+use super::images::{ListingImage, listing_images};
+use super::prices::{DEFAULT_PRICE_TYPE, Pricing, amounts};
+use super::products::{self, Wants, abstract_image_key, abstract_price_key, attribute_label, translation_key};
+use super::{attribute_glossary_key, query_of};
 use crate::context::RequestContext;
 use crate::document::{DEFAULT_PAGE_LIMIT, Document, Includes, MAX_PAGE_LIMIT, Page, Resource};
 use crate::state::StorefrontState;
@@ -36,8 +36,12 @@ use axum::response::Response;
 use kontor_core::ids::CategoryNodeId;
 use kontor_core::{LocaleName, StoreName};
 use kontor_readmodel::search::SearchResultData;
-use kontor_readmodel::storage::{CategoryTreeNode, CategoryTreeStorage, ProductAbstractImageStorage};
-use kontor_search::{IntegerRange, SearchError, SearchFilters, SearchHit, SearchRequest, SearchResult, SearchSort};
+use kontor_readmodel::storage::{
+    CategoryTreeNode, CategoryTreeStorage, PriceProductStorage, ProductAbstractImageStorage,
+};
+use kontor_search::{
+    IntegerRange, SearchError, SearchFilters, SearchHit, SearchRequest, SearchResult, SearchSort, ValueFacet,
+};
 use kontor_web::{AppError, ErrorCode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -48,7 +52,8 @@ const SUGGESTIONS: &str = "catalog-search-suggestions";
 const SUGGESTION_LIMIT: usize = 10;
 /// Facets that take one value; all others are multi-select.
 const SINGLE_VALUED_FACETS: &[&str] = &["availability"];
-const SORTS: &[(&str, &str)] = &[
+/// The supported `sort` values and their labels, in the order they are offered.
+pub(crate) const SORTS: &[(&str, &str)] = &[
     ("rating", "Sort by product ratings"),
     ("name_asc", "Sort by name ascending"),
     ("name_desc", "Sort by name descending"),
@@ -93,18 +98,18 @@ fn not_integer(parameter: &str) -> AppError {
     )
 }
 
-/// A parsed `catalog-search` request.
-struct SearchParams {
-    query: Option<String>,
-    page: Page,
+/// A parsed `catalog-search` request (the HTML listings take the same parameters).
+pub(crate) struct SearchParams {
+    pub query: Option<String>,
+    pub page: Page,
     sort: SearchSort,
     /// (`sort` value, order) when a supported sort was asked for.
-    current_sort: Option<(&'static str, &'static str)>,
-    category: Option<i64>,
-    price: IntegerRange,
+    pub current_sort: Option<(&'static str, &'static str)>,
+    pub category: Option<i64>,
+    pub price: IntegerRange,
     rating: IntegerRange,
     /// Facet → accepted values (from `name=` and `name[]=` alike).
-    facets: BTreeMap<String, Vec<String>>,
+    pub facets: BTreeMap<String, Vec<String>>,
 }
 
 fn integer_param(pairs: &[(String, String)], name: &str) -> Result<Option<i64>, AppError> {
@@ -115,9 +120,12 @@ fn integer_param(pairs: &[(String, String)], name: &str) -> Result<Option<i64>, 
     }
 }
 
-fn parse_page(query: Option<&str>, pairs: &[(String, String)]) -> Result<Page, AppError> {
+fn parse_page(query: Option<&str>, pairs: &[(String, String)], default_limit: usize) -> Result<Page, AppError> {
     let mut page = Page::from_query(query, ErrorCode::SearchParameterNotInteger)?;
     let has = |name: &str| pairs.iter().any(|(key, _)| key == name);
+    if !has("page[limit]") {
+        page.limit = default_limit;
+    }
     if !has("page[limit]")
         && let Some(ipp) = integer_param(pairs, "ipp")?
     {
@@ -176,8 +184,9 @@ fn money_param(pairs: &[(String, String)], name: &str, pricing: &Pricing) -> Res
 }
 
 impl SearchParams {
-    fn parse(ctx: &RequestContext, pricing: &Pricing) -> Result<Self, AppError> {
-        let query = query_of(ctx);
+    /// Reads the parameters of `query` (the part after `?`); pages hold `default_limit` hits unless
+    /// `page[limit]` or `ipp` says otherwise.
+    pub fn parse(query: Option<&str>, pricing: &Pricing, default_limit: usize) -> Result<Self, AppError> {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .map(|(key, value)| (key.into_owned(), value.into_owned()))
             .collect();
@@ -206,7 +215,7 @@ impl SearchParams {
         }
         Ok(Self {
             query: text,
-            page: parse_page(query, &pairs)?,
+            page: parse_page(query, &pairs, default_limit)?,
             sort,
             current_sort,
             category: integer_param(&pairs, "category")?,
@@ -245,7 +254,7 @@ impl SearchParams {
 }
 
 /// Runs the search; facet parameters that name no facet of the index are dropped and the search re-run.
-async fn run_search(
+pub(crate) async fn run_search(
     state: &StorefrontState,
     ctx: &RequestContext,
     pricing: &Pricing,
@@ -275,28 +284,80 @@ async fn run_search(
         .map_err(search_unavailable)
 }
 
-/// The hit's DEFAULT price in the request's currency and mode.
-fn hit_price(data: &SearchResultData, pricing: &Pricing) -> Option<i64> {
+/// The hit's price of `price_type` in the request's currency and mode.
+pub(crate) fn hit_amount(data: &SearchResultData, pricing: &Pricing, price_type: &str) -> Option<i64> {
     data.prices.as_ref()?.iter().find_map(|price| {
-        (price.price_type == DEFAULT_PRICE_TYPE
-            && price.currency == pricing.currency
-            && price.price_mode == pricing.mode)
+        (price.price_type == price_type && price.currency == pricing.currency && price.price_mode == pricing.mode)
             .then_some(price.amount)
     })
 }
 
-/// Listing images: the search document's when it has them, else the product's KV image sets.
-fn hit_images(reader: &KvReader<'_>, ctx: &RequestContext, data: &SearchResultData) -> Vec<Value> {
+/// Queues the KV price documents of the hits whose search document lacks a price of `price_type`
+/// (the search documents carry DEFAULT prices only), for [`hit_amount_or_stored`].
+pub(crate) fn want_hit_prices(
+    reader: &mut KvReader<'_>,
+    ctx: &RequestContext,
+    pricing: &Pricing,
+    hits: &[SearchHit],
+    price_type: &str,
+) {
+    for hit in hits {
+        if hit_amount(&hit.data, pricing, price_type).is_none() {
+            reader.want(abstract_price_key(ctx, hit.data.id_product_abstract.0));
+        }
+    }
+}
+
+/// The hit's price of `price_type`: the search document's, else the product's KV price document's
+/// (queued by [`want_hit_prices`]).
+pub(crate) fn hit_amount_or_stored(
+    reader: &KvReader<'_>,
+    ctx: &RequestContext,
+    pricing: &Pricing,
+    data: &SearchResultData,
+    price_type: &str,
+) -> Option<i64> {
+    hit_amount(data, pricing, price_type).or_else(|| {
+        let stored: PriceProductStorage =
+            reader.peek(abstract_price_key(ctx, data.id_product_abstract.0).as_deref())?;
+        amounts(Some(&stored), None, pricing).get(price_type).copied()
+    })
+}
+
+/// The hit's DEFAULT price in the request's currency and mode.
+fn hit_price(data: &SearchResultData, pricing: &Pricing) -> Option<i64> {
+    hit_amount(data, pricing, DEFAULT_PRICE_TYPE)
+}
+
+/// Listing images: the search document's when it has them, else the product's KV image sets (queued
+/// by [`want_listing_documents`]).
+pub(crate) fn hit_images(reader: &KvReader<'_>, ctx: &RequestContext, data: &SearchResultData) -> Vec<ListingImage> {
     if let Some(images) = &data.images {
-        return images
-            .iter()
-            .map(|image| json!({"externalUrlSmall": image.external_url_small, "externalUrlLarge": image.external_url_large}))
-            .collect();
+        return images.iter().map(ListingImage::from).collect();
     }
     reader
         .peek::<ProductAbstractImageStorage>(abstract_image_key(ctx, data.id_product_abstract.0).as_deref())
         .map(|images| listing_images(&images.image_sets))
         .unwrap_or_default()
+}
+
+/// Queues the KV image sets of the hits whose search document has no listing images.
+pub(crate) fn want_hit_images(reader: &mut KvReader<'_>, ctx: &RequestContext, hits: &[SearchHit]) {
+    for hit in hits {
+        if hit.data.images.is_none() {
+            reader.want(abstract_image_key(ctx, hit.data.id_product_abstract.0));
+        }
+    }
+}
+
+/// Queues what a listing page shows besides the hits: the category tree, the KV images of hits whose
+/// search document has none, and the value facets' labels. One round trip with the caller's own keys.
+pub(crate) fn want_listing_documents(reader: &mut KvReader<'_>, ctx: &RequestContext, result: &SearchResult) {
+    reader.want(tree_key(ctx));
+    want_hit_images(reader, ctx, &result.hits);
+    for facet in &result.value_facets {
+        reader.want(translation_key(&ctx.locale, &attribute_glossary_key(&facet.name)));
+    }
 }
 
 fn abstract_product_json(reader: &KvReader<'_>, ctx: &RequestContext, pricing: &Pricing, hit: &SearchHit) -> Value {
@@ -320,8 +381,37 @@ fn abstract_product_json(reader: &KvReader<'_>, ctx: &RequestContext, pricing: &
     })
 }
 
-fn facet_label(reader: &KvReader<'_>, ctx: &RequestContext, name: &str) -> String {
-    translated(reader, &ctx.locale, &attribute_glossary_key(name)).unwrap_or_else(|| humanize(name))
+/// A value facet of a search answer as listings show it.
+pub(crate) struct FacetView<'r> {
+    pub facet: &'r ValueFacet,
+    /// The attribute label (translated, else the humanized name).
+    pub label: String,
+    /// The query parameter filtering by it.
+    pub parameter: &'r str,
+    pub multi: bool,
+    /// The values the request filters by.
+    pub active: &'r [String],
+}
+
+/// The value facets of `result` with their labels (queued by [`want_listing_documents`]) and the
+/// values `params` filter by.
+pub(crate) fn value_facets<'r>(
+    reader: &KvReader<'_>,
+    ctx: &RequestContext,
+    result: &'r SearchResult,
+    params: &'r SearchParams,
+) -> Vec<FacetView<'r>> {
+    result
+        .value_facets
+        .iter()
+        .map(|facet| FacetView {
+            facet,
+            label: attribute_label(reader, &ctx.locale, &facet.name),
+            parameter: &facet.name,
+            multi: !SINGLE_VALUED_FACETS.contains(&facet.name.as_str()),
+            active: params.facets.get(&facet.name).map_or(&[], Vec::as_slice),
+        })
+        .collect()
 }
 
 fn value_facets_json(
@@ -330,24 +420,21 @@ fn value_facets_json(
     result: &SearchResult,
     params: &SearchParams,
 ) -> Vec<Value> {
-    result
-        .value_facets
-        .iter()
-        .map(|facet| {
-            let multi = !SINGLE_VALUED_FACETS.contains(&facet.name.as_str());
-            let active = params.facets.get(&facet.name);
-            let active_value = match active {
-                None => Value::Null,
-                Some(values) if multi => json!(values),
-                Some(values) => json!(values.first()),
+    value_facets(reader, ctx, result, params)
+        .into_iter()
+        .map(|view| {
+            let active_value = match (params.facets.contains_key(&view.facet.name), view.multi) {
+                (false, _) => Value::Null,
+                (true, true) => json!(view.active),
+                (true, false) => json!(view.active.first()),
             };
             json!({
-                "name": facet.name,
-                "localizedName": facet_label(reader, ctx, &facet.name),
+                "name": view.facet.name,
+                "localizedName": view.label,
                 "docCount": null,
-                "values": facet.values.iter().map(|value| json!({"value": value.value, "doc_count": value.doc_count})).collect::<Vec<_>>(),
+                "values": view.facet.values.iter().map(|value| json!({"value": value.value, "doc_count": value.doc_count})).collect::<Vec<_>>(),
                 "activeValue": active_value,
-                "config": {"parameterName": facet.name, "isMultiValued": multi},
+                "config": {"parameterName": view.parameter, "isMultiValued": view.multi},
             })
         })
         .collect()
@@ -374,9 +461,7 @@ fn range_facet_json(
 }
 
 fn category_filter_json(nodes: &[CategoryTreeNode], counts: &HashMap<i64, u64>) -> Vec<Value> {
-    let mut sorted: Vec<&CategoryTreeNode> = nodes.iter().collect();
-    sorted.sort_by_key(|node| std::cmp::Reverse(node.order));
-    sorted
+    by_order(nodes)
         .into_iter()
         .map(|node| {
             json!({
@@ -397,21 +482,12 @@ pub(crate) async fn catalog_search(
 ) -> Result<Response, AppError> {
     let pricing = Pricing::from_request(&ctx)?;
     let includes = Includes::from_query(query_of(&ctx));
-    let mut params = SearchParams::parse(&ctx, &pricing)?;
+    let mut params = SearchParams::parse(query_of(&ctx), &pricing, DEFAULT_PAGE_LIMIT)?;
     let result = run_search(&state, &ctx, &pricing, &mut params).await?;
 
     // One KV round trip for the listing's extras; included products share it and add their own.
     let mut reader = KvReader::new(state.kv.as_ref());
-    let tree_key = tree_key(&ctx);
-    reader.want(tree_key.clone());
-    for hit in &result.hits {
-        if hit.data.images.is_none() {
-            reader.want(abstract_image_key(&ctx, hit.data.id_product_abstract.0));
-        }
-    }
-    for facet in &result.value_facets {
-        reader.want(translation_key(&ctx.locale, &attribute_glossary_key(&facet.name)));
-    }
+    want_listing_documents(&mut reader, &ctx, &result);
     let included = if includes.has(products::ABSTRACT_PRODUCTS) {
         let ids: Vec<i64> = result.hits.iter().map(|hit| hit.data.id_product_abstract.0).collect();
         products::load_abstracts(&mut reader, &ctx, &pricing, Wants::from_includes(&includes), &ids).await?
@@ -419,7 +495,7 @@ pub(crate) async fn catalog_search(
         reader.flush().await?;
         Vec::new()
     };
-    let tree: CategoryTreeStorage = reader.peek(tree_key.as_deref()).unwrap_or_default();
+    let tree: CategoryTreeStorage = reader.peek(tree_key(&ctx).as_deref()).unwrap_or_default();
     let counts: HashMap<i64, u64> = result
         .category_counts
         .iter()
@@ -492,6 +568,60 @@ fn matching_categories<'t>(nodes: &'t [CategoryTreeNode], prefix: &str, found: &
     }
 }
 
+/// What a search-as-you-type prefix suggests, at most [`SUGGESTION_LIMIT`] of each kind.
+#[derive(Default)]
+pub(crate) struct SuggestionResults {
+    pub completion: Vec<String>,
+    pub products: Vec<SearchHit>,
+    pub categories: Vec<SuggestedCategory>,
+}
+
+/// A category whose name has a word starting with the prefix.
+pub(crate) struct SuggestedCategory {
+    pub node_id: i64,
+    pub name: String,
+    pub url: Option<String>,
+}
+
+/// Suggestions for `prefix` (trimmed, lower-cased by the caller; empty suggests nothing): one index
+/// lookup, then one KV round trip for the category tree and the KV images of products whose search
+/// document has none (read with [`hit_images`]).
+pub(crate) async fn find_suggestions(
+    state: &StorefrontState,
+    reader: &mut KvReader<'_>,
+    ctx: &RequestContext,
+    prefix: &str,
+) -> Result<SuggestionResults, AppError> {
+    if prefix.is_empty() {
+        return Ok(SuggestionResults::default());
+    }
+    let (store, locale) = scope(ctx)?;
+    let found = state
+        .search
+        .suggest(&store, &locale, prefix, SUGGESTION_LIMIT)
+        .await
+        .map_err(search_unavailable)?;
+    let tree_key = tree_key(ctx);
+    reader.want(tree_key.clone());
+    want_hit_images(reader, ctx, &found.products);
+    reader.flush().await?;
+    let tree: CategoryTreeStorage = reader.peek(tree_key.as_deref()).unwrap_or_default();
+    let mut matched = Vec::new();
+    matching_categories(&tree.category_nodes_storage, prefix, &mut matched);
+    Ok(SuggestionResults {
+        completion: found.completion.into_iter().take(SUGGESTION_LIMIT).collect(),
+        products: found.products.into_iter().take(SUGGESTION_LIMIT).collect(),
+        categories: matched
+            .into_iter()
+            .map(|node| SuggestedCategory {
+                node_id: node.node_id,
+                name: node.name.clone(),
+                url: node.url.clone(),
+            })
+            .collect(),
+    })
+}
+
 /// `GET /catalog-search-suggestions`.
 pub(crate) async fn suggestions(
     State(state): State<StorefrontState>,
@@ -503,35 +633,15 @@ pub(crate) async fn suggestions(
         .map(|q| q.trim().to_lowercase())
         .unwrap_or_default();
     let mut reader = KvReader::new(state.kv.as_ref());
-    let (completion, hits, categories) = if prefix.is_empty() {
-        (Vec::new(), Vec::new(), Vec::new())
-    } else {
-        let (store, locale) = scope(&ctx)?;
-        let found = state
-            .search
-            .suggest(&store, &locale, &prefix, SUGGESTION_LIMIT)
-            .await
-            .map_err(search_unavailable)?;
-        let tree_key = tree_key(&ctx);
-        reader.want(tree_key.clone());
-        for hit in &found.products {
-            if hit.data.images.is_none() {
-                reader.want(abstract_image_key(&ctx, hit.data.id_product_abstract.0));
-            }
-        }
-        reader.flush().await?;
-        let tree: CategoryTreeStorage = reader.peek(tree_key.as_deref()).unwrap_or_default();
-        let mut matched = Vec::new();
-        matching_categories(&tree.category_nodes_storage, &prefix, &mut matched);
-        let categories: Vec<Value> = matched
-            .into_iter()
-            .map(|node| json!({"name": node.name, "url": node.url}))
-            .collect();
-        (found.completion, found.products, categories)
-    };
-    let products: Vec<Value> = hits
+    let found = find_suggestions(&state, &mut reader, &ctx, &prefix).await?;
+    let categories: Vec<Value> = found
+        .categories
         .iter()
-        .take(SUGGESTION_LIMIT)
+        .map(|category| json!({"name": category.name, "url": category.url}))
+        .collect();
+    let products: Vec<Value> = found
+        .products
+        .iter()
         .map(|hit| {
             json!({
                 "abstractSku": hit.data.abstract_sku,
@@ -543,7 +653,7 @@ pub(crate) async fn suggestions(
         })
         .collect();
     let attributes = json!({
-        "completion": completion.into_iter().take(SUGGESTION_LIMIT).collect::<Vec<_>>(),
+        "completion": found.completion,
         "categories": categories,
         "cmsPages": [],
         "abstractProducts": products,

@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use kontor_readmodel::key;
-use kontor_readmodel::storage::{CategoryNodeStorage, ProductAbstractStorage, UrlStorage, projection};
+use kontor_readmodel::storage::{CategoryNodeStorage, ProductAbstractStorage, StoreStorage, UrlStorage, projection};
 use kontor_web::{AppError, ErrorCode};
 use serde_json::json;
 
@@ -31,6 +31,36 @@ fn not_found(url: &str) -> AppError {
     AppError::new(ErrorCode::NotFound, format!("no page has the URL {url}"))
 }
 
+/// Follows `url` through its redirects (at most [`MAX_REDIRECTS`] hops) to the entry of the page it
+/// shows; `None` when a hop has no entry. One KV round trip per hop.
+pub(crate) async fn resolve_url(reader: &mut KvReader<'_>, url: &str) -> Result<Option<UrlStorage>, AppError> {
+    let mut url = url.to_owned();
+    for _ in 0..=MAX_REDIRECTS {
+        let key = url_key(&url);
+        reader.want(key.clone());
+        reader.flush().await?;
+        let Some(found) = reader.take::<UrlStorage>(key.as_deref()) else {
+            return Ok(None);
+        };
+        match &found.redirect {
+            Some(redirect) => url = redirect.to_url.clone(),
+            None => return Ok(Some(found)),
+        }
+    }
+    Ok(None)
+}
+
+/// The locale a URL entry is shown in: the URL's own locale when the store sells in it (so `/de/...`
+/// shows German in an English session too), else `fallback`.
+pub(crate) fn entry_locale(store: &StoreStorage, entry: &UrlStorage, fallback: &str) -> String {
+    store
+        .available_locales
+        .iter()
+        .find(|locale| locale.eq_ignore_ascii_case(&entry.locale_name))
+        .cloned()
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
 /// `GET /url-resolver?url=…`.
 pub(crate) async fn resolve(
     State(state): State<StorefrontState>,
@@ -42,32 +72,10 @@ pub(crate) async fn resolve(
         .filter(|url| !url.is_empty())
         .ok_or_else(|| AppError::at_parameter(ErrorCode::InvalidParameter, "url", "the url parameter is missing"))?;
     let mut reader = KvReader::new(state.kv.as_ref());
-    let mut url = requested.clone();
-    let mut entry: Option<UrlStorage> = None;
-    for _ in 0..=MAX_REDIRECTS {
-        let key = url_key(&url);
-        reader.want(key.clone());
-        reader.flush().await?;
-        let found = reader
-            .take::<UrlStorage>(key.as_deref())
-            .ok_or_else(|| not_found(&requested))?;
-        match &found.redirect {
-            Some(redirect) => url = redirect.to_url.clone(),
-            None => {
-                entry = Some(found);
-                break;
-            }
-        }
-    }
-    let entry = entry.ok_or_else(|| not_found(&requested))?;
-    // The URL's own locale when the store sells in it, so `/de/...` resolves in a German session too.
-    let locale = ctx
-        .store
-        .available_locales
-        .iter()
-        .find(|locale| locale.eq_ignore_ascii_case(&entry.locale_name))
-        .cloned()
-        .unwrap_or_else(|| ctx.locale.clone());
+    let entry = resolve_url(&mut reader, &requested)
+        .await?
+        .ok_or_else(|| not_found(&requested))?;
+    let locale = entry_locale(&ctx.store, &entry, &ctx.locale);
     let (entity_type, entity_id) = if let Some(id) = entry.fk_resource_product_abstract {
         let key = key(
             projection::PRODUCT_ABSTRACT,

@@ -27,4 +27,6 @@ mod accounts;
 mod carts;
 mod catalog;
 mod checkout;
+mod html_catalog;
+mod html_shop;
 mod invalidation;
