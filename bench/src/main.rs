@@ -30,6 +30,9 @@
 //!   available as for add-to-cart, shipment method from `checkout-data`, payment `Invoice` of
 //!   `DummyPayment`); each request places one order, so requests/s is orders/s. The run ends when the
 //!   carts are used up or `--duration` has passed.
+//! - `paths`: `GET <base-url><path>` over the paths of `--path-file` (one per line, e.g.
+//!   `/product/001` or `/api/catalog-search?category=5&ipp=48`) in a random order: HTML pages and their
+//!   JSON:API counterparts measured the same way (`--base-url` = the storefront's root).
 //!
 //! Any non-2xx answer and any transport failure counts as an error, tallied by status; the first
 //! few error bodies are printed. Data is discovered before the clock starts. With `--server-pid`
@@ -100,6 +103,9 @@ struct Args {
     /// Abstract SKUs for `storefront-product`, one per line; default: page through `catalog-search`.
     #[arg(long, value_name = "FILE")]
     sku_file: Option<PathBuf>,
+    /// Paths for `paths`, one per line, relative to `--base-url`.
+    #[arg(long, value_name = "FILE")]
+    path_file: Option<PathBuf>,
     /// Concrete SKUs to pick the cart's items from, one per line; default: from the products'
     /// `attributeMap.product_concrete_ids`.
     #[arg(long, value_name = "FILE")]
@@ -146,6 +152,7 @@ enum Scenario {
     StorefrontSearch,
     StorefrontAddToCart,
     StorefrontCheckout,
+    Paths,
 }
 
 impl Scenario {
@@ -159,6 +166,7 @@ impl Scenario {
             Self::StorefrontSearch => "storefront-search",
             Self::StorefrontAddToCart => "storefront-add-to-cart",
             Self::StorefrontCheckout => "storefront-checkout",
+            Self::Paths => "paths",
         }
     }
 
@@ -196,6 +204,10 @@ enum Plan {
     Checkout {
         carts: Vec<(String, String)>,
         shipment_method: i64,
+    },
+    /// Paths (with query) relative to the base URL.
+    Paths {
+        paths: Vec<String>,
     },
 }
 
@@ -260,6 +272,7 @@ impl Plan {
             Self::Hello => Call::get(String::new()),
             Self::Product { skus } => Call::get(format!("/abstract-products/{}", skus[spread(n, skus.len())])),
             Self::Search { queries } => Call::get(format!("/catalog-search?{}", queries[n as usize % queries.len()])),
+            Self::Paths { paths } => Call::get(paths[spread(n, paths.len())].clone()),
             Self::AddToCart { skus, guests, run_id } => {
                 let sku = &skus[spread(n, skus.len())];
                 let body = json!({"data": {"type": "guest-cart-items", "attributes": {"sku": sku, "quantity": 1}}});
@@ -841,6 +854,20 @@ async fn plan(setup: &Setup, args: &Args) -> anyhow::Result<(Plan, String)> {
             (Plan::Search { queries }, context)
         }
         Scenario::StorefrontCheckout => checkout_plan(setup, args).await?,
+        Scenario::Paths => {
+            let Some(file) = &args.path_file else {
+                bail!("--scenario paths needs --path-file");
+            };
+            let paths: Vec<String> = read_lines(file)?
+                .into_iter()
+                .filter(|path| path.starts_with('/'))
+                .collect();
+            if paths.is_empty() {
+                bail!("{} holds no path starting with /", file.display());
+            }
+            let context = format!("{} paths in random order, e.g. {}", paths.len(), paths[0]);
+            (Plan::Paths { paths }, context)
+        }
         Scenario::StorefrontAddToCart => {
             let candidates = match &args.concrete_sku_file {
                 Some(path) => read_lines(path)?,

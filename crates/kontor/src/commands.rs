@@ -2,8 +2,10 @@
 
 use anyhow::{Context, bail};
 use kontor_config::{Settings, redact_url_password};
+use kontor_core::ids::RoleId;
 use kontor_db::SqlDatabase;
 use kontor_domain::DomainError;
+use kontor_domain::acl::{ADMINISTRATOR, AclService, Permission};
 use kontor_domain::gateway::BackendGateway;
 use kontor_domain::users::UserService;
 use kontor_web::access_token::AccessTokenKeys;
@@ -71,15 +73,23 @@ async fn render_metrics() -> String {
         .unwrap_or_default()
 }
 
+/// What the backend's live features use: the KV store holding Back Office sessions and the notifier
+/// for order announcements and the Back Office WebSocket.
+struct BackendLive {
+    session_kv: Arc<dyn kontor_kv::KvStore>,
+    notifier: Arc<dyn kontor_notify::Notifier>,
+}
+
 async fn serve_backend(
     settings: &Settings,
     database: SqlDatabase,
     gateway: Arc<dyn BackendGateway>,
+    live: BackendLive,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mailer =
         kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
-    let oms = crate::oms::Oms::open(settings, &database, mailer)?;
+    let oms = crate::oms::Oms::open(settings, &database, mailer)?.announcing(&database, Arc::clone(&live.notifier));
     oms.engine.check_occupied_states().await?;
     let (files, signer) = file_store(settings).await?;
     let state = kontor_backoffice::AdminState::new(Arc::new(database.clone()))
@@ -88,7 +98,9 @@ async fn serve_backend(
         .with_files(kontor_backoffice::files::FilesAdmin::new(
             Arc::clone(&files),
             signer.clone(),
-        ));
+        ))
+        .with_queues(crate::pipeline::open_bus(settings, &database).await?)
+        .with_ui(crate::web::backoffice_kit(settings, live.session_kv, live.notifier)?);
     let callbacks = kontor_backoffice::orders::callback_routes(
         Arc::new(oms.order_admin(&database)),
         &settings.payment.callback_secret,
@@ -113,10 +125,14 @@ async fn serve_backend(
     let address = listener.local_addr().context("read the bound address")?;
     tracing::info!(%address, "backend listening");
     println!("backend listening on http://{address}");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .context("serve HTTP")?;
+    // Connect info gives handlers the client address (login throttling).
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+    .context("serve HTTP")?;
     tracing::info!("backend stopped");
     Ok(())
 }
@@ -129,8 +145,16 @@ pub async fn backend(settings: &Settings) -> anyhow::Result<()> {
             "internal.token is empty: split storefronts cannot reach this backend (/internal/gateway answers 401)"
         );
     }
-    let gateway = local_gateway(settings, &database)?;
-    serve_backend(settings, database, gateway, shutdown_token()).await
+    let notifier = crate::pipeline::open_notifier(settings, &format!("backend-{}", std::process::id())).await?;
+    let gateway: Arc<dyn BackendGateway> = Arc::new(crate::live::AnnouncingGateway {
+        inner: local_gateway(settings, &database)?,
+        notifier: Arc::clone(&notifier),
+    });
+    let live = BackendLive {
+        session_kv: crate::web::backend_session_kv(settings).await?,
+        notifier,
+    };
+    serve_backend(settings, database, gateway, live, shutdown_token()).await
 }
 
 /// The customer access-token keys: `auth.token_secret`, or else a random secret created once in
@@ -150,7 +174,7 @@ pub fn token_keys(settings: &Settings) -> anyhow::Result<AccessTokenKeys> {
 
 /// A secret from the configuration, or else one created once in `<data_dir>/<file>` (owner-only), so it
 /// survives restarts of a single-machine shop. Several nodes must configure the same value instead.
-fn configured_or_generated_secret(
+pub(crate) fn configured_or_generated_secret(
     settings: &Settings,
     configured: &str,
     file: &str,
@@ -236,6 +260,7 @@ async fn serve_storefront(
     notifier: Arc<dyn kontor_notify::Notifier>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let html = crate::web::storefront_kit(settings, stores.kv.clone(), Arc::clone(&notifier))?;
     let state = kontor_storefront::StorefrontState::new(
         stores.kv,
         stores.search,
@@ -247,6 +272,7 @@ async fn serve_storefront(
             cors_origins: settings.storefront.cors_origins.clone(),
             search_replica,
             store_cache_ttl: Some(kontor_storefront::invalidation::NOTIFIED_STORE_CACHE_TTL),
+            html: Some(Arc::new(html)),
         },
     );
     tokio::spawn(kontor_storefront::invalidation::follow_kv_changes(
@@ -262,11 +288,15 @@ async fn serve_storefront(
         .with_context(|| format!("listen on {} (storefront.listen)", settings.storefront.listen))?;
     let address = listener.local_addr().context("read the bound address")?;
     tracing::info!(%address, "storefront listening");
+    // Scripts and tests read this line: the shop is at the root, the JSON:API under `/api`.
     println!("storefront listening on http://{address}/api");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .context("serve HTTP")?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+    .context("serve HTTP")?;
     tracing::info!("storefront stopped");
     Ok(())
 }
@@ -352,10 +382,13 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     database.migrate().await.context("apply migrations")?;
     let shutdown = shutdown_token();
     let stores = crate::pipeline::ReadStores::open(settings).await?;
-    let gateway = local_gateway(settings, &database)?;
     let scheduler = crate::scheduler::spawn_in_serve(settings, &database, &stores, shutdown.clone())?;
     // One notifier for the process: the worker's announcements reach the storefront in it.
     let notifier = crate::pipeline::open_notifier(settings, &format!("serve-{}", std::process::id())).await?;
+    let gateway: Arc<dyn BackendGateway> = Arc::new(crate::live::AnnouncingGateway {
+        inner: local_gateway(settings, &database)?,
+        notifier: Arc::clone(&notifier),
+    });
     let targets = crate::pipeline::WorkerTargets {
         kv: stores.kv.clone(),
         search: Some(stores.search.clone()),
@@ -369,7 +402,11 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
         1,
         shutdown.clone(),
     );
-    let backend = serve_backend(settings, database, gateway.clone(), shutdown.clone());
+    let live = BackendLive {
+        session_kv: stores.kv.clone(),
+        notifier: Arc::clone(&notifier),
+    };
+    let backend = serve_backend(settings, database, gateway.clone(), live, shutdown.clone());
     let storefront = serve_storefront(settings, stores, gateway, None, notifier, shutdown.clone());
     // Any role ending (error or signal) ends the others, so the process never runs half a shop.
     let stop_all = |result: anyhow::Result<()>| {
@@ -427,24 +464,76 @@ fn generated_password() -> String {
         .collect()
 }
 
+/// `kontor user create`: the roles (default: administrator) are looked up before the user is made, so a
+/// misspelt role creates nothing.
 pub async fn create_user(
     settings: &Settings,
     email: &str,
     password: Option<String>,
     token_name: Option<&str>,
+    roles: &[String],
 ) -> anyhow::Result<()> {
     let database = connect(settings).await?;
+    let acl = AclService::new(Arc::new(database.clone()));
     let users = UserService::new(Arc::new(database));
+    let role_names: Vec<&str> = if roles.is_empty() {
+        vec![ADMINISTRATOR]
+    } else {
+        roles.iter().map(String::as_str).collect()
+    };
+    let role_ids = role_ids(&acl, &role_names).await?;
     let generated = password.is_none();
     let password = password.unwrap_or_else(generated_password);
     let user = users.create_user(email, &password).await.map_err(describe)?;
+    acl.set_user_roles(user.id, &role_ids).await.map_err(describe)?;
     println!("created user {} <{}>", user.id, user.email);
+    println!("roles: {}", role_names.join(", "));
     if generated {
         println!("password (shown once): {password}");
     }
     if let Some(name) = token_name {
         let token = users.issue_api_token(user.id, name).await.map_err(describe)?;
         println!("api token (shown once): {}", token.secret);
+    }
+    Ok(())
+}
+
+/// The ids of the named roles. An unknown name fails with the names that exist, before the caller
+/// has changed anything.
+async fn role_ids(acl: &AclService, names: &[&str]) -> anyhow::Result<Vec<RoleId>> {
+    match acl.resolve_roles(names).await {
+        Ok(roles) => Ok(roles.iter().map(|role| role.id).collect()),
+        Err(DomainError::Validation(fields)) => {
+            let problems: Vec<&str> = fields.iter().map(|field| field.detail.as_str()).collect();
+            let known: Vec<String> = acl
+                .list_roles()
+                .await
+                .map_err(describe)?
+                .into_iter()
+                .map(|role| role.name)
+                .collect();
+            bail!(
+                "{}; nothing was created (roles: {}; see `kontor user roles`)",
+                problems.join(", "),
+                known.join(", ")
+            )
+        }
+        Err(other) => Err(describe(other)),
+    }
+}
+
+/// `kontor user roles`: every role with its permissions.
+pub async fn list_roles(settings: &Settings) -> anyhow::Result<()> {
+    let database = connect(settings).await?;
+    let roles = AclService::new(Arc::new(database))
+        .list_roles()
+        .await
+        .map_err(describe)?;
+    for role in roles {
+        let kind = if role.builtin { " (built-in)" } else { "" };
+        println!("{}{kind}: {}", role.name, role.description);
+        let permissions: Vec<&str> = role.permissions.iter().map(Permission::as_str).collect();
+        println!("  {}", permissions.join(", "));
     }
     Ok(())
 }
@@ -624,6 +713,9 @@ pub async fn demo(settings: &Settings, products: usize) -> anyhow::Result<()> {
             }
             Err(error) => return Err(describe(error)),
         };
+        let acl = AclService::new(Arc::new(database.clone()));
+        let administrator = role_ids(&acl, &[ADMINISTRATOR]).await?;
+        acl.set_user_roles(user.id, &administrator).await.map_err(describe)?;
         let token = users.issue_api_token(user.id, "demo").await.map_err(describe)?;
         let text = format!(
             "email: admin@example.com\npassword: {password}\napi token: {}\n",
@@ -632,10 +724,11 @@ pub async fn demo(settings: &Settings, products: usize) -> anyhow::Result<()> {
         write_private(&credentials, &text)?;
     }
     println!(
-        "\nKontor demo: storefront API on http://{}/api (browse /api/docs), admin API on http://{}  (credentials in {})",
-        settings.storefront.listen,
-        settings.backend.listen,
-        credentials.display()
+        "\nKontor demo: shop on http://{shop}/ (JSON:API on /api, browse /api/docs), Back Office on http://{backend}/backoffice \
+         and admin API on http://{backend}/admin (sign-in and API token in {})",
+        credentials.display(),
+        shop = settings.storefront.listen,
+        backend = settings.backend.listen,
     );
     println!("the worker publishes the imported catalog to the KV store and search index in the background\n");
     serve(settings).await

@@ -3,10 +3,12 @@
 //! library crates; all business logic lives there.
 
 mod commands;
+mod live;
 mod oms;
 mod pipeline;
 mod replica;
 mod scheduler;
+mod web;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -195,7 +197,13 @@ enum UserCommand {
         /// A label for the token, e.g. the client that uses it.
         #[arg(long, default_value = "cli", requires = "api_token")]
         token_name: String,
+        /// A role to give the user; repeat or separate by commas for several (default: administrator).
+        /// See `kontor user roles`.
+        #[arg(long = "role", value_name = "NAME", value_delimiter = ',')]
+        roles: Vec<String>,
     },
+    /// List the roles and their permissions.
+    Roles,
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +329,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     password_stdin,
                     api_token,
                     token_name,
+                    roles,
                 },
         } => {
             let password = if password_stdin {
@@ -329,8 +338,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 None
             };
             let token_name = api_token.then_some(token_name.as_str());
-            commands::create_user(&settings, &email, password, token_name).await
+            commands::create_user(&settings, &email, password, token_name, &roles).await
         }
+        Command::User {
+            command: UserCommand::Roles,
+        } => commands::list_roles(&settings).await,
         Command::Oms { command } => commands::oms(&settings, command).await,
         Command::Scheduler { command } => scheduler::command(&settings, command).await,
         Command::Config {

@@ -135,6 +135,15 @@ impl Oms {
         })
     }
 
+    /// Announces every committed OMS run that moved items on `notifier` (`order.status`).
+    pub fn announcing(mut self, database: &SqlDatabase, notifier: Arc<dyn kontor_notify::Notifier>) -> Self {
+        self.engine = self.engine.with_observer(Arc::new(crate::live::OrderAnnouncer {
+            orders: Arc::new(database.clone()),
+            notifier,
+        }));
+        self
+    }
+
     /// The admin API's order endpoints over this OMS.
     pub fn order_admin(&self, database: &SqlDatabase) -> kontor_backoffice::orders::OrderAdmin {
         kontor_backoffice::orders::OrderAdmin {
