@@ -351,6 +351,10 @@ async fn the_cluster_serves_from_both_nodes_keeps_sessions_and_survives_killed_p
     );
     assert_eq!(items[0]["attributes"]["quantity"], 2, "{carts}");
 
+    // The HTML shop's session is in Redis and its CSRF key shared: a sign-in form rendered by node a is
+    // accepted by node b, and the signed-in session is known to node a afterwards.
+    html_sign_in_across_nodes(&cluster, "erika@example.com", password).await;
+
     // A product image uploaded through the backend is served by every node; a private file only with
     // its signed URL.
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde".to_vec();
@@ -485,6 +489,58 @@ async fn the_cluster_serves_from_both_nodes_keeps_sessions_and_survives_killed_p
 }
 
 /// The node holding the scheduler lease, from `kontor scheduler status`.
+/// The `name=value` pairs of a response's `Set-Cookie` headers.
+fn cookies_of(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next().map(str::to_owned))
+        .collect()
+}
+
+/// Signs in through the HTML shop with the form of node a posted to node b, then reads the account
+/// page on node a with the session cookie.
+async fn html_sign_in_across_nodes(cluster: &Cluster, email: &str, password: &str) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let shop = |node: char| cluster.node(node).trim_end_matches("/api").to_owned();
+    let form = client
+        .get(format!("{}/login", shop('a')))
+        .send()
+        .await
+        .expect("login form");
+    let csrf_cookie = cookies_of(&form).join("; ");
+    let page = form.text().await.expect("page");
+    let token = page
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form carries a CSRF token")
+        .to_owned();
+    let signed_in = client
+        .post(format!("{}/login", shop('b')))
+        .header("cookie", &csrf_cookie)
+        .form(&[("_csrf", token.as_str()), ("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), 303, "node b accepts node a's form");
+    let session = cookies_of(&signed_in).join("; ");
+    assert!(session.contains("kontor_storefront="), "{session}");
+    let account = client
+        .get(format!("{}/account", shop('a')))
+        .header("cookie", format!("{csrf_cookie}; {session}"))
+        .send()
+        .await
+        .expect("account");
+    assert_eq!(account.status(), 200, "node a knows the session made on node b");
+    assert!(account.text().await.expect("page").contains(email));
+}
+
 fn active_scheduler(cluster: &Cluster) -> Option<String> {
     let status = stdout(&cluster.kontor_as("backend", &["scheduler", "status"]));
     status
