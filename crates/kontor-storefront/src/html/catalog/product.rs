@@ -142,6 +142,19 @@ fn super_attributes(loaded: &LoadedAbstract) -> &BTreeMap<String, Vec<String>> {
     &loaded.product.attribute_map.super_attributes
 }
 
+/// The values of super attribute `key` the variants have, in the page's locale (the abstract's
+/// attribute map holds the values of the import's locale, which a German page would not match).
+fn variant_values(loaded: &LoadedAbstract, key: &str, mapped: &[String]) -> Vec<String> {
+    let mut values: Vec<String> = loaded
+        .concretes
+        .iter()
+        .filter_map(|variant| variant.concrete.attributes.get(key).cloned())
+        .collect();
+    values.sort();
+    values.dedup();
+    if values.is_empty() { mapped.to_vec() } else { values }
+}
+
 /// The variant the query chooses and the super attribute values it selects.
 fn choose<'l>(
     loaded: &'l LoadedAbstract,
@@ -271,11 +284,11 @@ fn product_page(
                 key: key.clone(),
                 label: attribute_label(reader, locale, key),
                 field: format!("attribute[{key}]"),
-                options: values
-                    .iter()
+                options: variant_values(loaded, key, values)
+                    .into_iter()
                     .map(|value| SelectOption {
-                        value: value.clone(),
-                        selected: selected.get(key) == Some(value),
+                        selected: selected.get(key) == Some(&value),
+                        value,
                     })
                     .collect(),
             })
