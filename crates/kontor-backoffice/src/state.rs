@@ -136,6 +136,8 @@ pub struct AdminState {
     pub ui: Option<Arc<crate::ui::UiKit>>,
     /// The message bus, for queue depths and dead letters in the Back Office; absent: shown as n/a.
     pub queues: Option<Arc<dyn kontor_queue::MessageBus>>,
+    /// Runs data imports for the Back Office (`/backoffice/imports`); absent: the page says so.
+    pub imports: Option<Arc<dyn crate::ui::imports::ImportRunner>>,
 }
 
 impl AdminState {
@@ -147,6 +149,7 @@ impl AdminState {
             files: None,
             ui: None,
             queues: None,
+            imports: None,
         }
     }
 
@@ -171,6 +174,12 @@ impl AdminState {
     /// Adds queue depths and dead letters to the Back Office (dashboard, `/backoffice/queues`).
     pub fn with_queues(mut self, bus: Arc<dyn kontor_queue::MessageBus>) -> Self {
         self.queues = Some(bus);
+        self
+    }
+
+    /// Adds the Back Office's import pages, run by `runner` (`/backoffice/imports…`).
+    pub fn with_imports(mut self, runner: Arc<dyn crate::ui::imports::ImportRunner>) -> Self {
+        self.imports = Some(runner);
         self
     }
 

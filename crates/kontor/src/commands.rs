@@ -92,6 +92,8 @@ async fn serve_backend(
     let oms = crate::oms::Oms::open(settings, &database, mailer)?.announcing(&database, Arc::clone(&live.notifier));
     oms.engine.check_occupied_states().await?;
     let (files, signer) = file_store(settings).await?;
+    let imports =
+        crate::imports::BackgroundImports::new(database.clone(), Arc::clone(&live.notifier), &settings.data_dir);
     let state = kontor_backoffice::AdminState::new(Arc::new(database.clone()))
         .with_orders(oms.order_admin(&database))
         .with_scheduler(kontor_queue::scheduler::RunHistory::new(database.connection().clone()))
@@ -100,6 +102,7 @@ async fn serve_backend(
             signer.clone(),
         ))
         .with_queues(crate::pipeline::open_bus(settings, &database).await?)
+        .with_imports(Arc::new(imports))
         .with_ui(crate::web::backoffice_kit(settings, live.session_kv, live.notifier)?);
     let callbacks = kontor_backoffice::orders::callback_routes(
         Arc::new(oms.order_admin(&database)),

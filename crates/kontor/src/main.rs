@@ -3,6 +3,7 @@
 //! library crates; all business logic lives there.
 
 mod commands;
+mod imports;
 mod live;
 mod oms;
 mod pipeline;

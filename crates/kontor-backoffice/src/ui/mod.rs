@@ -11,7 +11,9 @@ pub mod audit;
 pub mod categories;
 pub mod customers;
 pub mod dashboard;
+pub mod imports;
 pub mod login;
+mod multipart;
 pub mod orders;
 pub mod products;
 pub mod queues;
@@ -81,6 +83,7 @@ pub fn page_routes() -> GuardedRouter {
         .merge(categories::routes())
         .merge(orders::routes())
         .merge(customers::routes())
+        .merge(imports::routes())
         // The live notifications' WebSocket, guarded like a page (dashboard.read).
         .merge(ws::routes())
 }

@@ -9,5 +9,6 @@ mod openapi;
 mod scheduler;
 mod ui_admin;
 mod ui_catalog;
+mod ui_imports;
 mod ui_orders;
 pub mod ui_support;
