@@ -139,7 +139,7 @@ impl SessionStore {
     }
 
     async fn finish(&self, session: &Session, headers: &mut HeaderMap) -> Result<(), kontor_kv::KvError> {
-        let (old_id, new_id, data, destroy, touch) = {
+        let (old_id, new_id, data, destroy) = {
             let state = session.lock();
             let touch_after = i64::try_from(self.idle_timeout.as_micros() / 4).unwrap_or(i64::MAX);
             let touch = state.id.is_some() && now_micros() - state.saved_at > touch_after;
@@ -154,20 +154,22 @@ impl SessionStore {
             } else {
                 state.id.clone()
             };
-            (old_id, new_id, state.data.clone(), state.destroy, touch)
+            (old_id, new_id, state.data.clone(), state.destroy)
         };
-        if let Some(old) = old_id.as_deref().filter(|old| new_id.as_deref() != Some(*old)) {
+        // An emptied session is no session: its document goes, like a replaced id's.
+        let kept = new_id.filter(|_| !data.is_empty());
+        if let Some(old) = old_id.as_deref().filter(|old| kept.as_deref() != Some(*old)) {
             self.remove(old).await?;
         }
-        match new_id {
-            Some(id) if !data.is_empty() || touch => {
+        match kept {
+            Some(id) => {
                 self.save(&id, &data).await?;
                 headers.append(SET_COOKIE, self.cookie(&id, self.idle_timeout));
             }
-            _ if destroy || old_id.is_some() => {
+            None if destroy || old_id.is_some() => {
                 headers.append(SET_COOKIE, self.cookie("", Duration::ZERO));
             }
-            _ => {}
+            None => {}
         }
         Ok(())
     }
@@ -303,6 +305,7 @@ mod tests {
                 get(|session: Session| async move { session.get::<String>("user").unwrap_or_default() }),
             )
             .route("/logout", get(|session: Session| async move { session.destroy() }))
+            .route("/forget", get(|session: Session| async move { session.remove("user") }))
             .layer(axum::middleware::from_fn_with_state(store, SessionStore::middleware))
     }
 
@@ -347,6 +350,17 @@ mod tests {
         let stored = kv.scan_prefix("session:storefront:", None, 10).await.expect("scan");
         assert_eq!(stored.len(), 1);
         assert!(!stored[0].0.contains(&id), "the KV key is the id's hash, not the id");
+        let (_, cleared) = call(&app, "/forget", Some(&id)).await;
+        assert!(cleared.expect("emptying clears the cookie").contains("Max-Age=0"));
+        assert!(
+            kv.scan_prefix("session:storefront:", None, 10)
+                .await
+                .expect("scan")
+                .is_empty(),
+            "and its document"
+        );
+        let (_, set_cookie) = call(&app, "/login", None).await;
+        let id = id_of(&set_cookie.expect("login sets the cookie"));
         let (_, cleared) = call(&app, "/logout", Some(&id)).await;
         assert!(cleared.expect("logout clears the cookie").contains("Max-Age=0"));
         assert_eq!(call(&app, "/me", Some(&id)).await.0, "");
