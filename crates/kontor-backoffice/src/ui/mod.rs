@@ -31,7 +31,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use kontor_core::ids::UserId;
 use kontor_domain::acl::Permission;
 use kontor_web::html::{CsrfProtection, CsrfToken, LoginThrottle, Session, SessionStore, Theme};
-use serde::{Deserialize, Serialize};
+pub use kontor_web::html::{Flash, flash};
+use serde::Serialize;
 use std::sync::Arc;
 
 /// What the UI needs besides the admin services.
@@ -49,26 +50,8 @@ pub struct UiKit {
 pub mod keys {
     /// The signed-in user's id.
     pub const USER: &str = "user_id";
-    /// [`super::Flash`] shown once on the next page.
-    pub const FLASH: &str = "flash";
-}
-
-/// A one-time message for the next page (`kind`: `success`, `info` or `error`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Flash {
-    pub kind: String,
-    pub message: String,
-}
-
-/// Puts a message on the next page the session sees.
-pub fn flash(session: &Session, kind: &str, message: impl Into<String>) {
-    session.insert(
-        keys::FLASH,
-        Flash {
-            kind: kind.to_owned(),
-            message: message.into(),
-        },
-    );
+    /// [`Flash`](kontor_web::html::Flash) shown once on the next page.
+    pub const FLASH: &str = kontor_web::html::session::FLASH_KEY;
 }
 
 /// Every page of the UI with its permission; the ACL test walks this table. Page modules add theirs here.

@@ -26,11 +26,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::header::{HOST, ORIGIN};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kontor_domain::acl::Permission;
 use kontor_notify::{Notification, Received, Subscription};
+use kontor_web::html::same_origin;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -74,18 +74,6 @@ pub async fn announce_change(state: &AdminState, principal: &Principal, record: 
     if let Err(error) = notifier.publish(RECORDS_CHANNEL, notification).await {
         tracing::warn!(%error, record, "a record change could not be announced");
     }
-}
-
-/// Whether a browser's `Origin` names this host; requests without one (not from a browser page) pass.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(ORIGIN).and_then(|value| value.to_str().ok()) else {
-        return true;
-    };
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    headers
-        .get(HOST)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
 }
 
 /// The channels a principal may hear from.
@@ -262,6 +250,7 @@ impl Listener {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::{HOST, ORIGIN};
     use kontor_core::ids::UserId;
     use kontor_domain::acl::PermissionSet;
     use kontor_domain::users::User;

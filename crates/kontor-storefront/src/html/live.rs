@@ -20,12 +20,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::header::{HOST, ORIGIN};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kontor_notify::{Received, Subscription};
-use kontor_web::html::Session;
+use kontor_web::html::{Session, same_origin};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -44,18 +43,6 @@ const ORDER_STATUS: &str = "order.status";
 
 pub fn routes() -> Router<StorefrontState> {
     Router::new().route("/ws", get(connect))
-}
-
-/// Whether a browser's `Origin` names this host; requests without one (not from a browser page) pass.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(ORIGIN).and_then(|value| value.to_str().ok()) else {
-        return true;
-    };
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    headers
-        .get(HOST)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
 }
 
 /// `GET /ws`: the upgrade, for signed-in customers only.
@@ -155,6 +142,7 @@ fn message_for(received: &Received, customer_reference: &str) -> Option<Message>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::{HOST, ORIGIN};
     use kontor_notify::Notification;
     use std::sync::Arc;
 

@@ -20,6 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kontor_readmodel::storage::StoreStorage;
 use kontor_web::html::{CsrfProtection, CsrfToken, LoginThrottle, Session, SessionStore, Theme};
+pub use kontor_web::html::{Flash, flash};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -55,8 +56,8 @@ pub mod keys {
     pub const CUSTOMER: &str = "customer";
     /// The anonymous customer id that owns a guest's cart (`X-Anonymous-Customer-Unique-Id` in the API).
     pub const GUEST: &str = "guest";
-    /// [`super::Flash`] shown once on the next page.
-    pub const FLASH: &str = "flash";
+    /// [`Flash`](kontor_web::html::Flash) shown once on the next page.
+    pub const FLASH: &str = kontor_web::html::session::FLASH_KEY;
 }
 
 /// The customer a session is signed in as.
@@ -65,24 +66,6 @@ pub struct SignedInCustomer {
     pub reference: String,
     pub email: String,
     pub first_name: String,
-}
-
-/// A one-time message for the next page (`kind`: `success`, `info` or `error`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Flash {
-    pub kind: String,
-    pub message: String,
-}
-
-/// Puts a message on the next page the session sees.
-pub fn flash(session: &Session, kind: &str, message: impl Into<String>) {
-    session.insert(
-        keys::FLASH,
-        Flash {
-            kind: kind.to_owned(),
-            message: message.into(),
-        },
-    );
 }
 
 /// The HTML routes, behind the session and CSRF middlewares. Pages are added by the modules of this one.

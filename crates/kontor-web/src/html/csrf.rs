@@ -138,6 +138,20 @@ impl CsrfProtection {
     }
 }
 
+/// Whether a browser's `Origin` names this host; requests without one (not from a browser page) pass.
+/// WebSocket handshakes carry no CSRF token, so this is their cross-site check.
+pub fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    use axum::http::header::{HOST, ORIGIN};
+    let Some(origin) = headers.get(ORIGIN).and_then(|value| value.to_str().ok()) else {
+        return true;
+    };
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    headers
+        .get(HOST)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
+}
+
 fn refused() -> Response {
     (
         StatusCode::FORBIDDEN,

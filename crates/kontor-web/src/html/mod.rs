@@ -8,8 +8,8 @@ pub mod session;
 pub mod theme;
 pub mod throttle;
 
-pub use csrf::{CsrfProtection, CsrfToken};
+pub use csrf::{CsrfProtection, CsrfToken, same_origin};
 pub use forms::{FormErrors, FormFields};
-pub use session::{Session, SessionStore};
+pub use session::{Flash, Session, SessionStore, flash};
 pub use theme::{Theme, ThemeDirs, ThemeError};
 pub use throttle::{ClientAddress, LoginThrottle};

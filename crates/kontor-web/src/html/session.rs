@@ -184,6 +184,28 @@ struct SessionState {
     destroy: bool,
 }
 
+/// The session key of the [`Flash`] message.
+pub const FLASH_KEY: &str = "flash";
+
+/// A one-time message for the next page (`kind`: `success`, `info` or `error`), read with
+/// `session.take(FLASH_KEY)`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Flash {
+    pub kind: String,
+    pub message: String,
+}
+
+/// Puts a message on the next page the session sees.
+pub fn flash(session: &Session, kind: &str, message: impl Into<String>) {
+    session.insert(
+        FLASH_KEY,
+        Flash {
+            kind: kind.to_owned(),
+            message: message.into(),
+        },
+    );
+}
+
 /// The current request's session: read and change it in a handler; the middleware saves it.
 #[derive(Clone)]
 pub struct Session(Arc<Mutex<SessionState>>);
