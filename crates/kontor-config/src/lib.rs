@@ -48,6 +48,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub mail: MailSettings,
     pub oms: OmsSettings,
+    pub sync: SyncSettings,
     pub scheduler: SchedulerSettings,
     pub theme: ThemeSettings,
     pub session: SessionSettings,
@@ -70,7 +71,18 @@ pub struct KvSettings {
     pub url: String,
     /// Prefix inside the store (`kv:<namespace>…`), to share one Redis between shops or test runs.
     pub namespace: String,
+    /// redb's page cache in MiB (1 to [`MAX_KV_CACHE_SIZE_MB`]); Redis ignores it.
+    pub cache_size_mb: u32,
 }
+
+/// redb's page cache by default. Only one process opens the redb file at a time (`serve`, or a `sync`
+/// without it), and that process's RSS grows by about this much: redb's own default of 1 GiB made
+/// `serve` ~1–2 GiB large (BENCHMARKS.md). 256 MiB holds the whole KV of a 10 000-product shop (153 MB
+/// measured), so a typical embedded storefront reads from the cache; larger catalogs miss into the OS
+/// page cache (a `pread` and a copy, not a disk read), which costs CPU per miss but no correctness.
+pub const DEFAULT_KV_CACHE_SIZE_MB: u32 = 256;
+/// 64 GiB: anything above is a typo rather than a sizing decision.
+pub const MAX_KV_CACHE_SIZE_MB: u32 = 65_536;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,7 +198,34 @@ pub struct OmsSettings {
     pub payment_processes: std::collections::BTreeMap<String, String>,
     /// The process of payment methods without a mapping; empty refuses them at checkout.
     pub default_process: String,
+    /// Transition-log rows older than this many days are deleted by `kontor oms purge-log` and the
+    /// built-in `oms-purge-log` job (oms.md §5); 1 to [`MAX_TRANSITION_LOG_RETENTION_DAYS`].
+    pub transition_log_retention_days: u32,
 }
+
+/// How long transition-log rows are kept by default (oms.md §5: 180 days).
+pub const DEFAULT_TRANSITION_LOG_RETENTION_DAYS: u32 = 180;
+/// The longest retention accepted: ten years. Far beyond any audit need, and keeps the cut-off date
+/// well inside the range of timestamps.
+pub const MAX_TRANSITION_LOG_RETENTION_DAYS: u32 = 3650;
+
+/// Publish & synchronize (publish-sync.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Tombstone rows of the storage tables (deleted documents) older than this many hours are purged by
+    /// `kontor sync purge-tombstones` and the built-in `sync-purge-tombstones` job; 1 to
+    /// [`MAX_TOMBSTONE_RETENTION_HOURS`]. A tombstone blocks late, older writes of its key, and a search
+    /// replica catching up from the change feed learns deletes only from tombstones, so keep it longer
+    /// than any publish delay and any replica outage.
+    pub tombstone_retention_hours: u32,
+}
+
+/// A week: far beyond the seconds a publisher holds its read snapshot and the minutes of queue retries,
+/// and long enough for a storefront replica that was down over a weekend to catch up from the feed.
+pub const DEFAULT_TOMBSTONE_RETENTION_HOURS: u32 = 168;
+/// Ten years; the cut-off date stays well inside the range of timestamps.
+pub const MAX_TOMBSTONE_RETENTION_HOURS: u32 = 87_600;
 
 /// Where `kontor scheduler` and `kontor serve` find their jobs when `scheduler.jobs_file` is not set; a
 /// missing file at this path means the jobs built into the binary.
@@ -266,6 +305,7 @@ impl Default for Settings {
             kv: KvSettings {
                 url: String::new(),
                 namespace: String::new(),
+                cache_size_mb: DEFAULT_KV_CACHE_SIZE_MB,
             },
             queue: QueueSettings {
                 url: "sql".to_owned(),
@@ -311,6 +351,10 @@ impl Default for Settings {
                 ]
                 .into(),
                 default_process: "KontorDefault01".to_owned(),
+                transition_log_retention_days: DEFAULT_TRANSITION_LOG_RETENTION_DAYS,
+            },
+            sync: SyncSettings {
+                tombstone_retention_hours: DEFAULT_TOMBSTONE_RETENTION_HOURS,
             },
             scheduler: SchedulerSettings {
                 jobs_file: PathBuf::from(DEFAULT_JOBS_FILE),
@@ -357,6 +401,7 @@ const ENV_KEYS: &[&str] = &[
     "auth",
     "mail",
     "oms",
+    "sync",
     "scheduler",
     "payment",
     "theme",
@@ -557,6 +602,12 @@ impl Settings {
                 reason: format!("{method:?} maps to {process:?}, which is not in oms.active_processes"),
             });
         }
+        if !(1..=MAX_TRANSITION_LOG_RETENTION_DAYS).contains(&self.oms.transition_log_retention_days) {
+            return Err(ConfigError::Invalid {
+                key: "oms.transition_log_retention_days",
+                reason: format!("must be between 1 and {MAX_TRANSITION_LOG_RETENTION_DAYS} days"),
+            });
+        }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
@@ -566,6 +617,18 @@ impl Settings {
         let name_like = |text: &str| text.chars().all(|ch| ch.is_ascii_alphanumeric() || "_-.:".contains(ch));
         if !name_like(&self.kv.namespace) {
             return invalid("kv.namespace", "may contain only letters, digits, _ - . :");
+        }
+        if !(1..=MAX_KV_CACHE_SIZE_MB).contains(&self.kv.cache_size_mb) {
+            return Err(ConfigError::Invalid {
+                key: "kv.cache_size_mb",
+                reason: format!("must be between 1 and {MAX_KV_CACHE_SIZE_MB} MiB"),
+            });
+        }
+        if !(1..=MAX_TOMBSTONE_RETENTION_HOURS).contains(&self.sync.tombstone_retention_hours) {
+            return Err(ConfigError::Invalid {
+                key: "sync.tombstone_retention_hours",
+                reason: format!("must be between 1 and {MAX_TOMBSTONE_RETENTION_HOURS} hours"),
+            });
         }
         if !name_like(&self.queue.prefix) || self.queue.prefix.chars().any(|ch| ch.is_ascii_uppercase() || ch == ':') {
             return invalid("queue.prefix", "may contain only lower-case letters, digits, _ - .");
@@ -883,6 +946,51 @@ mod tests {
         let secret = "s".repeat(40);
         let redacted = load(&[("KONTOR_SESSION__SECRET", &secret)]).expect("loads").redacted();
         assert_eq!(redacted.session.secret, REDACTED);
+    }
+
+    #[test]
+    fn transition_log_retention_defaults_to_180_days_and_bad_values_name_the_key() {
+        let settings = load(&[]).expect("defaults load");
+        assert_eq!(settings.oms.transition_log_retention_days, 180);
+        let shorter = load(&[("KONTOR_OMS__TRANSITION_LOG_RETENTION_DAYS", "30")]).expect("loads");
+        assert_eq!(shorter.oms.transition_log_retention_days, 30);
+        let longest = load(&[("KONTOR_OMS__TRANSITION_LOG_RETENTION_DAYS", "3650")]).expect("loads");
+        assert_eq!(longest.oms.transition_log_retention_days, 3650);
+        // Zero would purge the log of every run right after it is written.
+        for value in ["0", "3651", "-1", "ninety", "1.5"] {
+            let err = load(&[("KONTOR_OMS__TRANSITION_LOG_RETENTION_DAYS", value)]).expect_err("rejected");
+            assert!(
+                err.to_string().contains("oms.transition_log_retention_days"),
+                "{value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn kv_cache_size_defaults_to_256_mib_and_bad_values_name_the_key() {
+        let settings = load(&[]).expect("defaults load");
+        assert_eq!(settings.kv.cache_size_mb, DEFAULT_KV_CACHE_SIZE_MB);
+        let small = load(&[("KONTOR_KV__CACHE_SIZE_MB", "32")]).expect("loads");
+        assert_eq!(small.kv.cache_size_mb, 32);
+        for value in ["0", "65537", "-1", "lots"] {
+            let error = load(&[("KONTOR_KV__CACHE_SIZE_MB", value)]).expect_err("rejected");
+            assert!(error.to_string().contains("kv.cache_size_mb"), "{value}: {error}");
+        }
+    }
+
+    #[test]
+    fn tombstone_retention_defaults_to_a_week_and_bad_values_name_the_key() {
+        let settings = load(&[]).expect("defaults load");
+        assert_eq!(settings.sync.tombstone_retention_hours, 168);
+        let day = load(&[("KONTOR_SYNC__TOMBSTONE_RETENTION_HOURS", "24")]).expect("loads");
+        assert_eq!(day.sync.tombstone_retention_hours, 24);
+        for value in ["0", "87601", "-5", "a week"] {
+            let error = load(&[("KONTOR_SYNC__TOMBSTONE_RETENTION_HOURS", value)]).expect_err("rejected");
+            assert!(
+                error.to_string().contains("sync.tombstone_retention_hours"),
+                "{value}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -10,5 +10,8 @@ pub mod read_model;
 mod repo;
 
 pub use read_model::{RowOutcome, StorageRow};
-pub use repo::{SqlDatabase, outbox::OutboxReader};
+pub use repo::{
+    SqlDatabase,
+    outbox::{OutboxListener, OutboxReader},
+};
 pub use sea_orm::{DatabaseConnection, DbBackend, DbErr};

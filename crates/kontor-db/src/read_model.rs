@@ -292,6 +292,76 @@ impl SqlDatabase {
             .collect()
     }
 
+    /// Deletes the tombstones (rows with `data` NULL) of a projection whose `source_ts` is before `before`
+    /// (epoch µs), `batch` rows per transaction so writers are never held up for long; returns how many.
+    ///
+    /// A tombstone is what stops a late, older write from bringing a deleted document back: the
+    /// stale-write guard of [`SqlDatabase::write_storage_rows`] drops a row whose `source_ts` is not newer
+    /// than the stored row's, and without a stored row there is nothing to compare with. So only
+    /// tombstones far older than any write can still be in flight may go: the caller picks `before` (the
+    /// `sync.tombstone_retention_hours` setting). The cut-off is on `source_ts`, the very value the guard
+    /// compares, so a write older than a purged tombstone is also older than the cut-off.
+    ///
+    /// Rows are found by walking the primary key (each batch continues after the last id found), so the
+    /// whole purge reads the table once without an index on `data` or `source_ts`; the delete repeats the
+    /// condition, so a tombstone overwritten by a new document in between is kept.
+    pub async fn purge_storage_tombstones(
+        &self,
+        projection: &str,
+        before: i64,
+        batch: u64,
+    ) -> Result<u64, DomainError> {
+        let table = storage_table_name(projection);
+        let is_old_tombstone = || {
+            sea_orm::Condition::all()
+                .add(Expr::col(Alias::new("data")).is_null())
+                .add(Expr::col(Alias::new("source_ts")).lt(before))
+        };
+        let batch = Ord::max(batch, 1);
+        let mut after_id = i64::MIN;
+        let mut purged = 0_u64;
+        loop {
+            let query = Query::select()
+                .column(Alias::new("id"))
+                .from(Alias::new(table.as_str()))
+                .and_where(Expr::col(Alias::new("id")).gt(after_id))
+                .cond_where(is_old_tombstone())
+                .order_by(Alias::new("id"), Order::Asc)
+                .limit(batch)
+                .to_owned();
+            let ids: Vec<i64> = self
+                .connection()
+                .query_all(&query)
+                .await
+                .map_err(storage_error)?
+                .iter()
+                .map(|result| result.try_get("", "id"))
+                .collect::<Result<_, _>>()
+                .map_err(storage_error)?;
+            let Some(last) = ids.last().copied() else {
+                return Ok(purged);
+            };
+            let found = ids.len() as u64;
+            let delete = Query::delete()
+                .from_table(Alias::new(table.as_str()))
+                .and_where(Expr::col(Alias::new("id")).is_in(ids))
+                .cond_where(is_old_tombstone())
+                .to_owned();
+            let (transaction, _turn) = self.write_transaction().await?;
+            let deleted = transaction
+                .execute(&delete)
+                .await
+                .map_err(storage_error)?
+                .rows_affected();
+            transaction.commit().await.map_err(storage_error)?;
+            purged += deleted;
+            if found < batch {
+                return Ok(purged);
+            }
+            after_id = last;
+        }
+    }
+
     /// Number of live rows in a projection's table.
     pub async fn count_storage(&self, projection: &str) -> Result<u64, DomainError> {
         let query = Query::select()

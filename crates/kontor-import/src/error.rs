@@ -22,6 +22,8 @@ pub enum ImportError {
     Recipe { file: String, reason: String },
     #[error("{file}: unknown data entity \"{entity}\"")]
     UnknownEntity { file: String, entity: String },
+    #[error("{file}: data set \"{data_set}\" was asked for (--only) but is not a step of the recipe")]
+    NotInRecipe { file: String, data_set: String },
     #[error("{file}: data set \"{data_set}\" needs \"{missing}\" earlier in the recipe")]
     MissingPrerequisite {
         file: String,

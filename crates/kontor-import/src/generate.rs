@@ -5,8 +5,8 @@
 //! attributes), abstract products with 1–5 concretes that differ in colour and size, prices per store and
 //! currency (about a fifth with an `ORIGINAL` price), stock in two warehouses, shipment methods with prices
 //! per store and currency and payment methods, both offered in every store, one SVG placeholder image per
-//! abstract under `images/` and `product_image.csv` — plus the recipe `full_EU.yml`. `product-image` is the
-//! last recipe step: the importer does not import images yet and lists the step as skipped.
+//! abstract under `images/` and `product_image.csv` (one keyed set per abstract, for every locale) — plus the
+//! recipe `full_EU.yml`, whose last step `product-image` imports those sets.
 //!
 //! The same [`CatalogSpec`] always gives byte-identical files: every random choice comes from one
 //! splitmix64 stream seeded with `seed`, and rows are streamed in a fixed order through buffered CSV
@@ -267,11 +267,30 @@ const COUNTRIES: [(&str, &str, &str); 12] = [
     ("US", "United States", "0"),
 ];
 
-const GLOSSARY: [(&str, &str, &str); 4] = [
+const GLOSSARY: [(&str, &str, &str); 16] = [
     ("catalog.generated.title", "Kontor demo catalog", "Kontor-Demokatalog"),
     ("cart.title", "Cart", "Warenkorb"),
     ("cart.item.added", "Added to your cart", "Zum Warenkorb hinzugefügt"),
     ("product.in_stock", "In stock", "Auf Lager"),
+    // What customers read for the states of the default process (KontorDefault01 with its
+    // KontorReturn subprocess): `oms.state.<state name, spaces as ->`.
+    ("oms.state.new", "Received", "Eingegangen"),
+    ("oms.state.payment-pending", "Awaiting payment", "Zahlung ausstehend"),
+    ("oms.state.paid", "Paid", "Bezahlt"),
+    ("oms.state.picked", "Ready for shipping", "Versandbereit"),
+    ("oms.state.shipped", "Shipped", "Versendet"),
+    ("oms.state.delivered", "Delivered", "Zugestellt"),
+    ("oms.state.closed", "Completed", "Abgeschlossen"),
+    // Cancelled already; only the mail to the customer is still on its way.
+    ("oms.state.payment-cancelled", "Cancelled", "Storniert"),
+    ("oms.state.cancelled", "Cancelled", "Storniert"),
+    (
+        "oms.state.return-requested",
+        "Return requested",
+        "Rücksendung angemeldet",
+    ),
+    ("oms.state.returned", "Returned", "Rücksendung erhalten"),
+    ("oms.state.refunded", "Refunded", "Erstattet"),
 ];
 
 // ------------------------------------------------------------------------------------------ locale texts
@@ -1159,7 +1178,7 @@ pub fn generate(spec: &CatalogSpec, out: &Path) -> Result<GeneratedCatalog, Gene
     let image_count = images.finish(&mut files)?;
     write_checkout_methods(out, &stores, &mut files)?;
 
-    // The recipe, in the importer's dependency order; product-image last (skipped until supported).
+    // The recipe, in the importer's dependency order; product-image last, once every product exists.
     let mut recipe = String::from("version: 0\nactions:\n");
     let mut action = |entity: &str, source: &str| {
         let _ = writeln!(recipe, "  - data_entity: {entity}\n    source: {source}");

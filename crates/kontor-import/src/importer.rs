@@ -3,6 +3,13 @@
 //! Each batch is one write transaction (`BEGIN IMMEDIATE` on SQLite) holding the data set's upserts
 //! and the batch's deduplicated outbox rows, so an interrupted import re-run converges to the same
 //! database.
+//!
+//! A dry run is the same import inside one transaction that is rolled back at the end: every data set
+//! is validated against what the earlier ones would have written (a recipe's product-concrete step
+//! sees the abstracts its product-abstract step created), and the summary counts are the real ones.
+//! The lookups of each data set are read through that transaction, and each batch becomes a savepoint
+//! in it. The price is that a dry run holds the write lock (SQLite) or the row locks (PostgreSQL,
+//! MariaDB) of everything it would change until it ends.
 
 use crate::error::ImportError;
 use crate::reader::{CsvSource, Header, RowView};
@@ -13,8 +20,7 @@ use kontor_db::SqlDatabase;
 use kontor_db::entity::outbox;
 use kontor_domain::outbox::ChangeKind;
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Set, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    DatabaseTransaction, DbErr, EntityTrait, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -38,6 +44,12 @@ pub struct ImportOptions {
     /// How many row problems an error lists (the total is always given).
     pub max_reported: usize,
     pub progress: Option<ProgressFn>,
+    /// Run everything, then roll it back: the same validation, errors and summary, nothing written
+    /// (rejects files with `skip_invalid` are still written: they are the report).
+    pub dry_run: bool,
+    /// Recipe steps to run; the others are left out (and listed in [`ImportSummary::not_selected`]).
+    /// Empty means every step. Each must be a step of the recipe.
+    pub only: Vec<DataEntity>,
 }
 
 impl Default for ImportOptions {
@@ -49,6 +61,8 @@ impl Default for ImportOptions {
             rejects_dir: None,
             max_reported: 100,
             progress: None,
+            dry_run: false,
+            only: Vec::new(),
         }
     }
 }
@@ -60,6 +74,8 @@ impl std::fmt::Debug for ImportOptions {
             .field("skip_invalid", &self.skip_invalid)
             .field("strict", &self.strict)
             .field("rejects_dir", &self.rejects_dir)
+            .field("dry_run", &self.dry_run)
+            .field("only", &self.only)
             .finish_non_exhaustive()
     }
 }
@@ -68,6 +84,8 @@ impl std::fmt::Debug for ImportOptions {
 pub struct Importer {
     database: SqlDatabase,
     options: ImportOptions,
+    /// The transaction a dry run runs in; `None` for a real import, whose batches commit one by one.
+    scope: Option<DatabaseTransaction>,
 }
 
 /// A row problem: the column (or `-` for the whole row) and why.
@@ -97,12 +115,14 @@ pub(crate) enum ColumnKind {
 
 /// One data set's parsing and writing. `parse` must be deterministic for a file so that pass 2 sees
 /// exactly the rows pass 1 accepted; `begin_pass` resets per-pass state (keys seen in the file).
+/// `prepare` loads the lookups through a transaction: a short read-only one for a real import, the
+/// dry run's own one otherwise, so that it sees what earlier data sets of the dry run wrote.
 pub(crate) trait DataSet: Sized + Send {
     type Row: Send;
     const REQUIRED: &'static [&'static str];
     fn column_kind(column: &str) -> ColumnKind;
     fn prepare(
-        connection: &DatabaseConnection,
+        connection: &DatabaseTransaction,
         header: &Header,
         notes: &mut Vec<String>,
     ) -> impl Future<Output = Result<Self, DbErr>> + Send;
@@ -207,14 +227,66 @@ fn now_micros() -> i64 {
 
 impl Importer {
     pub fn new(database: SqlDatabase, options: ImportOptions) -> Self {
-        Self { database, options }
+        Self {
+            database,
+            options,
+            scope: None,
+        }
     }
 
-    /// Runs every step of a recipe in order; the first failing data set stops the run.
+    /// Runs every step of a recipe in order (those of [`ImportOptions::only`] when given); the first
+    /// failing data set stops the run.
     pub async fn run_recipe(&self, path: &Path) -> Result<ImportSummary, ImportError> {
         let recipe = Recipe::load(path, self.options.strict)?;
+        let display = path.display().to_string();
+        for wanted in &self.options.only {
+            if !recipe.actions.iter().any(|action| action.entity == Some(*wanted)) {
+                return Err(ImportError::NotInRecipe {
+                    file: display,
+                    data_set: wanted.name().to_owned(),
+                });
+            }
+        }
+        if !self.options.dry_run {
+            return self.run_steps(&recipe).await;
+        }
+        let dry_run = self.dry_run().await?;
+        let result = dry_run.run_steps(&recipe).await;
+        dry_run.roll_back().await?;
+        result
+    }
+
+    /// A copy of this importer whose work happens in one transaction, for [`Self::roll_back`].
+    async fn dry_run(&self) -> Result<Importer, ImportError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let transaction = self.database.connection().begin_with_options(options).await?;
+        Ok(Importer {
+            database: self.database.clone(),
+            options: self.options.clone(),
+            scope: Some(transaction),
+        })
+    }
+
+    async fn roll_back(self) -> Result<(), ImportError> {
+        if let Some(transaction) = self.scope {
+            transaction.rollback().await?;
+            tracing::info!("dry run: everything rolled back");
+        }
+        Ok(())
+    }
+
+    async fn run_steps(&self, recipe: &Recipe) -> Result<ImportSummary, ImportError> {
         let mut summary = ImportSummary::default();
+        let only = &self.options.only;
         for action in &recipe.actions {
+            let selected = only.is_empty() || action.entity.is_some_and(|entity| only.contains(&entity));
+            if !selected {
+                summary.not_selected.push(action.data_entity.clone());
+                continue;
+            }
             match action.entity {
                 Some(entity) => {
                     let done = self.run_named(entity, &action.path, &action.source).await?;
@@ -241,7 +313,13 @@ impl Importer {
             file: display.clone(),
             entity: data_entity.to_owned(),
         })?;
-        self.run_named(entity, path, &display).await
+        if !self.options.dry_run {
+            return self.run_named(entity, path, &display).await;
+        }
+        let dry_run = self.dry_run().await?;
+        let result = dry_run.run_named(entity, path, &display).await;
+        dry_run.roll_back().await?;
+        result
     }
 
     async fn run_named(&self, entity: DataEntity, path: &Path, display: &str) -> Result<DataSetSummary, ImportError> {
@@ -262,6 +340,7 @@ impl Importer {
             DataEntity::ProductAbstract => self.run::<products::Abstracts>(entity, path, display).await,
             DataEntity::ProductAbstractStore => self.run::<products::AbstractStores>(entity, path, display).await,
             DataEntity::ProductConcrete => self.run::<products::Concretes>(entity, path, display).await,
+            DataEntity::ProductImage => self.run::<images::Images>(entity, path, display).await,
             DataEntity::ProductPrice => self.run::<commerce::Prices>(entity, path, display).await,
             DataEntity::ProductStock => self.run::<commerce::Stock>(entity, path, display).await,
             DataEntity::Shipment => self.run::<checkout::Shipments>(entity, path, display).await,
@@ -270,37 +349,6 @@ impl Importer {
             DataEntity::PaymentMethod => self.run::<checkout::PaymentMethods>(entity, path, display).await,
             DataEntity::PaymentMethodStore => self.run::<checkout::PaymentMethodStores>(entity, path, display).await,
             DataEntity::Customer => self.run::<customers::Customers>(entity, path, display).await,
-        }
-    }
-
-    fn check_header<D: DataSet>(
-        &self,
-        header: &Header,
-        display: &str,
-        notes: &mut Vec<String>,
-    ) -> Result<(), ImportError> {
-        let mut problems = Vec::new();
-        for required in D::REQUIRED {
-            if !header.has(required) {
-                problems.push(format!("required column \"{required}\" is missing"));
-            }
-        }
-        for name in &header.names {
-            match D::column_kind(name) {
-                ColumnKind::Used => {}
-                ColumnKind::Ignored => {
-                    notes.push(format!("{display}: column \"{name}\" is not used by Kontor, skipped"))
-                }
-                ColumnKind::Unknown => problems.push(format!("unknown column \"{name}\"")),
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ImportError::Header {
-                file: display.to_owned(),
-                problems,
-            })
         }
     }
 
@@ -319,10 +367,17 @@ impl Importer {
         };
         let mut source = CsvSource::open(path, display)?;
         let header = source.header.clone();
-        self.check_header::<D>(&header, display, &mut summary.warnings)?;
-        let connection = self.database.connection();
+        check_header::<D>(&header, display, &mut summary.warnings)?;
         let mut notes = Vec::new();
-        let mut data_set = D::prepare(connection, &header, &mut notes).await?;
+        let mut data_set = match &self.scope {
+            Some(dry_run) => D::prepare(dry_run, &header, &mut notes).await?,
+            None => {
+                let read = self.database.connection().begin().await?;
+                let prepared = D::prepare(&read, &header, &mut notes).await?;
+                read.commit().await?;
+                prepared
+            }
+        };
         summary
             .warnings
             .extend(notes.into_iter().map(|note| format!("{display}: {note}")));
@@ -340,7 +395,7 @@ impl Importer {
                 record: &record,
                 line,
             };
-            let parsed = check_width(&row).and_then(|()| data_set.parse(&row, &mut row_warnings));
+            let parsed = check_row(&mut data_set, &row, &mut row_warnings);
             for warning in row_warnings.drain(..) {
                 summary
                     .warnings
@@ -453,7 +508,11 @@ impl Importer {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         };
-        let transaction = self.database.connection().begin_with_options(options).await?;
+        // In a dry run the batch is a savepoint, released into the transaction that is rolled back.
+        let transaction = match &self.scope {
+            Some(dry_run) => dry_run.begin().await?,
+            None => self.database.connection().begin_with_options(options).await?,
+        };
         let mut batch = Batch {
             now: now_micros(),
             ..Batch::default()
@@ -499,6 +558,45 @@ fn rejects_error(summary: &DataSetSummary, error: csv::Error) -> ImportError {
         file: summary.rejects_file.clone().unwrap_or_default(),
         source: std::io::Error::other(error.to_string()),
     }
+}
+
+/// The header check of pass 1: required columns present, every column known (or a Spryker column
+/// Kontor skips, noted in `notes`).
+pub(crate) fn check_header<D: DataSet>(
+    header: &Header,
+    display: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), ImportError> {
+    let mut problems = Vec::new();
+    for required in D::REQUIRED {
+        if !header.has(required) {
+            problems.push(format!("required column \"{required}\" is missing"));
+        }
+    }
+    for name in &header.names {
+        match D::column_kind(name) {
+            ColumnKind::Used => {}
+            ColumnKind::Ignored => notes.push(format!("{display}: column \"{name}\" is not used by Kontor, skipped")),
+            ColumnKind::Unknown => problems.push(format!("unknown column \"{name}\"")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ImportError::Header {
+            file: display.to_owned(),
+            problems,
+        })
+    }
+}
+
+/// The row check of pass 1: the row's width, then the data set's own parsing and validation.
+pub(crate) fn check_row<D: DataSet>(
+    data_set: &mut D,
+    row: &RowView<'_>,
+    warnings: &mut Vec<RowError>,
+) -> Result<D::Row, RowError> {
+    check_width(row).and_then(|()| data_set.parse(row, warnings))
 }
 
 /// A row with more fields than the header has columns is malformed (a missing quote, usually).

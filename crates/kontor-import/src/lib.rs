@@ -7,11 +7,14 @@
 //!
 //! Invariants: nothing of a data set is written when any row is bad (unless `skip_invalid`); a write
 //! batch and its outbox rows commit together, with one outbox row per entity that really changed, so
-//! re-importing the same files changes nothing and publishes nothing.
+//! re-importing the same files changes nothing and publishes nothing. A dry run is the same import in
+//! one transaction that is rolled back; [`parse_product_rows`] runs pass 1 of the product files on
+//! bytes in memory, without a database (the fuzz target's entry point).
 
 mod error;
 pub mod generate;
 mod importer;
+mod product_rows;
 mod reader;
 mod recipe;
 mod sets;
@@ -19,5 +22,6 @@ mod summary;
 
 pub use error::ImportError;
 pub use importer::{ImportOptions, Importer, ProgressFn};
+pub use product_rows::{CheckedRows, ProductCatalog, ProductFile, parse_product_rows};
 pub use recipe::{DataEntity, Recipe, RecipeAction};
 pub use summary::{DataSetSummary, ImportSummary};

@@ -2,7 +2,8 @@
 //! separator, `"` quoting with `""` escapes, fields spanning lines, text after a closing quote kept,
 //! LF or CRLF, no final newline required. Other encodings fail with the file and line.
 //!
-//! Records are streamed one at a time; nothing holds more than one record.
+//! Records are streamed one at a time; nothing holds more than one record. The importer reads files;
+//! [`crate::parse_product_rows`] (and the fuzz target on it) reads bytes in memory through the same code.
 
 use crate::error::ImportError;
 use std::collections::HashMap;
@@ -52,8 +53,8 @@ impl RowView<'_> {
 }
 
 /// An open CSV file positioned after its header.
-pub(crate) struct CsvSource {
-    reader: csv::Reader<BufReader<File>>,
+pub(crate) struct CsvSource<R = BufReader<File>> {
+    reader: csv::Reader<R>,
     display: String,
     pub header: Header,
 }
@@ -66,8 +67,20 @@ impl CsvSource {
             source,
         })?;
         let mut buffered = BufReader::new(file);
-        let start = buffered.fill_buf().map_err(|source| ImportError::Io {
+        // Read here so that a read error names the path; `from_reader` finds the bytes buffered.
+        buffered.fill_buf().map_err(|source| ImportError::Io {
             file: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_reader(buffered, display)
+    }
+}
+
+impl<R: BufRead> CsvSource<R> {
+    /// Reads the header from `buffered` (a file, or bytes in memory); `display` names the source.
+    pub fn from_reader(mut buffered: R, display: &str) -> Result<Self, ImportError> {
+        let start = buffered.fill_buf().map_err(|source| ImportError::Io {
+            file: display.into(),
             source,
         })?;
         if start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF") {
@@ -121,18 +134,22 @@ impl CsvSource {
     /// The next record and the line it starts on, or `None` at the end of the file.
     pub fn next_record(&mut self) -> Result<Option<(csv::StringRecord, u64)>, ImportError> {
         let mut record = csv::ByteRecord::new();
-        let more = self
-            .reader
-            .read_byte_record(&mut record)
-            .map_err(|error| csv_error(&self.display, &error))?;
-        if !more {
-            return Ok(None);
+        loop {
+            let more = self
+                .reader
+                .read_byte_record(&mut record)
+                .map_err(|error| csv_error(&self.display, &error))?;
+            if !more {
+                return Ok(None);
+            }
+            // A line holding nothing but separators or spaces is not a row (trailing blank lines).
+            // A loop, not a recursive call: spreadsheets export thousands of such lines, and a stack
+            // frame per skipped line could overflow the importer thread's stack (a crash, not an error).
+            if !record.iter().all(|field| field.iter().all(u8::is_ascii_whitespace)) {
+                break;
+            }
         }
         let line = record.position().map_or(0, csv::Position::line);
-        // A line holding nothing but separators or spaces is not a row (trailing blank lines).
-        if record.iter().all(|field| field.iter().all(u8::is_ascii_whitespace)) {
-            return self.next_record();
-        }
         let strings = to_strings(&self.display, record, line)?;
         Ok(Some((strings, line)))
     }

@@ -24,6 +24,7 @@ pub enum DataEntity {
     ProductAbstract,
     ProductAbstractStore,
     ProductConcrete,
+    ProductImage,
     ProductPrice,
     Warehouse,
     WarehouseStore,
@@ -37,7 +38,7 @@ pub enum DataEntity {
 }
 
 impl DataEntity {
-    pub const ALL: [DataEntity; 23] = [
+    pub const ALL: [DataEntity; 24] = [
         Self::Store,
         Self::Currency,
         Self::CurrencyStore,
@@ -51,6 +52,7 @@ impl DataEntity {
         Self::ProductAbstract,
         Self::ProductAbstractStore,
         Self::ProductConcrete,
+        Self::ProductImage,
         Self::ProductPrice,
         Self::Warehouse,
         Self::WarehouseStore,
@@ -79,6 +81,7 @@ impl DataEntity {
             Self::ProductAbstract => "product-abstract",
             Self::ProductAbstractStore => "product-abstract-store",
             Self::ProductConcrete => "product-concrete",
+            Self::ProductImage => "product-image",
             Self::ProductPrice => "product-price",
             Self::Warehouse => "warehouse",
             Self::WarehouseStore => "warehouse-store",
@@ -114,6 +117,7 @@ impl DataEntity {
             Self::ProductAbstract => &[Self::Tax, Self::Category, Self::ProductAttributeKey],
             Self::ProductAbstractStore => &[Self::Store, Self::ProductAbstract],
             Self::ProductConcrete => &[Self::ProductAbstract],
+            Self::ProductImage => &[Self::ProductAbstract, Self::ProductConcrete],
             Self::ProductPrice => &[
                 Self::Store,
                 Self::Currency,
@@ -137,7 +141,6 @@ pub(crate) const KNOWN_UNSUPPORTED: &[&str] = &[
     "country-store",
     "category-template",
     "product-management-attribute",
-    "product-image",
     "product-price-schedule",
     "warehouse-address",
     "product-search-attribute-map",

@@ -27,11 +27,14 @@ impl DataSetSummary {
     }
 }
 
-/// A recipe run: the data sets imported, in order, and the steps skipped because Kontor does not
-/// import that entity (yet).
+/// A recipe run: the data sets imported, in order, the steps skipped because Kontor does not import
+/// that entity (yet), and those left out on request.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportSummary {
     pub data_sets: Vec<DataSetSummary>,
     /// `data_entity` names of skipped steps.
     pub skipped: Vec<String>,
+    /// `data_entity` names of the steps left out because they were not among
+    /// [`crate::ImportOptions::only`].
+    pub not_selected: Vec<String>,
 }

@@ -50,13 +50,19 @@ pub struct KvOptions {
     pub namespace: String,
     /// How long a delete's tombstone is kept; an older write arriving after that may recreate the key.
     pub tombstone_ttl: Duration,
+    /// Bytes of redb's page cache (`kv.cache_size_mb`); the other backends ignore it.
+    pub cache_bytes: usize,
 }
+
+/// redb's page cache unless configured otherwise; see `kv.cache_size_mb` in `kontor-config` for why 256 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 256 * 1024 * 1024;
 
 impl Default for KvOptions {
     fn default() -> Self {
         Self {
             namespace: String::new(),
             tombstone_ttl: DEFAULT_TOMBSTONE_TTL,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -167,13 +173,30 @@ pub trait KvStore: Send + Sync {
 
     /// Up to `limit` live documents whose key starts with `prefix` and sorts after `after_key`,
     /// ordered by key. Tombstones are left out, so a page shorter than `limit` is the last one;
-    /// the next page starts after the last key returned.
+    /// the next page starts after the last key returned. For one page; to read a whole prefix use
+    /// [`KvStore::walk_prefix`], which on Redis lists the keys once instead of once per page.
     async fn scan_prefix(
         &self,
         prefix: &str,
         after_key: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, Value)>, KvError>;
+
+    /// Walks every live document whose key starts with `prefix`, in key order, in pages of at most
+    /// `page_size` (at least 1); see [`PrefixWalk`]. The keyspace is read once per walk: Redis, which has
+    /// no ordered index, lists and sorts the prefix's keys with one `SCAN` pass when the walk starts;
+    /// ordered backends (redb, memory) continue their key range after each page's last key, which is
+    /// what this default does through [`KvStore::scan_prefix`].
+    async fn walk_prefix<'a>(&'a self, prefix: &str, page_size: usize) -> Result<Box<dyn PrefixWalk + 'a>, KvError> {
+        key::validate_prefix(prefix)?;
+        Ok(Box::new(PagedWalk {
+            store: self,
+            prefix: prefix.to_owned(),
+            page_size: page_size.max(1),
+            after: None,
+            done: false,
+        }))
+    }
 
     /// Removes every key of this store's namespace, tombstones included (rebuilds and tests).
     /// Returns the number of keys removed. With an empty namespace this is every `kv:` key.
@@ -186,6 +209,45 @@ pub trait KvStore: Send + Sync {
     }
 }
 
+/// A walk over the live documents under a prefix, started by [`KvStore::walk_prefix`].
+///
+/// Pages come in key order and never repeat a key. Keys written or deleted while the walk runs may or may
+/// not be seen (a key deleted meanwhile is left out), like a scan on any store that is being written.
+#[async_trait]
+pub trait PrefixWalk: Send {
+    /// The next page of at most the walk's page size; an empty page ends the walk.
+    async fn next_page(&mut self) -> Result<Vec<(String, Value)>, KvError>;
+}
+
+/// The walk of an ordered backend: each page is a [`KvStore::scan_prefix`] after the previous page's
+/// last key, i.e. one range read continuing where the last one stopped.
+struct PagedWalk<'a, S: ?Sized> {
+    store: &'a S,
+    prefix: String,
+    page_size: usize,
+    after: Option<String>,
+    done: bool,
+}
+
+#[async_trait]
+impl<S: KvStore + ?Sized> PrefixWalk for PagedWalk<'_, S> {
+    async fn next_page(&mut self) -> Result<Vec<(String, Value)>, KvError> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let page = self
+            .store
+            .scan_prefix(&self.prefix, self.after.as_deref(), self.page_size)
+            .await?;
+        // Tombstones are skipped inside a page, so only a short page proves the range is exhausted.
+        self.done = page.len() < self.page_size;
+        if let Some((last, _)) = page.last() {
+            self.after = Some(last.clone());
+        }
+        Ok(page)
+    }
+}
+
 /// Opens the backend named by `url`: `redb://<path>`, `redis://…` / `valkey://…` or `memory://`.
 ///
 /// A relative redb path is relative to the working directory; its parent directories are created.
@@ -194,6 +256,9 @@ pub async fn open(url: &str, options: KvOptions) -> Result<Arc<dyn KvStore>, KvE
     key::validate_namespace(&options.namespace)?;
     if options.tombstone_ttl < Duration::from_millis(1) {
         return Err(KvError::InvalidOptions("the tombstone TTL must be at least 1 ms"));
+    }
+    if options.cache_bytes == 0 {
+        return Err(KvError::InvalidOptions("the kv cache size must be at least 1 MiB"));
     }
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(KvError::InvalidUrl {

@@ -24,10 +24,6 @@ use std::sync::Arc;
 
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 
-/// redb's page cache. Its default (1 GiB) made every process that opens the KV file (worker, `serve`,
-/// `sync verify`) about 1 GiB large (BENCHMARKS.md); reads are served by the OS page cache as well.
-const REDB_CACHE_BYTES: usize = 64 * 1024 * 1024;
-
 /// A [`KvStore`] on a redb file; see the module docs.
 pub struct RedbKv {
     database: Arc<Database>,
@@ -61,6 +57,9 @@ impl RedbKv {
         let path = path.as_ref().to_path_buf();
         let prefix = physical_prefix(&options.namespace);
         let opened_path = path.clone();
+        // redb's own default (1 GiB) made every process that opens the file about 1 GiB large
+        // (BENCHMARKS.md); the size is a setting, `kv.cache_size_mb`.
+        let cache_bytes = options.cache_bytes;
         let database = tokio::task::spawn_blocking(move || -> Result<Database, KvError> {
             if let Some(parent) = opened_path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|source| KvError::CreateDirectory {
@@ -69,7 +68,7 @@ impl RedbKv {
                 })?;
             }
             let database = redb::Builder::new()
-                .set_cache_size(REDB_CACHE_BYTES)
+                .set_cache_size(cache_bytes)
                 .create(&opened_path)
                 .map_err(redb_error)?;
             // Creating the table up front lets readers assume it exists.

@@ -125,6 +125,9 @@ pub struct QueueStats {
     pub dead_letters: u64,
     /// How long the oldest ready message has been waiting (unknown on RabbitMQ).
     pub oldest_ready_age: Option<Duration>,
+    /// Consumers attached to the queue, where the broker counts them (RabbitMQ); `None` on the polling
+    /// backends, whose consumers are not registered anywhere.
+    pub consumers: Option<u64>,
 }
 
 /// How often and how late a nacked message is retried.
@@ -226,7 +229,14 @@ pub trait MessageBus: Send + Sync {
     /// returns how many moved.
     async fn requeue_dead_letters(&self, queue: &str, ids: Option<&[MessageId]>) -> Result<u64, QueueError>;
 
-    /// Depth of every queue the backend knows about.
+    /// Names queues that [`MessageBus::stats`] reports from now on, whether or not this process has used
+    /// them: the application's queues, registered once when the bus is opened. A broker such as RabbitMQ
+    /// has no listing over AMQP, so without this a process that has declared nothing (`kontor queue stats`)
+    /// would see no queue at all. Tracking creates nothing; a tracked queue that does not exist is reported
+    /// empty. Fails only on an invalid name.
+    fn track_queues(&self, queues: &[String]) -> Result<(), QueueError>;
+
+    /// Depth of every tracked queue and every other queue the backend knows about, sorted by name.
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError>;
 }
 
@@ -300,6 +310,43 @@ pub(crate) fn truncate_reason(reason: &str) -> String {
         end -= 1;
     }
     format!("{}…", &reason[..end])
+}
+
+/// The queues a bus was told to report (see [`MessageBus::track_queues`]); per bus handle.
+#[derive(Default)]
+pub(crate) struct TrackedQueues(std::sync::Mutex<std::collections::BTreeSet<String>>);
+
+impl TrackedQueues {
+    /// Adds `queues` after checking every name, so a bad name adds none.
+    pub(crate) fn add(&self, queues: &[String]) -> Result<(), QueueError> {
+        for queue in queues {
+            validate_queue_name(queue)?;
+        }
+        let mut tracked = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        tracked.extend(queues.iter().cloned());
+        Ok(())
+    }
+
+    pub(crate) fn names(&self) -> std::collections::BTreeSet<String> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// `stats` plus an empty entry for every tracked queue it lacks, sorted by queue name.
+    pub(crate) fn complete(&self, mut stats: Vec<QueueStats>) -> Vec<QueueStats> {
+        let present: std::collections::HashSet<String> = stats.iter().map(|entry| entry.queue.clone()).collect();
+        let missing: Vec<QueueStats> = self
+            .names()
+            .into_iter()
+            .filter(|queue| !present.contains(queue))
+            .map(|queue| QueueStats {
+                queue,
+                ..QueueStats::default()
+            })
+            .collect();
+        stats.extend(missing);
+        stats.sort_by(|a, b| a.queue.cmp(&b.queue));
+        stats
+    }
 }
 
 /// Repeats `attempt` until it yields messages, `wait` runs out or `wake` fires; used by the polling backends.

@@ -15,6 +15,8 @@ use std::time::Duration;
 pub struct MemoryBus {
     shared: Arc<Shared>,
     options: BusOptions,
+    /// Per handle, like a process's own knowledge of the application's queues.
+    tracked: Arc<crate::TrackedQueues>,
 }
 
 struct Shared {
@@ -55,6 +57,7 @@ impl MemoryBus {
                 published: crate::QueueWakers::default(),
             }),
             options,
+            tracked: Arc::default(),
         }
     }
 
@@ -63,6 +66,7 @@ impl MemoryBus {
         Self {
             shared: Arc::clone(&self.shared),
             options,
+            tracked: Arc::default(),
         }
     }
 
@@ -313,10 +317,14 @@ impl MessageBus for MemoryBus {
         Ok(u64::try_from(moved).unwrap_or(u64::MAX))
     }
 
+    fn track_queues(&self, queues: &[String]) -> Result<(), QueueError> {
+        self.tracked.add(queues)
+    }
+
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError> {
         let now = now_micros();
         let state = self.state();
-        let stats = state
+        let stats: Vec<QueueStats> = state
             .queues
             .iter()
             .map(|(name, entries)| {
@@ -340,7 +348,7 @@ impl MessageBus for MemoryBus {
                 stats
             })
             .collect();
-        Ok(stats)
+        Ok(self.tracked.complete(stats))
     }
 }
 

@@ -86,6 +86,11 @@ impl MessageBus for PrefixedBus {
         self.inner.requeue_dead_letters(&self.name(queue), ids).await
     }
 
+    fn track_queues(&self, queues: &[String]) -> Result<(), QueueError> {
+        let named: Vec<String> = queues.iter().map(|queue| self.name(queue)).collect();
+        self.inner.track_queues(&named)
+    }
+
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError> {
         let stats = self.inner.stats().await?;
         Ok(stats

@@ -18,6 +18,10 @@
 //! each subscriber's queue (with its error and delay queues) is bound to it, so every subscriber gets its own
 //! copy and its own retries. An exchange without bindings drops what is published to it.
 //!
+//! `stats` reads depths with passive declares, which never create a queue: for the queues this process
+//! declared and for those named by `track_queues` (the application's queues), so a process that has
+//! declared nothing still sees every queue. AMQP has no unacked count, so `in_flight` is this process's own.
+//!
 //! Connections are re-established with backoff when lost; deliveries from before a reconnect carry an old
 //! generation in their receipt and are skipped by ack/nack (the broker has already requeued them). Heartbeats
 //! are lapin's own (its I/O task). Plain `amqp://` only: TLS (`amqps://`) is not compiled in.
@@ -32,6 +36,7 @@ use lapin::options::{
     ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
     QueueDeleteOptions,
 };
+use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -64,6 +69,8 @@ struct Inner {
     generation: AtomicI64,
     /// Main queues this process has declared, for `stats`.
     known: Mutex<BTreeSet<String>>,
+    /// Main queues `stats` reports although this process may not have declared them.
+    tracked: crate::TrackedQueues,
     /// Fan-out exchanges this process has declared, for tear-down.
     topics: Mutex<BTreeSet<String>>,
     /// Deliveries handed out and not yet settled, per queue (the broker does not report unacked counts
@@ -187,6 +194,7 @@ impl RabbitMqBus {
                 session: tokio::sync::Mutex::new(None),
                 generation: AtomicI64::new(0),
                 known: Mutex::new(BTreeSet::new()),
+                tracked: crate::TrackedQueues::default(),
                 topics: Mutex::new(BTreeSet::new()),
                 in_flight: Mutex::new(HashMap::new()),
             }),
@@ -559,6 +567,73 @@ impl RabbitMqBus {
     }
 }
 
+/// What a passive `queue.declare` reports about one queue.
+struct Depth {
+    messages: u64,
+    consumers: u64,
+}
+
+/// Reads queue depths with passive declares, which never create a queue. The broker answers a passive
+/// declare of a missing queue by closing the channel (404), so the probe runs on its own channel and
+/// opens a fresh one after each miss: one missing queue does not hide the others.
+struct Probe<'a> {
+    session: &'a Session,
+    channel: Option<Channel>,
+}
+
+impl<'a> Probe<'a> {
+    fn new(session: &'a Session) -> Self {
+        Self { session, channel: None }
+    }
+
+    /// The depth of `name`, or `None` when no such queue exists.
+    async fn depth(&mut self, name: &str) -> Result<Option<Depth>, QueueError> {
+        let channel = match self.channel.take() {
+            Some(channel) if channel.status().connected() => channel,
+            _ => self
+                .session
+                .connection
+                .create_channel()
+                .await
+                .map_err(QueueError::broker("channel.open"))?,
+        };
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        match channel
+            .queue_declare(ShortString::from(name), passive, FieldTable::default())
+            .await
+        {
+            Ok(queue) => {
+                self.channel = Some(channel);
+                Ok(Some(Depth {
+                    messages: u64::from(queue.message_count()),
+                    consumers: u64::from(queue.consumer_count()),
+                }))
+            }
+            // The broker has closed this channel; the next probe opens another.
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(QueueError::broker("queue.declare")(error)),
+        }
+    }
+
+    async fn close(self) {
+        if let Some(channel) = self.channel {
+            let _ = channel.close(200, ShortString::from("stats")).await;
+        }
+    }
+}
+
+/// Whether the broker refused an operation because the queue or exchange does not exist (404).
+fn is_not_found(error: &lapin::Error) -> bool {
+    matches!(
+        error.kind(),
+        lapin::ErrorKind::ProtocolError(amqp)
+            if *amqp.kind() == AMQPErrorKind::Soft(AMQPSoftError::NOTFOUND)
+    )
+}
+
 impl Drop for Inner {
     /// Closes the connection so the broker requeues this process's unacked deliveries at once.
     fn drop(&mut self) {
@@ -805,44 +880,44 @@ impl MessageBus for RabbitMqBus {
         .await
     }
 
+    fn track_queues(&self, queues: &[String]) -> Result<(), QueueError> {
+        self.inner.tracked.add(queues)
+    }
+
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError> {
-        let queues: Vec<String> = lock(&self.inner.known).iter().cloned().collect();
+        let mut queues: BTreeSet<String> = lock(&self.inner.known).clone();
+        queues.extend(self.inner.tracked.names());
         let retry = self.inner.options.retry.clone();
         let stats = self
             .on_session(|session| async move {
-                // A private channel: a passive declare of a missing queue closes the channel it runs on.
-                let channel = session
-                    .connection
-                    .create_channel()
-                    .await
-                    .map_err(QueueError::broker("channel.open"))?;
+                let mut probe = Probe::new(&session);
                 let mut stats = Vec::with_capacity(queues.len());
                 for queue in queues {
                     let mut entry = QueueStats {
                         queue: queue.clone(),
                         ..QueueStats::default()
                     };
-                    for (index, name) in topology_queue_names(&queue, &retry).into_iter().enumerate() {
-                        let declared = channel
-                            .queue_declare(
-                                ShortString::from(name.as_str()),
-                                QueueDeclareOptions {
-                                    passive: true,
-                                    ..QueueDeclareOptions::default()
-                                },
-                                FieldTable::default(),
-                            )
-                            .await;
-                        let count = u64::from(declared.map_err(QueueError::broker("queue.declare"))?.message_count());
-                        match index {
-                            0 => entry.ready = count,
-                            1 => entry.dead_letters = count,
-                            _ => entry.delayed += count,
+                    let mut names = topology_queue_names(&queue, &retry).into_iter();
+                    let Some(main) = names.next() else { continue };
+                    let Some(depth) = probe.depth(&main).await? else {
+                        // `declare_queue` creates the error and delay queues together with the main queue, so
+                        // they are missing too: probing them would only log one broker error each.
+                        stats.push(entry);
+                        continue;
+                    };
+                    entry.ready = depth.messages;
+                    entry.consumers = Some(depth.consumers);
+                    for (index, name) in names.enumerate() {
+                        let count = probe.depth(&name).await?.map_or(0, |depth| depth.messages);
+                        if index == 0 {
+                            entry.dead_letters = count;
+                        } else {
+                            entry.delayed += count;
                         }
                     }
                     stats.push(entry);
                 }
-                let _ = channel.close(200, ShortString::from("stats")).await;
+                probe.close().await;
                 Ok(stats)
             })
             .await?;

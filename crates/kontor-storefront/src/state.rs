@@ -139,19 +139,16 @@ impl StorefrontState {
     async fn load_stores(&self) -> Result<Vec<StoreStorage>, kontor_kv::KvError> {
         let prefix = format!("{}:", kontor_readmodel::storage::projection::STORE);
         let mut stores = Vec::new();
-        let mut after: Option<String> = None;
+        let mut walk = self.0.kv.walk_prefix(&prefix, 500).await?;
         loop {
-            let page = self.0.kv.scan_prefix(&prefix, after.as_deref(), 500).await?;
-            let done = page.len() < 500;
-            for (key, value) in page {
-                after = Some(key);
-                if let Ok(store) = serde_json::from_value::<StoreStorage>(value) {
-                    stores.push(store);
-                }
-            }
-            if done {
+            let page = walk.next_page().await?;
+            if page.is_empty() {
                 break;
             }
+            stores.extend(
+                page.into_iter()
+                    .filter_map(|(_, value)| serde_json::from_value::<StoreStorage>(value).ok()),
+            );
         }
         stores.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(stores)

@@ -4,9 +4,10 @@
 
 use crate::SyncError;
 use crate::projections::{self, Projection};
-use crate::publisher::Publisher;
+use crate::publisher::{PublishReport, Publisher, publish_concurrency};
 use crate::routing::{Route, routes};
 use crate::writers::{WriteReport, write_kv, write_search};
+use futures_util::TryStreamExt;
 use kontor_db::SqlDatabase;
 use kontor_domain::DomainError;
 use kontor_kv::KvStore;
@@ -130,15 +131,13 @@ impl DirectSync {
         Ok(())
     }
 
-    /// Re-publishes every entity of a projection (`kontor publish --resource R`).
+    /// Re-publishes every entity of a projection (`kontor publish --resource R`), several pages at once.
     pub async fn publish_all(&self, projection: &dyn Projection, report: &mut RoundReport) -> Result<(), SyncError> {
-        let mut after = i64::MIN;
-        loop {
-            let ids = projection.ids_after(&self.db, after, PUBLISH_BATCH).await?;
-            let Some(last) = ids.last().copied() else { return Ok(()) };
-            self.publish_ids(projection, &ids, report).await?;
-            after = last;
+        let mut pages = std::pin::pin!(self.publisher.publish_all(projection, publish_concurrency()));
+        while let Some((_, published)) = pages.try_next().await? {
+            self.apply(projection, published, report).await?;
         }
+        Ok(())
     }
 
     /// Publishes these entities and applies the resulting ops.
@@ -149,6 +148,16 @@ impl DirectSync {
         report: &mut RoundReport,
     ) -> Result<(), SyncError> {
         let published = self.publisher.publish(projection, ids).await?;
+        self.apply(projection, published, report).await
+    }
+
+    /// Writes what a publish changed to the KV store or the search index.
+    async fn apply(
+        &self,
+        projection: &dyn Projection,
+        published: PublishReport,
+        report: &mut RoundReport,
+    ) -> Result<(), SyncError> {
         report.documents += published.documents;
         report.written += published.written;
         report.deleted += published.deleted;

@@ -13,6 +13,41 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const PAGE: u64 = 500;
+/// KV documents per page while `sync verify` walks a projection's keys.
+const KV_WALK_PAGE: usize = 1000;
+
+/// Tombstones deleted per transaction by [`purge_tombstones`].
+pub const TOMBSTONE_PURGE_BATCH: u64 = 1000;
+
+/// Deletes tombstone rows (deleted documents) older than `retention` from every projection's table;
+/// returns the number purged per projection, in projection order (`kontor sync purge-tombstones` and the
+/// built-in `sync-purge-tombstones` job).
+///
+/// Why a tombstone must outlive every late message: a publisher stamps its rows with the start of its read
+/// snapshot, and the stale-write guard drops a row that is not newer than the stored one. A publisher
+/// that read the document just before it was deleted, and writes after the delete (a slow batch, a retry,
+/// a worker paused for a while), carries an older stamp than the tombstone and is dropped — but only while
+/// the tombstone is there: against a missing row the same write would insert the document again. Purging
+/// only tombstones whose own stamp is older than `retention` keeps that protection for any write delayed
+/// by less than `retention` (default a week, against seconds of normal publishing). The KV store keeps its
+/// own tombstones (24 h TTL) for the same reason one hop later. A search replica catching up from the
+/// storage feed also learns deletes only from tombstones, so one that was down longer than `retention`
+/// must be rebuilt rather than caught up.
+pub async fn purge_tombstones(
+    db: &SqlDatabase,
+    retention: std::time::Duration,
+) -> Result<Vec<(&'static str, u64)>, SyncError> {
+    let retention_micros = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
+    let before = chrono::Utc::now().timestamp_micros().saturating_sub(retention_micros);
+    let mut purged = Vec::new();
+    for projection in crate::projections::all() {
+        let count = db
+            .purge_storage_tombstones(projection.name(), before, TOMBSTONE_PURGE_BATCH)
+            .await?;
+        purged.push((projection.name(), count));
+    }
+    Ok(purged)
+}
 
 /// One page of a projection's live storage rows as sync write ops, and the row id to continue after
 /// (`None` when the table is exhausted).
@@ -221,22 +256,18 @@ async fn verify_kv(db: &SqlDatabase, projection: &dyn Projection, kv: &dyn KvSto
         }
     }
     let prefix = format!("{}:", projection.name());
-    let mut cursor: Option<String> = None;
+    // One walk over the prefix: on Redis paging with `scan_prefix` would scan the whole keyspace per page.
+    let mut walk = kv.walk_prefix(&prefix, KV_WALK_PAGE).await.map_err(kv_error)?;
     loop {
-        let page = kv
-            .scan_prefix(&prefix, cursor.as_deref(), 1000)
-            .await
-            .map_err(kv_error)?;
-        let Some((last, _)) = page.last() else { break };
-        cursor = Some(last.clone());
-        for (key, _) in &page {
-            // Alternate-key mappings (`…:sku:100`) are derived from documents, not stored rows.
-            if !expected.contains(key) && !key.contains(":sku:") {
-                drift.extra.push(key.clone());
-            }
-        }
-        if page.len() < 1000 {
+        let page = walk.next_page().await.map_err(kv_error)?;
+        if page.is_empty() {
             break;
+        }
+        for (key, _) in page {
+            // Alternate-key mappings (`…:sku:100`) are derived from documents, not stored rows.
+            if !expected.contains(&key) && !key.contains(":sku:") {
+                drift.extra.push(key);
+            }
         }
     }
     Ok(drift)

@@ -6,10 +6,11 @@ use crate::SyncError;
 use crate::direct::{PUBLISH_BATCH, Pending, RELAY_BATCH};
 use crate::messages::{MAX_IDS_PER_MESSAGE, PublishMessage, publish_queue, search_topic, sync_queue};
 use crate::projections::{self, Projection};
-use crate::publisher::Publisher;
+use crate::publisher::{Publisher, publish_concurrency};
 use crate::routing::{OMS_EVENTS, routes};
 use crate::writers::{write_kv, write_search};
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
 use kontor_db::SqlDatabase;
 use kontor_domain::DomainError;
 use kontor_kv::KvStore;
@@ -28,20 +29,34 @@ pub const OPS_PER_MESSAGE: usize = 500;
 /// Relayed outbox rows are kept this long for inspection (spec §2), then purged.
 pub const OUTBOX_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 const OUTBOX_PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
-/// How long the relay sleeps when the outbox is empty: the floor of commit → publish lag until commits
-/// wake the relay directly. Polling an empty outbox is one indexed query.
-pub const RELAY_IDLE: Duration = Duration::from_millis(25);
+/// How long the relay sleeps when the outbox is empty unless a commit wakes it first (spec §1: 100 ms poll
+/// fallback). Commits of this process wake it at once, and on PostgreSQL so do other processes' (LISTEN /
+/// NOTIFY); the poll is what picks up other processes' commits on SQLite and MariaDB, and anything a lost
+/// notification would otherwise leave behind. Polling an empty outbox is one indexed query.
+pub const RELAY_IDLE: Duration = Duration::from_millis(100);
 
 /// Moves committed outbox rows to the publish queues.
 #[derive(Clone)]
 pub struct Relay {
     db: SqlDatabase,
     bus: Arc<dyn MessageBus>,
+    idle: Duration,
 }
 
 impl Relay {
     pub fn new(db: SqlDatabase, bus: Arc<dyn MessageBus>) -> Self {
-        Self { db, bus }
+        Self {
+            db,
+            bus,
+            idle: RELAY_IDLE,
+        }
+    }
+
+    /// Polls an empty outbox every `idle` instead of [`RELAY_IDLE`] (tests make it long, so that only a
+    /// commit notification can explain a quick relay).
+    pub fn with_idle(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
     }
 
     /// Relays one claim of up to [`RELAY_BATCH`] rows; returns how many rows it relayed.
@@ -79,8 +94,12 @@ impl Relay {
         Ok(relayed)
     }
 
-    /// Relays until `shutdown`, sleeping briefly when there is nothing to do and backing off on errors.
+    /// Relays until `shutdown`. With nothing to do it waits for a commit notification or the idle poll,
+    /// whichever comes first; after an error it backs off without listening for commits.
     pub async fn run(&self, shutdown: CancellationToken) {
+        let commits = self.db.outbox_commits();
+        // PostgreSQL: other processes' commits wake this relay too.
+        let listener = self.db.listen_for_outbox_commits();
         let mut last_purge = std::time::Instant::now() - OUTBOX_PURGE_EVERY;
         while !shutdown.is_cancelled() {
             if last_purge.elapsed() >= OUTBOX_PURGE_EVERY {
@@ -92,20 +111,27 @@ impl Relay {
                     Err(error) => tracing::warn!(%error, "outbox purge failed"),
                 }
             }
-            let pause = match self.run_once().await {
-                Ok(0) => RELAY_IDLE,
-                Ok(_) => Duration::ZERO,
+            match self.run_once().await {
+                // More may be waiting: go again at once.
+                Ok(relayed) if relayed > 0 => {}
+                Ok(_) => {
+                    tokio::select! {
+                        () = shutdown.cancelled() => {},
+                        () = commits.notified() => {},
+                        () = tokio::time::sleep(self.idle) => {},
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "outbox relay failed; retrying");
-                    Duration::from_secs(1)
-                }
-            };
-            if !pause.is_zero() {
-                tokio::select! {
-                    () = shutdown.cancelled() => {},
-                    () = tokio::time::sleep(pause) => {},
+                    tokio::select! {
+                        () = shutdown.cancelled() => {},
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {},
+                    }
                 }
             }
+        }
+        if let Some(listener) = listener {
+            listener.stop().await;
         }
     }
 }
@@ -143,7 +169,6 @@ pub fn publish_payloads(
 pub struct PublishHandler {
     projection: Arc<dyn Projection>,
     publisher: Publisher,
-    db: SqlDatabase,
     bus: Arc<dyn MessageBus>,
 }
 
@@ -151,8 +176,7 @@ impl PublishHandler {
     pub fn new(projection: Arc<dyn Projection>, db: SqlDatabase, bus: Arc<dyn MessageBus>) -> Self {
         Self {
             projection,
-            publisher: Publisher::new(db.clone()),
-            db,
+            publisher: Publisher::new(db),
             bus,
         }
     }
@@ -160,6 +184,28 @@ impl PublishHandler {
     async fn publish(&self, ids: &[i64]) -> Result<(), SyncError> {
         let report = self.publisher.publish(self.projection.as_ref(), ids).await?;
         send_ops(self.bus.as_ref(), self.projection.as_ref(), &report.ops).await
+    }
+
+    /// Publishes `ids` in pages of [`PUBLISH_BATCH`], several at once. A consumer batch after an import
+    /// names tens of thousands of ids; as one page they would be built on one core and held in memory
+    /// together.
+    async fn publish_pages(&self, ids: &[i64]) -> Result<(), SyncError> {
+        let page_size = usize::try_from(PUBLISH_BATCH).unwrap_or(500);
+        futures_util::stream::iter(ids.chunks(page_size).map(Ok))
+            .try_for_each_concurrent(publish_concurrency(), |page| self.publish(page))
+            .await
+    }
+
+    /// Re-publishes every entity of the projection, page by page (a route such as a warehouse change).
+    async fn publish_everything(&self) -> Result<(), SyncError> {
+        let mut pages = std::pin::pin!(
+            self.publisher
+                .publish_all(self.projection.as_ref(), publish_concurrency())
+        );
+        while let Some((_, report)) = pages.try_next().await? {
+            send_ops(self.bus.as_ref(), self.projection.as_ref(), &report.ops).await?;
+        }
+        Ok(())
     }
 }
 
@@ -221,22 +267,10 @@ impl BatchHandler for PublishHandler {
             ids.extend(message.ids);
         }
         let result = if all {
-            let mut after = i64::MIN;
-            loop {
-                let page = self.projection.ids_after(&self.db, after, PUBLISH_BATCH).await;
-                let page = match page {
-                    Ok(page) => page,
-                    Err(error) => break Err(error),
-                };
-                let Some(last) = page.last().copied() else { break Ok(()) };
-                if let Err(error) = self.publish(&page).await {
-                    break Err(error);
-                }
-                after = last;
-            }
+            self.publish_everything().await
         } else {
             let ids: Vec<i64> = ids.into_iter().collect();
-            self.publish(&ids).await
+            self.publish_pages(&ids).await
         };
         if result.is_ok() && oldest_change > 0 && oldest_change < i64::MAX {
             // Commit → storage table; the sync writers record the rest of the way.

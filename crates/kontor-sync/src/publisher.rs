@@ -2,7 +2,9 @@
 //! storage tables' stale-write guard, and returns the sync operations for what really changed.
 
 use crate::SyncError;
+use crate::direct::PUBLISH_BATCH;
 use crate::projections::{Document, Projection};
+use futures_util::{Stream, TryStreamExt};
 use kontor_db::{RowOutcome, SqlDatabase, StorageRow};
 use kontor_readmodel::{SyncEntry, SyncOp, stamp};
 use serde_json::{Value, json};
@@ -26,6 +28,14 @@ pub struct Publisher {
     db: SqlDatabase,
 }
 
+/// How many pages a full re-publish builds at once: one per core, since building documents is CPU work
+/// (on SQLite the reads run on the connections' own threads, and the writes take turns).
+pub fn publish_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |cores| cores.get())
+        .clamp(2, 8)
+}
+
 /// Hash of a document without `_timestamp`: canonical JSON (object keys sorted), SHA-256, 128 bits.
 pub fn document_hash(data: &Value) -> String {
     let canonical = serde_json::to_string(data).unwrap_or_default();
@@ -37,6 +47,33 @@ impl Publisher {
         Self { db }
     }
 
+    /// Re-publishes every entity of `projection`: pages of [`PUBLISH_BATCH`] ids in ascending order, up to
+    /// `concurrency` pages built and written at once. A page's documents are independent of other pages'
+    /// (disjoint entities, so disjoint keys), and the storage tables' stale-write guard orders writes per
+    /// key, so pages may finish in any order. Yields each finished page's size and report.
+    pub fn publish_all<'a>(
+        &'a self,
+        projection: &'a dyn Projection,
+        concurrency: usize,
+    ) -> impl Stream<Item = Result<(usize, PublishReport), SyncError>> + 'a {
+        let pages = futures_util::stream::try_unfold(Some(i64::MIN), move |after| async move {
+            let Some(after) = after else { return Ok(None) };
+            let page = projection.ids_after(&self.db, after, PUBLISH_BATCH).await?;
+            let Some(last) = page.last().copied() else {
+                return Ok(None);
+            };
+            // A short page is the last one: no query just to learn that nothing follows.
+            let next = (page.len() as u64 == PUBLISH_BATCH).then_some(last);
+            Ok::<_, SyncError>(Some((page, next)))
+        });
+        pages
+            .map_ok(move |page| async move {
+                let report = self.publish(projection, &page).await?;
+                Ok((page.len(), report))
+            })
+            .try_buffer_unordered(concurrency.max(1))
+    }
+
     /// Rebuilds the documents of `ids`. Documents that no longer exist become tombstones; their sync ops
     /// delete the KV keys / search documents (and any alternate-key mappings they carried).
     pub async fn publish(&self, projection: &dyn Projection, ids: &[i64]) -> Result<PublishReport, SyncError> {
@@ -45,24 +82,32 @@ impl Publisher {
         let documents = projection.build(&self.db, ids).await?;
         let previous = self.db.storage_rows_by_entity(projection.name(), ids).await?;
         let previous_by_key: HashMap<&str, &StorageRow> = previous.iter().map(|row| (row.key.as_str(), row)).collect();
-        let new_keys: HashSet<&str> = documents.iter().map(|document| document.key.as_str()).collect();
+        let mut report = PublishReport {
+            documents: documents.len(),
+            ..PublishReport::default()
+        };
 
+        // Each document is stamped in place and kept by key until its row's outcome is known, so the
+        // sync op takes the very value that was stored (no copy of the document, no re-parse).
         let mut rows = Vec::with_capacity(documents.len());
-        for document in &documents {
-            let stamped = stamp(document.data.clone(), timestamp);
+        let mut stamped: HashMap<String, Document> = HashMap::with_capacity(documents.len());
+        for mut document in documents {
+            let data_hash = document_hash(&document.data);
+            document.data = stamp(std::mem::take(&mut document.data), timestamp);
             rows.push(StorageRow {
                 key: document.key.clone(),
                 entity_id: Some(document.entity_id),
                 store: document.store.clone(),
                 locale: document.locale.clone(),
-                data: Some(serde_json::to_string(&stamped).map_err(SyncError::json)?),
-                data_hash: document_hash(&document.data),
+                data: Some(serde_json::to_string(&document.data).map_err(SyncError::json)?),
+                data_hash,
                 source_ts: timestamp,
             });
+            stamped.insert(document.key.clone(), document);
         }
         let vanished: Vec<&StorageRow> = previous
             .iter()
-            .filter(|row| row.data.is_some() && !new_keys.contains(row.key.as_str()))
+            .filter(|row| row.data.is_some() && !stamped.contains_key(row.key.as_str()))
             .collect();
         for row in &vanished {
             rows.push(StorageRow {
@@ -74,10 +119,6 @@ impl Publisher {
         }
 
         let outcomes = self.db.write_storage_rows(projection.name(), &rows, timestamp).await?;
-        let mut report = PublishReport {
-            documents: documents.len(),
-            ..PublishReport::default()
-        };
         for (row, outcome) in rows.iter().zip(outcomes) {
             match outcome {
                 RowOutcome::Stale => report.stale += 1,
@@ -85,26 +126,19 @@ impl Publisher {
                 RowOutcome::Written => {
                     let before = previous_by_key
                         .get(row.key.as_str())
-                        .and_then(|stored| previous_document(stored));
-                    match row.data.as_deref() {
-                        Some(data) => {
-                            report.written += 1;
-                            let value: Value = serde_json::from_str(data).map_err(SyncError::json)?;
-                            let document = documents.iter().find(|document| document.key == row.key);
-                            emit_write(
-                                projection,
-                                row,
-                                value,
-                                document,
-                                before.as_ref(),
-                                timestamp,
-                                &mut report.ops,
-                            );
-                        }
-                        None => {
-                            report.deleted += 1;
-                            emit_delete(projection, row, before.as_ref(), timestamp, &mut report.ops);
-                        }
+                        .and_then(|stored| stored_document(stored, false));
+                    if row.data.is_some() {
+                        report.written += 1;
+                        // A key a projection built twice in one batch: the later rows read the stored text.
+                        let document = match stamped.remove(row.key.as_str()) {
+                            Some(document) => document,
+                            None => stored_document(row, true)
+                                .ok_or_else(|| SyncError::Document(format!("unreadable document {}", row.key)))?,
+                        };
+                        emit_write(projection, row, document, before.as_ref(), timestamp, &mut report.ops);
+                    } else {
+                        report.deleted += 1;
+                        emit_delete(projection, row, before.as_ref(), timestamp, &mut report.ops);
                     }
                 }
             }
@@ -113,10 +147,10 @@ impl Publisher {
     }
 }
 
-/// The stored document of a row, unstamped, to find the mappings it carried.
-fn previous_document(row: &StorageRow) -> Option<Document> {
+/// The document a storage row holds; without `_timestamp` unless `stamped`, to find the mappings it carried.
+fn stored_document(row: &StorageRow, stamped: bool) -> Option<Document> {
     let mut data: Value = serde_json::from_str(row.data.as_deref()?).ok()?;
-    if let Some(object) = data.as_object_mut() {
+    if !stamped && let Some(object) = data.as_object_mut() {
         object.remove("_timestamp");
     }
     Some(Document {
@@ -150,24 +184,23 @@ fn entry(projection: &dyn Projection, key: String, params: Value, value: Value) 
     }
 }
 
+/// The write of a stamped document, plus its mappings: new ones written, those of `before` it no longer
+/// carries deleted.
 fn emit_write(
     projection: &dyn Projection,
     row: &StorageRow,
-    value: Value,
-    document: Option<&Document>,
+    document: Document,
     before: Option<&Document>,
     timestamp: i64,
     ops: &mut Vec<SyncOp>,
 ) {
+    let mappings = projection.mappings(&document);
     ops.push(SyncOp::Write(entry(
         projection,
         row.key.clone(),
         sync_params(projection, row),
-        value,
+        document.data,
     )));
-    let mappings = document
-        .map(|document| projection.mappings(document))
-        .unwrap_or_default();
     let current: HashSet<&str> = mappings.iter().map(|(key, _)| key.as_str()).collect();
     if let Some(before) = before {
         for (key, _) in projection.mappings(before) {

@@ -564,6 +564,10 @@ pub struct ImportRequest {
     pub strict: bool,
     pub batch_size: usize,
     pub rejects_dir: Option<std::path::PathBuf>,
+    /// Everything rolled back at the end.
+    pub dry_run: bool,
+    /// Recipe steps to run, as typed (`--only product-price,stock`); empty: all.
+    pub only: Vec<String>,
 }
 
 /// `kontor import <recipe.yml>` or `kontor import <data-entity> <file.csv>`: progress on a terminal,
@@ -576,6 +580,28 @@ pub async fn import(
 ) -> anyhow::Result<()> {
     use indicatif::{ProgressBar, ProgressStyle};
     use std::io::IsTerminal;
+    if file.is_some() && !request.only.is_empty() {
+        bail!("--only selects steps of a recipe; with a data entity and a file there is only one");
+    }
+    let mut only = Vec::with_capacity(request.only.len());
+    for name in request
+        .only
+        .iter()
+        .map(|name| name.trim())
+        .filter(|name| !name.is_empty())
+    {
+        let Some(entity) = kontor_import::DataEntity::parse(name) else {
+            let known: Vec<&str> = kontor_import::DataEntity::ALL
+                .iter()
+                .map(|entity| entity.name())
+                .collect();
+            bail!(
+                "--only: \"{name}\" is not a data entity Kontor imports ({})",
+                known.join(", ")
+            );
+        };
+        only.push(entity);
+    }
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new_spinner()
     } else {
@@ -596,13 +622,15 @@ pub async fn import(
         strict: request.strict,
         rejects_dir: request.rejects_dir,
         progress: Some(progress),
+        dry_run: request.dry_run,
+        only,
         ..kontor_import::ImportOptions::default()
     };
     let importer = kontor_import::Importer::new(database, options);
     let summary = match file {
         Some(file) => kontor_import::ImportSummary {
             data_sets: vec![importer.run_file(target, file).await?],
-            skipped: Vec::new(),
+            ..kontor_import::ImportSummary::default()
         },
         None => {
             let recipe = std::path::Path::new(target);
@@ -638,6 +666,12 @@ pub async fn import(
     }
     for skipped in &summary.skipped {
         println!("skipped (not supported yet): {skipped}");
+    }
+    for left_out in &summary.not_selected {
+        println!("not run (not in --only): {left_out}");
+    }
+    if request.dry_run {
+        println!("dry run: every change was rolled back, nothing was written");
     }
     Ok(())
 }
@@ -699,6 +733,8 @@ pub async fn demo(settings: &Settings, products: usize) -> anyhow::Result<()> {
             strict: false,
             batch_size: 1000,
             rejects_dir: None,
+            dry_run: false,
+            only: Vec::new(),
         },
     )
     .await?;
@@ -805,6 +841,11 @@ pub async fn oms(settings: &Settings, command: crate::OmsCommand) -> anyhow::Res
             use kontor_domain::oms::OmsRepository;
             let purged = database.purge_locks(chrono::Utc::now()).await?;
             println!("{purged} expired lock(s) deleted");
+            Ok(())
+        }
+        OmsCommand::PurgeLog { older_than_days } => {
+            let days = older_than_days.unwrap_or(settings.oms.transition_log_retention_days);
+            println!("{}", crate::oms::purge_log(&database, days).await?);
             Ok(())
         }
         OmsCommand::Event { order, event, items } => {

@@ -749,7 +749,7 @@ Standard,AT,AT Std,20
 
         let mut subscription = harness.notifier.subscribe(&[IMPORTS_CHANNEL]).await.expect("subscribe");
         let recipe = "version: 0\nactions:\n  - data_entity: tax\n    source: data/import/tax.csv\n  \
-                      - data_entity: product-image\n    source: data/import/product_image.csv\n";
+                      - data_entity: product-price-schedule\n    source: data/import/product_price_schedule.csv\n";
         let id = harness
             .imports
             .start(upload("shop.yml", recipe, None))
@@ -759,7 +759,7 @@ Standard,AT,AT Std,20
         let job = harness.imports.job(&id).await.expect("the job is remembered");
         assert_eq!(
             (job.state, job.skipped.as_slice(), job.data_sets.len()),
-            (ImportState::Done, ["product-image".to_owned()].as_slice(), 1),
+            (ImportState::Done, ["product-price-schedule".to_owned()].as_slice(), 1),
             "{job:?}"
         );
         assert_eq!(job.data_sets[0].rejected, 1);

@@ -16,6 +16,11 @@ use clap::{Parser, Subcommand};
 use kontor_config::{LogFormat, Settings};
 use std::path::PathBuf;
 
+// Every role allocates many small, short-lived JSON values and strings on several threads, which glibc's
+// allocator serves with lock contention and consolidation passes (measured in BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "kontor", version, about = "Kontor commerce platform")]
 struct Cli {
@@ -89,6 +94,13 @@ enum Command {
         /// Where rejected rows are written with `--skip-invalid` (default: next to each file).
         #[arg(long, value_name = "DIR")]
         rejects_dir: Option<PathBuf>,
+        /// Validate and count everything as an import would, then roll it all back: nothing is
+        /// written. It holds the database's write lock (SQLite) or the changed rows' locks until done.
+        #[arg(long)]
+        dry_run: bool,
+        /// Run only these recipe steps (data entities, comma-separated); the others are left out.
+        #[arg(long, value_delimiter = ',', value_name = "DATA_ENTITY")]
+        only: Vec<String>,
     },
     /// Write a deterministic synthetic catalog in the import format, with its recipe.
     GenerateCatalog {
@@ -172,6 +184,13 @@ enum OmsCommand {
     },
     /// Delete expired order locks.
     ClearLocks,
+    /// Delete transition-log rows older than `oms.transition_log_retention_days` (a daily job does
+    /// this), a bounded batch per statement.
+    PurgeLog {
+        /// Keep this many days instead of the configured retention.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(kontor_config::MAX_TRANSITION_LOG_RETENTION_DAYS)))]
+        older_than_days: Option<u32>,
+    },
     /// Fire an event (such as a manual one) for the items of an order.
     Event {
         /// The order reference, e.g. DE--12.
@@ -214,6 +233,9 @@ enum SyncAction {
         #[arg(long, value_name = "RESOURCE")]
         resource: Option<String>,
     },
+    /// Delete tombstone rows (deleted documents) of the storage tables older than
+    /// `sync.tombstone_retention_hours`. SQL only, so it is safe beside a running `serve`.
+    PurgeTombstones,
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,6 +300,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             pipeline::sync(&settings, db, resource.as_deref()).await
         }
         Command::Sync {
+            action: Some(SyncAction::PurgeTombstones),
+            ..
+        } => {
+            let db = commands::connect_current(&settings).await?;
+            println!("{}", pipeline::purge_tombstones(&settings, &db).await?);
+            Ok(())
+        }
+        Command::Sync {
             action: Some(SyncAction::Verify { resource }),
             resource: outer,
         } => {
@@ -295,6 +325,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             strict,
             batch_size,
             rejects_dir,
+            dry_run,
+            only,
         } => {
             let db = commands::connect_current(&settings).await?;
             let options = commands::ImportRequest {
@@ -302,6 +334,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 strict,
                 batch_size: batch_size as usize,
                 rejects_dir,
+                dry_run,
+                only,
             };
             commands::import(db, &target, file.as_deref(), options).await
         }
@@ -356,8 +390,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 }
 
 fn init_logging(settings: &Settings) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.filter)
+    let mut filter = tracing_subscriber::EnvFilter::try_new(&settings.log.filter)
         .with_context(|| format!("invalid value for `log.filter`: {:?}", settings.log.filter))?;
+    if !settings.log.filter.contains("lapin") {
+        // lapin logs every channel the broker closes at ERROR, also the expected 404 of `queue stats`
+        // asking after a queue that does not exist yet (a passive declare is AMQP's only way to ask).
+        // Every close also fails the operation on it, which the RabbitMQ bus reports itself; a filter
+        // that names `lapin` keeps the library's own logs.
+        filter = filter.add_directive("lapin::channel=off".parse().context("the lapin log directive")?);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -1,6 +1,6 @@
 //! OMS wiring: the process files (configured, or Kontor's built-in ones), the plugin registry with the
 //! built-in commands, the engine, the worker's OMS duties (the `oms.events` consumer, due timeouts,
-//! the condition sweep) and the `kontor oms …` commands.
+//! the condition sweep), the transition-log purge and the `kontor oms …` commands.
 
 use anyhow::{Context, bail};
 use kontor_config::Settings;
@@ -224,6 +224,16 @@ pub async fn run_timers(engine: OmsEngine, shutdown: CancellationToken) {
             () = tokio::time::sleep(TIMEOUT_POLL) => {},
         }
     }
+}
+
+/// `kontor oms purge-log` and the `oms purge-log` job: deletes transition-log rows older than
+/// `retention_days` days in bounded batches; answers what it did, for the terminal or the run history.
+pub async fn purge_log(database: &SqlDatabase, retention_days: u32) -> Result<String, kontor_domain::DomainError> {
+    let cutoff = kontor_domain::oms::retention_cutoff(chrono::Utc::now(), retention_days);
+    let purged = kontor_domain::oms::purge_transition_log(database, cutoff, kontor_domain::oms::PURGE_BATCH).await?;
+    Ok(format!(
+        "{purged} transition log row(s) older than {retention_days} day(s) deleted"
+    ))
 }
 
 /// `kontor oms validate`: the configured processes, or the given files.

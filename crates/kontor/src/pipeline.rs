@@ -2,6 +2,7 @@
 //! in the configuration, and the `worker`, `publish`, `sync`, `sync verify` and `queue stats` commands.
 
 use anyhow::{Context, bail};
+use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use kontor_config::{Settings, redact_url_password};
 use kontor_db::SqlDatabase;
@@ -12,6 +13,7 @@ use kontor_search::{SearchIndex, TantivySearchIndex};
 use kontor_sync::messages::publish_queue;
 use kontor_sync::pipeline::{QueueSelection, Relay, publish_payloads, register_all, send_ops};
 use kontor_sync::projections::{self, Projection};
+use kontor_sync::publisher::publish_concurrency;
 use kontor_sync::{Publisher, maintenance};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
@@ -28,6 +30,10 @@ pub async fn open_bus(settings: &Settings, db: &SqlDatabase) -> anyhow::Result<A
     .await
     .with_context(|| format!("open the queue at {shown} (queue.url)"))?;
     let bus = kontor_queue::with_prefix(bus, &settings.queue.prefix);
+    // Every queue of the pipeline shows in `queue stats`, the gauges and the Back Office, also from a
+    // process that has not used it (RabbitMQ only reports queues a process names).
+    bus.track_queues(&kontor_sync::pipeline::queue_names())
+        .context("track the pipeline's queues")?;
     if !settings.search.replicas {
         // The one search index's queue is bound before anything is published, also by a `kontor publish`
         // that runs before any worker ever started: with no subscriber the search topic drops messages.
@@ -48,7 +54,13 @@ pub async fn open_kv(settings: &Settings) -> anyhow::Result<Arc<dyn KvStore>> {
         std::fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
     }
     let shown = redact_url_password(&settings.kv.url);
-    kontor_kv::open(&settings.kv.url, KvOptions::with_namespace(settings.kv.namespace.clone())).await.with_context(|| {
+    let options = KvOptions {
+        cache_bytes: usize::try_from(settings.kv.cache_size_mb)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(1024 * 1024),
+        ..KvOptions::with_namespace(settings.kv.namespace.clone())
+    };
+    kontor_kv::open(&settings.kv.url, options).await.with_context(|| {
         format!("open the KV store at {shown} (kv.url); an embedded redb file is open in one process at a time, so stop `kontor serve` first or use its worker")
     })
 }
@@ -209,25 +221,22 @@ pub async fn publish(settings: &Settings, db: SqlDatabase, resource: Option<&str
         let started = std::time::Instant::now();
         let (mut entities, mut written, mut deleted) = (0_usize, 0_usize, 0_usize);
         let bar = progress(projection.name(), ids.len() as u64);
-        let mut after = i64::MIN;
-        loop {
-            let batch: Vec<i64> = if ids.is_empty() {
-                projection
-                    .ids_after(&db, after, kontor_sync::direct::PUBLISH_BATCH)
-                    .await?
-            } else if after == i64::MIN {
-                ids.to_vec()
-            } else {
-                Vec::new()
-            };
-            let Some(last) = batch.last().copied() else { break };
-            let report = publisher.publish(projection.as_ref(), &batch).await?;
+        if ids.is_empty() {
+            let mut pages = std::pin::pin!(publisher.publish_all(projection.as_ref(), publish_concurrency()));
+            while let Some((size, report)) = pages.try_next().await? {
+                send_ops(bus.as_ref(), projection.as_ref(), &report.ops).await?;
+                entities += size;
+                written += report.written;
+                deleted += report.deleted;
+                bar.inc(size as u64);
+            }
+        } else {
+            let report = publisher.publish(projection.as_ref(), ids).await?;
             send_ops(bus.as_ref(), projection.as_ref(), &report.ops).await?;
-            entities += batch.len();
+            entities += ids.len();
             written += report.written;
             deleted += report.deleted;
-            bar.inc(batch.len() as u64);
-            after = if ids.is_empty() { last } else { i64::MAX };
+            bar.inc(ids.len() as u64);
         }
         bar.finish_and_clear();
         let seconds = started.elapsed().as_secs_f64();
@@ -318,21 +327,42 @@ pub async fn verify(settings: &Settings, db: SqlDatabase, resource: Option<&str>
     Ok(total)
 }
 
+/// `kontor sync purge-tombstones` and the `sync purge-tombstones` job: tombstones older than
+/// `sync.tombstone_retention_hours`, with a per-projection summary of what went.
+pub async fn purge_tombstones(settings: &Settings, db: &SqlDatabase) -> anyhow::Result<String> {
+    let hours = settings.sync.tombstone_retention_hours;
+    let retention = std::time::Duration::from_secs(u64::from(hours) * 3600);
+    let purged = maintenance::purge_tombstones(db, retention)
+        .await
+        .context("purge the storage tables' tombstones")?;
+    let total: u64 = purged.iter().map(|(_, count)| count).sum();
+    let mut summary: Vec<String> = purged
+        .iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(projection, count)| format!("{projection}: {count}"))
+        .collect();
+    summary.insert(0, format!("{total} tombstone(s) older than {hours} h purged"));
+    Ok(summary.join("\n"))
+}
+
 /// `kontor queue stats`.
 pub async fn queue_stats(settings: &Settings, db: &SqlDatabase) -> anyhow::Result<()> {
     let bus = open_bus(settings, db).await?;
     let stats = bus.stats().await?;
     println!(
-        "{:<44} {:>8} {:>8} {:>9} {:>8} {:>12}",
-        "queue", "ready", "delayed", "in-flight", "errors", "oldest"
+        "{:<44} {:>8} {:>8} {:>9} {:>8} {:>12} {:>9}",
+        "queue", "ready", "delayed", "in-flight", "errors", "oldest", "consumers"
     );
     for queue in stats {
         let oldest = queue
             .oldest_ready_age
             .map_or_else(|| "-".to_owned(), |age| format!("{:.1}s", age.as_secs_f64()));
+        let consumers = queue
+            .consumers
+            .map_or_else(|| "-".to_owned(), |count| count.to_string());
         println!(
-            "{:<44} {:>8} {:>8} {:>9} {:>8} {:>12}",
-            queue.queue, queue.ready, queue.delayed, queue.in_flight, queue.dead_letters, oldest
+            "{:<44} {:>8} {:>8} {:>9} {:>8} {:>12} {:>9}",
+            queue.queue, queue.ready, queue.delayed, queue.in_flight, queue.dead_letters, oldest, consumers
         );
     }
     println!("outbox backlog: {}", db.outbox_backlog().await?);

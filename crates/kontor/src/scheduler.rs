@@ -211,6 +211,25 @@ fn registry(settings: &Settings, database: &SqlDatabase, read_side: ReadSide) ->
         }
     });
 
+    let log = database.clone();
+    let retention_days = settings.oms.transition_log_retention_days;
+    registry.register_fn("oms purge-log", move |_context: JobContext| {
+        let log = log.clone();
+        async move { Ok(crate::oms::purge_log(&log, retention_days).await?) }
+    });
+
+    let settings_for_purge = settings.clone();
+    let storage = database.clone();
+    registry.register_fn("sync purge-tombstones", move |_context: JobContext| {
+        let settings = settings_for_purge.clone();
+        let storage = storage.clone();
+        async move {
+            crate::pipeline::purge_tombstones(&settings, &storage)
+                .await
+                .map_err(describe)
+        }
+    });
+
     let settings_for_verify = settings.clone();
     let storage = database.clone();
     registry.register_fn("sync verify", move |_context: JobContext| {

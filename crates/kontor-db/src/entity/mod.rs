@@ -564,6 +564,8 @@ pub mod product_image_set {
         pub locale_id: Option<i64>,
         pub created_at: i64,
         pub updated_at: i64,
+        /// Spryker's `product_image_set_key`: the import's natural key when given (unique).
+        pub product_image_set_key: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -584,6 +586,8 @@ pub mod product_image {
         pub external_url_small: String,
         pub external_url_large: String,
         pub sort_order: i32,
+        /// Spryker's `product_image_key`: the import's natural key when given (unique).
+        pub product_image_key: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,11 +12,14 @@ mod m20261125_000007_orders;
 mod m20261125_000008_scheduler;
 mod m20261125_000009_fan_out;
 mod m20261125_000010_acl_audit;
+mod m20261126_000011_image_keys;
+mod m20261126_000012_outbox_notify;
 pub(crate) mod schema;
 
 use sea_orm_migration::prelude::*;
 
 pub use m20261125_000003_read_model::table_name as storage_table_name;
+pub use m20261126_000012_outbox_notify::OUTBOX_CHANNEL;
 
 pub struct Migrator;
 
@@ -42,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_scheduler::Migration),
             Box::new(m20261125_000009_fan_out::Migration),
             Box::new(m20261125_000010_acl_audit::Migration),
+            Box::new(m20261126_000011_image_keys::Migration),
+            Box::new(m20261126_000012_outbox_notify::Migration),
         ]
     }
 }

@@ -50,6 +50,9 @@ pub struct SqlDatabase {
     ids: Arc<IdCache>,
     /// Order numbers reserved in blocks per store (see `orders::take_order_number`).
     pub(crate) order_numbers: Arc<std::sync::Mutex<HashMap<i64, std::collections::VecDeque<i64>>>>,
+    /// Signalled when a write transaction of this process ends, and on PostgreSQL when any process
+    /// commits outbox rows; see [`SqlDatabase::outbox_commits`].
+    outbox_commits: Arc<tokio::sync::Notify>,
 }
 
 /// How long a cached name → id lookup is trusted. Ids never change; a renamed or re-created row is
@@ -64,8 +67,22 @@ pub(crate) struct IdCache(std::sync::Mutex<HashMap<IdKey, (i64, std::time::Insta
 /// A cached lookup: table and name.
 type IdKey = (&'static str, String);
 
-/// Held for the life of a write transaction on SQLite; nothing elsewhere.
-pub(crate) type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
+/// Held for the life of a write transaction: on SQLite the process's write turn. Dropped after the
+/// commit (or the rollback), it wakes the outbox relay of this process: the least invasive hook that sees
+/// every repository commit, since outbox rows are only ever written inside write transactions. It cannot
+/// tell whether the transaction added outbox rows, so some wake-ups find nothing; each costs the relay
+/// one indexed look (`relayed_at IS NULL`), and wake-ups during a relay round collapse into one.
+pub(crate) struct WriteTurn {
+    _sqlite_turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    outbox_commits: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        // `notify_one` keeps a permit when the relay is busy, so a commit during a round is not missed.
+        self.outbox_commits.notify_one();
+    }
+}
 
 impl std::fmt::Debug for SqlDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,6 +115,7 @@ impl SqlDatabase {
             write_turn,
             ids: Arc::new(IdCache::default()),
             order_numbers: Arc::default(),
+            outbox_commits: Arc::default(),
         })
     }
 
@@ -160,11 +178,15 @@ impl SqlDatabase {
     /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`) so
     /// that two writers queue on the busy timeout instead of failing when a read turns into a write.
     ///
-    /// Keep the returned turn alive until the transaction ends.
+    /// Keep the returned turn alive until the transaction has committed: dropping it wakes the relay.
     pub(crate) async fn write_transaction(&self) -> Result<(DatabaseTransaction, WriteTurn), DomainError> {
-        let turn = match &self.write_turn {
+        let sqlite_turn = match &self.write_turn {
             Some(turn) => Some(Arc::clone(turn).lock_owned().await),
             None => None,
+        };
+        let turn = WriteTurn {
+            _sqlite_turn: sqlite_turn,
+            outbox_commits: Arc::clone(&self.outbox_commits),
         };
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

@@ -1,6 +1,7 @@
 //! SQL storage of the OMS runtime (`OmsRepository`, oms.md §5): order locks with expiry, item moves
 //! in one transaction each (state, history, log, timeouts, reservations, outbox), timeouts, the
-//! transition log, and the stock and payment changes of the built-in commands.
+//! transition log and its purge in bounded batches, and the stock and payment changes of the built-in
+//! commands.
 
 use super::orders::{active_warehouses, adjust_reservation};
 use super::{SqlDatabase, record_change, storage_error};
@@ -323,6 +324,33 @@ impl OmsRepository for SqlDatabase {
                 created_at_micros: row.created_at,
             })
             .collect())
+    }
+
+    async fn delete_transition_log_batch(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, DomainError> {
+        // Ids first, then a delete by primary key: one portable way to bound a delete (PostgreSQL
+        // has no `DELETE … LIMIT`, MariaDB no `LIMIT` in an `IN` subquery). The select reads the
+        // `created_at` index outside any transaction; only the delete takes locks, on these rows.
+        let ids: Vec<i64> = oms_transition_log::Entity::find()
+            .select_only()
+            .column(oms_transition_log::Column::Id)
+            .filter(oms_transition_log::Column::CreatedAt.lt(before.timestamp_micros()))
+            .order_by_asc(oms_transition_log::Column::CreatedAt)
+            .limit(limit)
+            .into_tuple()
+            .all(self.connection())
+            .await
+            .map_err(storage)?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let (transaction, _turn) = self.write_transaction().await?;
+        let deleted = oms_transition_log::Entity::delete_many()
+            .filter(oms_transition_log::Column::Id.is_in(ids))
+            .exec(&transaction)
+            .await
+            .map_err(storage)?;
+        transaction.commit().await.map_err(storage)?;
+        Ok(deleted.rows_affected)
     }
 
     async fn due_timeouts(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<DueTimeout>, DomainError> {

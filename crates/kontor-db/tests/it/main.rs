@@ -8,6 +8,7 @@ mod customers;
 mod fixtures;
 mod glossary;
 mod migrations;
+mod oms_log;
 mod pricing;
 mod read_model;
 mod stock;

@@ -1,5 +1,6 @@
 //! The built-in OMS plugins (oms.md §4) under the keys Kontor's and Spryker's demo processes use:
-//! mails (`Oms/SendOrderConfirmation`, `Oms/SendOrderShipped`, `Invoice/Generate`), payments through
+//! mails (`Oms/SendOrderConfirmation`, `Oms/SendOrderShipped`, `Invoice/Generate`,
+//! `Oms/SendOrderCancelled`), payments through
 //! a provider chosen by the order's payment (`Payment/*`, and Spryker's test payment `DummyPayment/*`,
 //! which authorises and pays every order), stock (`Shipment/Ship` takes shipped units out of stock,
 //! `Return/Receive` puts returned units back, `WarehouseAllocation/WarehouseAllocate` checks a
@@ -251,47 +252,63 @@ struct OrderMail {
 #[async_trait]
 impl OmsCommand for OrderMail {
     async fn run(&self, context: &CommandContext<'_>) -> Result<(), CommandError> {
-        let order = context.order;
-        let (subject, intro) = match self.kind {
-            MailKind::Confirmation => (format!("Your order {}", order.reference), "Thank you for your order."),
-            MailKind::Shipped => (
-                format!("Order {} has shipped", order.reference),
-                "These items are on their way:",
-            ),
-            MailKind::Invoice => (format!("Invoice for order {}", order.reference), "Your invoice:"),
-            MailKind::Cancelled => (
-                format!("Order {} was cancelled", order.reference),
-                "These items were cancelled:",
-            ),
-        };
-        let mut body = format!("Hello {} {},\n\n{intro}\n\n", order.first_name, order.last_name);
-        for item in &context.items {
+        let mail = order_mail(self.kind, context.order, &context.items, &self.services.shop_name);
+        self.services
+            .mailer
+            .send(&mail)
+            .await
+            .map_err(|error| CommandError(error.to_string()))
+    }
+}
+
+/// The plain-text mail of `kind` about `items` of `order`, to the order's e-mail address.
+fn order_mail(kind: MailKind, order: &StoredOrder, items: &[&StoredOrderItem], shop_name: &str) -> Mail {
+    let (subject, intro) = match kind {
+        MailKind::Confirmation => (format!("Your order {}", order.reference), "Thank you for your order."),
+        MailKind::Shipped => (
+            format!("Order {} has shipped", order.reference),
+            "These items are on their way:",
+        ),
+        MailKind::Invoice => (format!("Invoice for order {}", order.reference), "Your invoice:"),
+        MailKind::Cancelled => (
+            format!("Order {} was cancelled", order.reference),
+            "These items of your order were cancelled:",
+        ),
+    };
+    let mut body = format!("Hello {} {},\n\n{intro}\n\n", order.first_name, order.last_name);
+    for item in items {
+        body.push_str(&format!(
+            "  {} × {} ({})  {}\n",
+            item.quantity,
+            item.name,
+            item.sku,
+            money(item.sum_price, &order.currency)
+        ));
+    }
+    match kind {
+        // The order's totals may predate the cancellation (and would read like a bill); what counts
+        // is what was cancelled and what happens to the money.
+        MailKind::Cancelled => {
+            let cancelled: i64 = items.iter().map(|item| item.sum_price).sum();
             body.push_str(&format!(
-                "  {} × {} ({})  {}\n",
-                item.quantity,
-                item.name,
-                item.sku,
-                money(item.sum_price, &order.currency)
+                "\nCancelled: {}\nYou will not be charged for these items; anything you already paid \
+                 for them is refunded.\n",
+                money(cancelled, &order.currency)
             ));
         }
-        body.push_str(&format!(
-            "\nSubtotal: {}\nShipping: {}\nTax included: {}\nTotal: {}\n\nOrder reference: {}\n\n{}\n",
+        MailKind::Confirmation | MailKind::Shipped | MailKind::Invoice => body.push_str(&format!(
+            "\nSubtotal: {}\nShipping: {}\nTax included: {}\nTotal: {}\n",
             money(order.totals.subtotal, &order.currency),
             money(order.totals.expense_total, &order.currency),
             money(order.totals.tax_total, &order.currency),
             money(order.totals.grand_total, &order.currency),
-            order.reference,
-            self.services.shop_name
-        ));
-        self.services
-            .mailer
-            .send(&Mail {
-                to: order.email.clone(),
-                subject,
-                body,
-            })
-            .await
-            .map_err(|error| CommandError(error.to_string()))
+        )),
+    }
+    body.push_str(&format!("\nOrder reference: {}\n\n{shop_name}\n", order.reference));
+    Mail {
+        to: order.email.clone(),
+        subject,
+        body,
     }
 }
 
@@ -464,10 +481,93 @@ impl TimeoutProcessor for FromOrderCreation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::OrderTotals;
 
     #[test]
     fn money_is_shown_in_major_units() {
         assert_eq!(money(12_390, "EUR"), "123.90 EUR");
         assert_eq!(money(-5, "EUR"), "-0.05 EUR");
+    }
+
+    fn item(id: i64, name: &str, quantity: i64, sum_price: i64) -> StoredOrderItem {
+        StoredOrderItem {
+            id,
+            uuid: format!("uuid-{id}"),
+            sku: format!("sku-{id}"),
+            abstract_sku: "abstract".to_owned(),
+            name: name.to_owned(),
+            quantity,
+            unit_price: sum_price / quantity,
+            sum_price,
+            tax_rate_basis_points: 1900,
+            sum_tax_amount: 0,
+            canceled_amount: 0,
+            refunded_amount: 0,
+            shipment_id: None,
+            process: "KontorDefault01".to_owned(),
+            state: "payment cancelled".to_owned(),
+            state_entered_at_micros: 0,
+            history: Vec::new(),
+        }
+    }
+
+    fn order(items: Vec<StoredOrderItem>) -> StoredOrder {
+        StoredOrder {
+            id: 1,
+            reference: "DE--7".to_owned(),
+            store: "DE".to_owned(),
+            store_id: 1,
+            customer_reference: None,
+            email: "erika@example.com".to_owned(),
+            salutation: Some("Ms".to_owned()),
+            first_name: "Erika".to_owned(),
+            last_name: "Muster".to_owned(),
+            locale: "de_DE".to_owned(),
+            currency: "EUR".to_owned(),
+            price_mode: "GROSS_MODE".to_owned(),
+            totals: OrderTotals {
+                subtotal: 20_000,
+                expense_total: 490,
+                grand_total: 20_490,
+                ..OrderTotals::default()
+            },
+            created_at_micros: 0,
+            billing_address: None,
+            shipments: Vec::new(),
+            expenses: Vec::new(),
+            items,
+            payments: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_cancellation_mail_names_the_cancelled_items_and_their_amount_not_the_order_total() {
+        let order = order(vec![item(1, "Tent", 2, 10_000), item(2, "Stove", 1, 10_000)]);
+        let cancelled = [&order.items[0]];
+        let mail = order_mail(MailKind::Cancelled, &order, &cancelled, "Kontor Shop");
+        assert_eq!(mail.to, "erika@example.com");
+        assert_eq!(mail.subject, "Order DE--7 was cancelled");
+        assert_eq!(
+            mail.body,
+            "Hello Erika Muster,\n\nThese items of your order were cancelled:\n\n  2 × Tent (sku-1)  100.00 EUR\n\n\
+             Cancelled: 100.00 EUR\nYou will not be charged for these items; anything you already paid for them \
+             is refunded.\n\nOrder reference: DE--7\n\nKontor Shop\n"
+        );
+    }
+
+    #[test]
+    fn the_confirmation_mail_lists_the_items_and_the_order_totals() {
+        let order = order(vec![item(1, "Tent", 2, 10_000), item(2, "Stove", 1, 10_000)]);
+        let items: Vec<&StoredOrderItem> = order.items.iter().collect();
+        let mail = order_mail(MailKind::Confirmation, &order, &items, "Kontor Shop");
+        assert_eq!(mail.subject, "Your order DE--7");
+        assert!(mail.body.contains("  1 × Stove (sku-2)  100.00 EUR\n"), "{}", mail.body);
+        assert!(
+            mail.body
+                .contains("\nSubtotal: 200.00 EUR\nShipping: 4.90 EUR\nTax included: 0.00 EUR\nTotal: 204.90 EUR\n"),
+            "{}",
+            mail.body
+        );
+        assert!(!mail.body.contains("Cancelled"), "{}", mail.body);
     }
 }

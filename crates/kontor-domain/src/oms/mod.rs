@@ -12,8 +12,10 @@
 
 pub mod builtin;
 mod ports;
+mod retention;
 
 pub use ports::{DueTimeout, ItemMove, OmsRepository, TransitionFailure, TransitionLogRow};
+pub use retention::{PURGE_BATCH, purge_transition_log, retention_cutoff};
 
 use crate::checkout::{OrderRepository, StoredOrder, StoredOrderItem};
 use async_trait::async_trait;

@@ -100,6 +100,11 @@ pub trait OmsRepository: Send + Sync {
     /// The transition log of an order, oldest first.
     async fn transition_log(&self, order_id: i64) -> Result<Vec<TransitionLogRow>, DomainError>;
 
+    /// Deletes at most `limit` transition-log rows written before `before`, in one short statement
+    /// and transaction; answers how many went. [`super::purge_transition_log`] repeats it until the
+    /// old rows are gone.
+    async fn delete_transition_log_batch(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, DomainError>;
+
     /// Up to `limit` timeouts due at `now`, earliest first.
     async fn due_timeouts(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<DueTimeout>, DomainError>;
 

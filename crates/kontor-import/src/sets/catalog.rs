@@ -14,13 +14,13 @@ use kontor_db::entity::{
 };
 use kontor_domain::outbox::ChangeKind;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
-    ModelTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
+    Set,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Locales some store uses, by name; localized columns of other locales are skipped with a note.
-pub(crate) async fn store_locales(connection: &DatabaseConnection) -> Result<HashMap<String, i64>, DbErr> {
+pub(crate) async fn store_locales(connection: &DatabaseTransaction) -> Result<HashMap<String, i64>, DbErr> {
     let used: HashSet<i64> = store_locale::Entity::find()
         .all(connection)
         .await?
@@ -49,7 +49,7 @@ impl DataSet for AttributeKeys {
         }
     }
 
-    async fn prepare(_: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(_: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self { seen: HashSet::new() })
     }
 
@@ -159,7 +159,11 @@ impl DataSet for Categories {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, header: &Header, notes: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(
+        connection: &DatabaseTransaction,
+        header: &Header,
+        notes: &mut Vec<String>,
+    ) -> Result<Self, DbErr> {
         let used = store_locales(connection).await?;
         Ok(Self {
             stored_keys: name_map!(connection, category::Entity, category_key)
@@ -508,7 +512,7 @@ impl DataSet for CategoryStores {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self {
             categories: name_map!(connection, category::Entity, category_key),
             stores: name_map!(connection, store::Entity, name),

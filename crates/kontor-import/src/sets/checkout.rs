@@ -26,7 +26,7 @@ use kontor_db::entity::orders::{
 };
 use kontor_db::entity::{currency, store, store_currency, tax_set};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 use std::collections::{HashMap, HashSet};
 
 /// Rows per multi-row insert (well below every backend's bind-parameter limit).
@@ -114,7 +114,7 @@ impl DataSet for Shipments {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self {
             tax_sets: name_map!(connection, tax_set::Entity, name),
             seen: HashMap::new(),
@@ -252,7 +252,7 @@ impl DataSet for ShipmentPrices {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         let store_currencies = store_currency::Entity::find()
             .all(connection)
             .await?
@@ -405,7 +405,7 @@ impl DataSet for PaymentMethods {
         }
     }
 
-    async fn prepare(_: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(_: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self {
             seen: HashMap::new(),
             providers: HashMap::new(),
@@ -625,7 +625,7 @@ impl<const PAYMENT: bool> DataSet for MethodStoresOf<PAYMENT> {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         let methods = if PAYMENT {
             name_map!(connection, payment_method::Entity, method_key)
         } else {

@@ -16,13 +16,12 @@ use kontor_db::entity::{
 };
 use kontor_domain::outbox::ChangeKind;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter, Set,
 };
 use std::collections::{HashMap, HashSet};
 
 /// Concrete SKU → (id, abstract id).
-async fn concretes(connection: &DatabaseConnection) -> Result<HashMap<String, (i64, i64)>, DbErr> {
+async fn concretes(connection: &DatabaseTransaction) -> Result<HashMap<String, (i64, i64)>, DbErr> {
     Ok(product_concrete::Entity::find()
         .all(connection)
         .await?
@@ -91,7 +90,7 @@ impl DataSet for Prices {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         let store_currencies = store_currency::Entity::find()
             .all(connection)
             .await?
@@ -350,7 +349,7 @@ impl DataSet for Stock {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self {
             concretes: concretes(connection).await?,
             warehouses: name_map!(connection, warehouse::Entity, name),

@@ -13,8 +13,8 @@ use kontor_db::entity::{
 use kontor_domain::outbox::ChangeKind;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    Set,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -72,7 +72,7 @@ impl DataSet for Stores {
         used(&["name"], column)
     }
 
-    async fn prepare(_: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(_: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self { seen: HashSet::new() })
     }
 
@@ -179,7 +179,7 @@ impl DataSet for Currencies {
         }
     }
 
-    async fn prepare(_: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(_: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self { seen: HashSet::new() })
     }
 
@@ -271,7 +271,7 @@ impl DataSet for CurrencyStores {
         used(&["currency_code", "store_name", "is_default"], column)
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self {
             stores: name_map!(connection, store::Entity, name),
             currencies: name_map!(connection, currency::Entity, code),
@@ -394,7 +394,7 @@ impl<const DEFAULT: bool> DataSet for LocaleStoresOf<DEFAULT> {
         used(&["locale_name", "store_name"], column)
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self {
             stores: name_map!(connection, store::Entity, name),
             seen: HashSet::new(),
@@ -478,7 +478,7 @@ impl DataSet for Glossary {
         used(&["key", "translation", "locale"], column)
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self {
             locales: name_map!(connection, locale::Entity, name),
         })
@@ -672,7 +672,7 @@ impl DataSet for Tax {
         used(Self::REQUIRED, column)
     }
 
-    async fn prepare(_: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(_: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self { seen: HashSet::new() })
     }
 
@@ -795,7 +795,7 @@ impl DataSet for Warehouses {
         }
     }
 
-    async fn prepare(_: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(_: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self { seen: HashSet::new() })
     }
 
@@ -881,7 +881,7 @@ impl DataSet for WarehouseStores {
         used(Self::REQUIRED, column)
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self {
             warehouses: name_map!(connection, warehouse::Entity, name),
             stores: name_map!(connection, store::Entity, name),

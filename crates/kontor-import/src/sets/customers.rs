@@ -39,9 +39,7 @@ use kontor_domain::customer::validation::{GENDERS, SALUTATIONS};
 use kontor_domain::users::Email;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Columns stored or checked.
@@ -238,7 +236,7 @@ impl DataSet for Customers {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         let locales: HashMap<i64, String> = name_map!(connection, locale::Entity, name)
             .into_iter()
             .map(|(name, id)| (id, name))

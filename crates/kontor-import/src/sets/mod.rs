@@ -6,6 +6,7 @@ pub(crate) mod checkout;
 pub(crate) mod commerce;
 pub(crate) mod config;
 pub(crate) mod customers;
+pub(crate) mod images;
 pub(crate) mod products;
 
 use crate::importer::RowError;

@@ -21,11 +21,11 @@ use kontor_db::entity::{
 };
 use kontor_domain::outbox::ChangeKind;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
-    ModelTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
+    Set,
 };
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 type Attributes = BTreeMap<String, String>;
 
@@ -114,7 +114,34 @@ pub(crate) struct Abstracts {
     claimed_urls: HashMap<String, String>,
 }
 
+/// What abstract rows are checked against: the stored catalog, by natural key.
+pub(crate) struct AbstractLookups {
+    pub tax_sets: HashMap<String, i64>,
+    pub categories: HashMap<String, i64>,
+    /// Locales named by the header that some store uses (see [`super::header_locales`]).
+    pub locales: BTreeMap<String, i64>,
+    pub attribute_keys: HashMap<String, i64>,
+    /// Stored URL → owning abstract id (other owners as 0).
+    pub urls: HashMap<String, i64>,
+    pub abstract_ids: HashMap<String, i64>,
+}
+
 impl Abstracts {
+    /// Ready for a pass over a file; `prepare` loads the lookups from the database, the
+    /// database-free check of [`crate::parse_product_rows`] is given them.
+    pub(crate) fn new(lookups: AbstractLookups) -> Self {
+        Self {
+            tax_sets: lookups.tax_sets,
+            categories: lookups.categories,
+            locales: lookups.locales,
+            attribute_keys: lookups.attribute_keys,
+            urls: lookups.urls,
+            abstract_ids: lookups.abstract_ids,
+            seen: HashMap::new(),
+            claimed_urls: HashMap::new(),
+        }
+    }
+
     fn parse_url(&mut self, sku: &str, column: &str, url: &str, lang: &str) -> Result<String, RowError> {
         let url = url.to_lowercase();
         if !(url == format!("/{lang}") || url.starts_with(&format!("/{lang}/"))) {
@@ -160,7 +187,11 @@ impl DataSet for Abstracts {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, header: &Header, notes: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(
+        connection: &DatabaseTransaction,
+        header: &Header,
+        notes: &mut Vec<String>,
+    ) -> Result<Self, DbErr> {
         let used = store_locales(connection).await?;
         let urls = url::Entity::find()
             .all(connection)
@@ -168,16 +199,14 @@ impl DataSet for Abstracts {
             .into_iter()
             .map(|row| (row.url, row.product_abstract_id.unwrap_or(0)))
             .collect();
-        Ok(Self {
+        Ok(Self::new(AbstractLookups {
             tax_sets: name_map!(connection, tax_set::Entity, name),
             categories: name_map!(connection, category::Entity, category_key),
             locales: super::header_locales(header, &used, notes),
             attribute_keys: name_map!(connection, product_attribute_key::Entity, key),
             urls,
             abstract_ids: name_map!(connection, product_abstract::Entity, sku),
-            seen: HashMap::new(),
-            claimed_urls: HashMap::new(),
-        })
+        }))
     }
 
     fn begin_pass(&mut self) {
@@ -311,7 +340,59 @@ impl DataSet for Abstracts {
             .into_iter()
             .map(|row| (row.sku.clone(), row))
             .collect();
+        // New abstracts go in multi-row inserts; their ids are read back by SKU.
+        let new_rows: Vec<product_abstract::ActiveModel> = rows
+            .iter()
+            .filter(|row| !stored.contains_key(&row.sku))
+            .map(|row| product_abstract::ActiveModel {
+                sku: Set(row.sku.clone()),
+                attributes: Set(encode_map(&row.attributes.clone().unwrap_or_default())),
+                tax_set_id: Set(row.tax_set_id.flatten()),
+                created_at: Set(batch.now),
+                updated_at: Set(batch.now),
+                ..Default::default()
+            })
+            .collect();
+        for chunk in new_rows.chunks(INSERT_CHUNK) {
+            let skus: Vec<String> = chunk
+                .iter()
+                .filter_map(|model| model.sku.try_as_ref().cloned())
+                .collect();
+            product_abstract::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(transaction)
+                .await?;
+            self.abstract_ids.extend(
+                ids_by_sku::<product_abstract::Entity>(
+                    transaction,
+                    product_abstract::Column::Sku,
+                    product_abstract::Column::Id,
+                    skus,
+                )
+                .await?,
+            );
+        }
+        // Texts, URLs and category links of the abstracts that existed, one query per chunk each.
+        let stored_ids: Vec<i64> = stored.values().map(|row| row.id).collect();
+        let stored_texts = StoredAbstractTexts::load(transaction, &stored_ids).await?;
+        let linked_ids: Vec<i64> = rows
+            .iter()
+            .filter(|row| row.categories.is_some())
+            .filter_map(|row| stored.get(&row.sku).map(|found| found.id))
+            .collect();
+        let mut stored_links: HashMap<i64, Vec<product_category::Model>> = HashMap::new();
+        for chunk in linked_ids.chunks(INSERT_CHUNK) {
+            for link in product_category::Entity::find()
+                .filter(product_category::Column::ProductAbstractId.is_in(chunk.iter().copied()))
+                .all(transaction)
+                .await?
+            {
+                stored_links.entry(link.product_abstract_id).or_default().push(link);
+            }
+        }
         let mut ids = Vec::with_capacity(rows.len());
+        let mut new_texts = Vec::new();
+        let mut new_urls = Vec::new();
+        let mut new_links = Vec::new();
         for row in rows {
             let (id, mut changed, created) = match stored.get(&row.sku) {
                 Some(found) => {
@@ -332,24 +413,30 @@ impl DataSet for Abstracts {
                     (found.id, changed, false)
                 }
                 None => {
-                    let created = product_abstract::ActiveModel {
-                        sku: Set(row.sku.clone()),
-                        attributes: Set(encode_map(&row.attributes.clone().unwrap_or_default())),
-                        tax_set_id: Set(row.tax_set_id.flatten()),
-                        created_at: Set(batch.now),
-                        updated_at: Set(batch.now),
-                        ..Default::default()
-                    }
-                    .insert(transaction)
-                    .await?;
-                    self.abstract_ids.insert(row.sku.clone(), created.id);
-                    (created.id, true, true)
+                    let id = self.abstract_ids.get(&row.sku).copied().ok_or_else(|| {
+                        DbErr::RecordNotFound(format!("product_abstract {} after its insert", row.sku))
+                    })?;
+                    (id, true, true)
                 }
             };
             ids.push(id);
-            changed |= write_abstract_texts(transaction, id, &row.texts, batch.now).await?;
+            let plan = stored_texts.plan(id, &row.texts, batch.now);
+            for update in plan.text_updates {
+                update.update(transaction).await?;
+            }
+            for update in plan.url_updates {
+                update.update(transaction).await?;
+            }
+            new_texts.extend(plan.text_inserts);
+            new_urls.extend(plan.url_inserts);
+            changed |= plan.changed;
+            // A changed category link has its own outbox row; it still makes the row an update.
+            let mut links_changed = false;
             if let Some(links) = &row.categories {
-                write_product_categories(transaction, id, links, batch).await?;
+                let stored = stored_links.remove(&id).unwrap_or_default();
+                let (updated, created) = update_product_categories(transaction, id, &stored, links, batch).await?;
+                links_changed = updated || !created.is_empty();
+                new_links.extend(created);
             }
             if changed {
                 let kind = if created {
@@ -360,12 +447,23 @@ impl DataSet for Abstracts {
                 batch.touch("product_abstract", id, kind, &[]);
             }
             let linked = batch.touched("product_abstract", id);
-            batch.count(match (created, changed || linked) {
+            batch.count(match (created, changed || linked || links_changed) {
                 (true, _) => Outcome::Inserted,
                 (false, true) => Outcome::Updated,
                 (false, false) => Outcome::Unchanged,
             });
         }
+        for chunk in new_texts.chunks(INSERT_CHUNK) {
+            product_abstract_localized::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(transaction)
+                .await?;
+        }
+        for chunk in new_urls.chunks(INSERT_CHUNK) {
+            url::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(transaction)
+                .await?;
+        }
+        insert_product_categories(transaction, new_links, batch).await?;
         route_abstracts(transaction, batch, &ids).await
     }
 }
@@ -375,123 +473,155 @@ fn attributes_for(row: &RowView<'_>, locale: &str) -> Result<Option<Attributes>,
     attributes(row, &format!(".{locale}"))
 }
 
-/// Upserts an abstract's texts and URLs per locale; `true` when anything changed.
-async fn write_abstract_texts(
-    transaction: &DatabaseTransaction,
-    id: i64,
-    texts: &BTreeMap<i64, AbstractTexts>,
-    now: i64,
-) -> Result<bool, DbErr> {
-    let mut changed = false;
-    let stored: HashMap<i64, product_abstract_localized::Model> = product_abstract_localized::Entity::find()
-        .filter(product_abstract_localized::Column::ProductAbstractId.eq(id))
-        .all(transaction)
-        .await?
-        .into_iter()
-        .map(|row| (row.locale_id, row))
-        .collect();
-    let urls: HashMap<i64, url::Model> = url::Entity::find()
-        .filter(url::Column::ProductAbstractId.eq(id))
-        .all(transaction)
-        .await?
-        .into_iter()
-        .map(|row| (row.locale_id, row))
-        .collect();
-    for (locale_id, text) in texts {
-        let current = stored.get(locale_id);
-        let pick = |given: &Option<String>, stored: Option<&String>| {
-            given.clone().or_else(|| stored.cloned()).unwrap_or_default()
-        };
-        let name = pick(&text.name, current.map(|row| &row.name));
-        let description = pick(&text.description, current.map(|row| &row.description));
-        let meta_title = pick(&text.meta_title, current.map(|row| &row.meta_title));
-        let meta_keywords = pick(&text.meta_keywords, current.map(|row| &row.meta_keywords));
-        let meta_description = pick(&text.meta_description, current.map(|row| &row.meta_description));
-        let attributes = match (&text.attributes, current) {
-            (Some(map), _) => encode_map(map),
-            (None, Some(row)) => row.attributes.clone(),
-            (None, None) => "{}".to_owned(),
-        };
-        let has_any = text.name.is_some() || text.description.is_some() || text.attributes.is_some();
-        match current {
-            Some(row)
-                if row.name == name
-                    && row.description == description
-                    && row.meta_title == meta_title
-                    && row.meta_keywords == meta_keywords
-                    && row.meta_description == meta_description
-                    && decode_map(&row.attributes) == decode_map(&attributes) => {}
-            Some(row) => {
-                let mut model = row.clone().into_active_model();
-                model.name = Set(name);
-                model.description = Set(description);
-                model.meta_title = Set(meta_title);
-                model.meta_keywords = Set(meta_keywords);
-                model.meta_description = Set(meta_description);
-                model.attributes = Set(attributes);
-                model.update(transaction).await?;
-                changed = true;
-            }
-            None if has_any => {
-                product_abstract_localized::ActiveModel {
-                    product_abstract_id: Set(id),
-                    locale_id: Set(*locale_id),
-                    name: Set(name),
-                    description: Set(description),
-                    meta_title: Set(meta_title),
-                    meta_keywords: Set(meta_keywords),
-                    meta_description: Set(meta_description),
-                    attributes: Set(attributes),
-                    ..Default::default()
-                }
-                .insert(transaction)
-                .await?;
-                changed = true;
-            }
-            None => {}
-        }
-        let Some(wanted) = &text.url else { continue };
-        debug_assert!(wanted.starts_with(&format!("/{}", text.lang)));
-        match urls.get(locale_id) {
-            Some(row) if row.url == *wanted => {}
-            Some(row) => {
-                let mut model = row.clone().into_active_model();
-                model.url = Set(wanted.clone());
-                model.updated_at = Set(now);
-                model.update(transaction).await?;
-                changed = true;
-            }
-            None => {
-                url::ActiveModel {
-                    url: Set(wanted.clone()),
-                    locale_id: Set(*locale_id),
-                    product_abstract_id: Set(Some(id)),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(transaction)
-                .await?;
-                changed = true;
-            }
-        }
-    }
-    Ok(changed)
+/// The stored localized texts and URLs of a batch's abstracts, by abstract and locale.
+struct StoredAbstractTexts {
+    texts: HashMap<i64, HashMap<i64, product_abstract_localized::Model>>,
+    urls: HashMap<i64, HashMap<i64, url::Model>>,
 }
 
-/// Makes an abstract's category links exactly `links`; each link that changes gets its own
-/// product_category outbox row.
-async fn write_product_categories(
+/// What writing an abstract's texts and URLs takes: rows to insert (in bulk) and rows to update.
+struct AbstractTextPlan {
+    text_inserts: Vec<product_abstract_localized::ActiveModel>,
+    text_updates: Vec<product_abstract_localized::ActiveModel>,
+    url_inserts: Vec<url::ActiveModel>,
+    url_updates: Vec<url::ActiveModel>,
+    changed: bool,
+}
+
+impl StoredAbstractTexts {
+    async fn load(transaction: &DatabaseTransaction, ids: &[i64]) -> Result<Self, DbErr> {
+        let mut stored = Self {
+            texts: HashMap::new(),
+            urls: HashMap::new(),
+        };
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            for text in product_abstract_localized::Entity::find()
+                .filter(product_abstract_localized::Column::ProductAbstractId.is_in(chunk.iter().copied()))
+                .all(transaction)
+                .await?
+            {
+                stored
+                    .texts
+                    .entry(text.product_abstract_id)
+                    .or_default()
+                    .insert(text.locale_id, text);
+            }
+            for row in url::Entity::find()
+                .filter(url::Column::ProductAbstractId.is_in(chunk.iter().copied()))
+                .all(transaction)
+                .await?
+            {
+                if let Some(owner) = row.product_abstract_id {
+                    stored.urls.entry(owner).or_default().insert(row.locale_id, row);
+                }
+            }
+        }
+        Ok(stored)
+    }
+
+    /// The texts and URLs of abstract `id` per locale to insert or update; a text column the file leaves
+    /// out keeps its stored value.
+    fn plan(&self, id: i64, texts: &BTreeMap<i64, AbstractTexts>, now: i64) -> AbstractTextPlan {
+        let mut plan = AbstractTextPlan {
+            text_inserts: Vec::new(),
+            text_updates: Vec::new(),
+            url_inserts: Vec::new(),
+            url_updates: Vec::new(),
+            changed: false,
+        };
+        let stored = self.texts.get(&id);
+        let urls = self.urls.get(&id);
+        for (locale_id, text) in texts {
+            let current = stored.and_then(|texts| texts.get(locale_id));
+            let pick = |given: &Option<String>, stored: Option<&String>| {
+                given.clone().or_else(|| stored.cloned()).unwrap_or_default()
+            };
+            let name = pick(&text.name, current.map(|row| &row.name));
+            let description = pick(&text.description, current.map(|row| &row.description));
+            let meta_title = pick(&text.meta_title, current.map(|row| &row.meta_title));
+            let meta_keywords = pick(&text.meta_keywords, current.map(|row| &row.meta_keywords));
+            let meta_description = pick(&text.meta_description, current.map(|row| &row.meta_description));
+            let attributes = match (&text.attributes, current) {
+                (Some(map), _) => encode_map(map),
+                (None, Some(row)) => row.attributes.clone(),
+                (None, None) => "{}".to_owned(),
+            };
+            let has_any = text.name.is_some() || text.description.is_some() || text.attributes.is_some();
+            match current {
+                Some(row)
+                    if row.name == name
+                        && row.description == description
+                        && row.meta_title == meta_title
+                        && row.meta_keywords == meta_keywords
+                        && row.meta_description == meta_description
+                        && decode_map(&row.attributes) == decode_map(&attributes) => {}
+                Some(row) => {
+                    let mut model = row.clone().into_active_model();
+                    model.name = Set(name);
+                    model.description = Set(description);
+                    model.meta_title = Set(meta_title);
+                    model.meta_keywords = Set(meta_keywords);
+                    model.meta_description = Set(meta_description);
+                    model.attributes = Set(attributes);
+                    plan.text_updates.push(model);
+                    plan.changed = true;
+                }
+                None if has_any => {
+                    plan.text_inserts.push(product_abstract_localized::ActiveModel {
+                        product_abstract_id: Set(id),
+                        locale_id: Set(*locale_id),
+                        name: Set(name),
+                        description: Set(description),
+                        meta_title: Set(meta_title),
+                        meta_keywords: Set(meta_keywords),
+                        meta_description: Set(meta_description),
+                        attributes: Set(attributes),
+                        ..Default::default()
+                    });
+                    plan.changed = true;
+                }
+                None => {}
+            }
+            let Some(wanted) = &text.url else { continue };
+            debug_assert!(wanted.starts_with(&format!("/{}", text.lang)));
+            match urls.and_then(|urls| urls.get(locale_id)) {
+                Some(row) if row.url == *wanted => {}
+                Some(row) => {
+                    let mut model = row.clone().into_active_model();
+                    model.url = Set(wanted.clone());
+                    model.updated_at = Set(now);
+                    plan.url_updates.push(model);
+                    plan.changed = true;
+                }
+                None => {
+                    plan.url_inserts.push(url::ActiveModel {
+                        url: Set(wanted.clone()),
+                        locale_id: Set(*locale_id),
+                        product_abstract_id: Set(Some(id)),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    });
+                    plan.changed = true;
+                }
+            }
+        }
+        plan
+    }
+}
+
+/// Makes an abstract's stored category links agree with `links`: changed sort orders are updated and
+/// links no longer wanted deleted here (each with its product_category outbox row). Returns whether it
+/// changed a stored link, and the links to create for [`insert_product_categories`].
+async fn update_product_categories(
     transaction: &DatabaseTransaction,
     id: i64,
+    stored: &[product_category::Model],
     links: &[(i64, i32)],
     batch: &mut Batch,
-) -> Result<(), DbErr> {
-    let stored = product_category::Entity::find()
-        .filter(product_category::Column::ProductAbstractId.eq(id))
-        .all(transaction)
-        .await?;
+) -> Result<(bool, Vec<product_category::ActiveModel>), DbErr> {
     let wanted: HashMap<i64, i32> = links.iter().copied().collect();
-    for link in &stored {
+    let mut changed = false;
+    for link in stored {
         let keys = [("fk_product_abstract", id), ("fk_category", link.category_id)];
         match wanted.get(&link.category_id) {
             Some(order) if *order == link.sort_order => {}
@@ -501,29 +631,58 @@ async fn write_product_categories(
                 model.updated_at = Set(batch.now);
                 model.update(transaction).await?;
                 batch.touch("product_category", link.id, ChangeKind::Update, &keys);
+                changed = true;
             }
             None => {
                 batch.touch("product_category", link.id, ChangeKind::Delete, &keys);
                 link.clone().delete(transaction).await?;
+                changed = true;
             }
         }
     }
-    for (category_id, order) in links {
-        if stored.iter().any(|link| link.category_id == *category_id) {
-            continue;
-        }
-        let created = product_category::ActiveModel {
+    let created = links
+        .iter()
+        .filter(|(category_id, _)| !stored.iter().any(|link| link.category_id == *category_id))
+        .map(|(category_id, order)| product_category::ActiveModel {
             product_abstract_id: Set(id),
             category_id: Set(*category_id),
             sort_order: Set(*order),
             created_at: Set(batch.now),
             updated_at: Set(batch.now),
             ..Default::default()
+        })
+        .collect();
+    Ok((changed, created))
+}
+
+/// Inserts new category links in bulk, then reads their ids back to give each its outbox row.
+async fn insert_product_categories(
+    transaction: &DatabaseTransaction,
+    links: Vec<product_category::ActiveModel>,
+    batch: &mut Batch,
+) -> Result<(), DbErr> {
+    for chunk in links.chunks(INSERT_CHUNK) {
+        let pairs: HashSet<(i64, i64)> = chunk
+            .iter()
+            .filter_map(|link| Some((*link.product_abstract_id.try_as_ref()?, *link.category_id.try_as_ref()?)))
+            .collect();
+        product_category::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(transaction)
+            .await?;
+        let owners: BTreeSet<i64> = pairs.iter().map(|(owner, _)| *owner).collect();
+        for created in product_category::Entity::find()
+            .filter(product_category::Column::ProductAbstractId.is_in(owners))
+            .all(transaction)
+            .await?
+        {
+            if pairs.contains(&(created.product_abstract_id, created.category_id)) {
+                let keys = [
+                    ("fk_product_abstract", created.product_abstract_id),
+                    ("fk_category", created.category_id),
+                ];
+                batch.touch("product_category", created.id, ChangeKind::Create, &keys);
+            }
         }
-        .insert(transaction)
-        .await?;
-        let keys = [("fk_product_abstract", id), ("fk_category", *category_id)];
-        batch.touch("product_category", created.id, ChangeKind::Create, &keys);
     }
     Ok(())
 }
@@ -549,7 +708,7 @@ impl DataSet for AbstractStores {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(connection: &DatabaseTransaction, _: &Header, _: &mut Vec<String>) -> Result<Self, DbErr> {
         Ok(Self {
             abstracts: name_map!(connection, product_abstract::Entity, sku),
             stores: name_map!(connection, store::Entity, name),
@@ -640,6 +799,22 @@ pub(crate) struct Concretes {
 }
 
 impl Concretes {
+    /// Ready for a pass over a file: stored abstract SKU → id, declared attribute keys (and whether
+    /// each is a super attribute), and the header's locales some store uses.
+    pub(crate) fn new(
+        abstracts: HashMap<String, i64>,
+        keys: HashMap<String, bool>,
+        locales: BTreeMap<String, i64>,
+    ) -> Self {
+        Self {
+            abstracts,
+            keys,
+            locales,
+            seen: HashMap::new(),
+            variants: HashMap::new(),
+        }
+    }
+
     fn check_keys(&self, row: &RowView<'_>, map: &Attributes, suffix: &str) -> Result<(), RowError> {
         for key in map.keys() {
             if !self.keys.contains_key(key) {
@@ -679,7 +854,11 @@ impl DataSet for Concretes {
         }
     }
 
-    async fn prepare(connection: &DatabaseConnection, header: &Header, notes: &mut Vec<String>) -> Result<Self, DbErr> {
+    async fn prepare(
+        connection: &DatabaseTransaction,
+        header: &Header,
+        notes: &mut Vec<String>,
+    ) -> Result<Self, DbErr> {
         let used = store_locales(connection).await?;
         let keys = product_attribute_key::Entity::find()
             .all(connection)
@@ -687,13 +866,11 @@ impl DataSet for Concretes {
             .into_iter()
             .map(|row| (row.key, row.is_super))
             .collect();
-        Ok(Self {
-            abstracts: name_map!(connection, product_abstract::Entity, sku),
+        Ok(Self::new(
+            name_map!(connection, product_abstract::Entity, sku),
             keys,
-            locales: super::header_locales(header, &used, notes),
-            seen: HashMap::new(),
-            variants: HashMap::new(),
-        })
+            super::header_locales(header, &used, notes),
+        ))
     }
 
     fn begin_pass(&mut self) {
@@ -775,6 +952,57 @@ impl DataSet for Concretes {
             .into_iter()
             .map(|row| (row.sku.clone(), row))
             .collect();
+        // New concretes go in multi-row inserts; their ids are read back by SKU (RETURNING is not
+        // portable to MariaDB).
+        let new_rows: Vec<product_concrete::ActiveModel> = rows
+            .iter()
+            .filter(|row| !stored.contains_key(&row.sku))
+            .map(|row| product_concrete::ActiveModel {
+                sku: Set(row.sku.clone()),
+                product_abstract_id: Set(row.abstract_id),
+                attributes: Set(encode_map(&row.attributes.clone().unwrap_or_default())),
+                is_active: Set(row.is_active.unwrap_or(true)),
+                created_at: Set(batch.now),
+                updated_at: Set(batch.now),
+                ..Default::default()
+            })
+            .collect();
+        let mut created_ids: HashMap<String, i64> = HashMap::with_capacity(new_rows.len());
+        for chunk in new_rows.chunks(INSERT_CHUNK) {
+            let skus: Vec<String> = chunk
+                .iter()
+                .filter_map(|model| model.sku.try_as_ref().cloned())
+                .collect();
+            product_concrete::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(transaction)
+                .await?;
+            created_ids.extend(
+                ids_by_sku::<product_concrete::Entity>(
+                    transaction,
+                    product_concrete::Column::Sku,
+                    product_concrete::Column::Id,
+                    skus,
+                )
+                .await?,
+            );
+        }
+        // The texts of the concretes that existed, in one query per chunk; new concretes have none.
+        let stored_ids: Vec<i64> = stored.values().map(|row| row.id).collect();
+        let mut stored_texts: HashMap<i64, HashMap<i64, product_concrete_localized::Model>> = HashMap::new();
+        for chunk in stored_ids.chunks(INSERT_CHUNK) {
+            for text in product_concrete_localized::Entity::find()
+                .filter(product_concrete_localized::Column::ProductConcreteId.is_in(chunk.iter().copied()))
+                .all(transaction)
+                .await?
+            {
+                stored_texts
+                    .entry(text.product_concrete_id)
+                    .or_default()
+                    .insert(text.locale_id, text);
+            }
+        }
+        let no_texts = HashMap::new();
+        let mut new_texts = Vec::new();
         for row in rows {
             let (id, mut changed, created) = match stored.get(&row.sku) {
                 Some(found) => {
@@ -798,21 +1026,18 @@ impl DataSet for Concretes {
                     (found.id, changed, false)
                 }
                 None => {
-                    let created = product_concrete::ActiveModel {
-                        sku: Set(row.sku.clone()),
-                        product_abstract_id: Set(row.abstract_id),
-                        attributes: Set(encode_map(&row.attributes.clone().unwrap_or_default())),
-                        is_active: Set(row.is_active.unwrap_or(true)),
-                        created_at: Set(batch.now),
-                        updated_at: Set(batch.now),
-                        ..Default::default()
-                    }
-                    .insert(transaction)
-                    .await?;
-                    (created.id, true, true)
+                    let id = created_ids.get(&row.sku).copied().ok_or_else(|| {
+                        DbErr::RecordNotFound(format!("product_concrete {} after its insert", row.sku))
+                    })?;
+                    (id, true, true)
                 }
             };
-            changed |= write_concrete_texts(transaction, id, &row.texts).await?;
+            let plan = plan_concrete_texts(id, &row.texts, stored_texts.get(&id).unwrap_or(&no_texts));
+            for update in plan.updates {
+                update.update(transaction).await?;
+            }
+            new_texts.extend(plan.inserts);
+            changed |= plan.changed;
             if changed {
                 let kind = if created {
                     ChangeKind::Create
@@ -832,23 +1057,59 @@ impl DataSet for Concretes {
                 (false, false) => Outcome::Unchanged,
             });
         }
+        for chunk in new_texts.chunks(INSERT_CHUNK) {
+            product_concrete_localized::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(transaction)
+                .await?;
+        }
         Ok(())
     }
 }
 
-async fn write_concrete_texts(
+/// Rows per multi-row insert and ids per `IN` list: far below SQLite's 32 766 bound parameters for the
+/// widest table written here (about ten columns).
+const INSERT_CHUNK: usize = 500;
+
+/// `(sku, id)` of the rows with these SKUs: reads back the ids of rows just inserted.
+async fn ids_by_sku<E>(
     transaction: &DatabaseTransaction,
+    sku_column: E::Column,
+    id_column: E::Column,
+    skus: Vec<String>,
+) -> Result<Vec<(String, i64)>, DbErr>
+where
+    E: EntityTrait,
+{
+    use sea_orm::QuerySelect;
+    E::find()
+        .select_only()
+        .column(sku_column)
+        .column(id_column)
+        .filter(sku_column.is_in(skus))
+        .into_tuple()
+        .all(transaction)
+        .await
+}
+
+/// What writing a row's localized texts takes: rows to insert (in bulk) and rows to update.
+struct TextPlan<A> {
+    inserts: Vec<A>,
+    updates: Vec<A>,
+    changed: bool,
+}
+
+/// The localized rows of a concrete to insert or update; a text column the file leaves out keeps its
+/// stored value.
+fn plan_concrete_texts(
     id: i64,
     texts: &BTreeMap<i64, ConcreteTexts>,
-) -> Result<bool, DbErr> {
-    let mut changed = false;
-    let stored: HashMap<i64, product_concrete_localized::Model> = product_concrete_localized::Entity::find()
-        .filter(product_concrete_localized::Column::ProductConcreteId.eq(id))
-        .all(transaction)
-        .await?
-        .into_iter()
-        .map(|row| (row.locale_id, row))
-        .collect();
+    stored: &HashMap<i64, product_concrete_localized::Model>,
+) -> TextPlan<product_concrete_localized::ActiveModel> {
+    let mut plan = TextPlan {
+        inserts: Vec::new(),
+        updates: Vec::new(),
+        changed: false,
+    };
     for (locale_id, text) in texts {
         let current = stored.get(locale_id);
         let pick = |given: &Option<String>, stored: Option<&String>| {
@@ -877,11 +1138,11 @@ async fn write_concrete_texts(
                 model.description = Set(description);
                 model.is_searchable = Set(is_searchable);
                 model.attributes = Set(attributes);
-                model.update(transaction).await?;
-                changed = true;
+                plan.updates.push(model);
+                plan.changed = true;
             }
             None if text.name.is_some() || text.description.is_some() || text.attributes.is_some() => {
-                product_concrete_localized::ActiveModel {
+                plan.inserts.push(product_concrete_localized::ActiveModel {
                     product_concrete_id: Set(id),
                     locale_id: Set(*locale_id),
                     name: Set(name),
@@ -889,13 +1150,11 @@ async fn write_concrete_texts(
                     is_searchable: Set(is_searchable),
                     attributes: Set(attributes),
                     ..Default::default()
-                }
-                .insert(transaction)
-                .await?;
-                changed = true;
+                });
+                plan.changed = true;
             }
             None => {}
         }
     }
-    Ok(changed)
+    plan
 }

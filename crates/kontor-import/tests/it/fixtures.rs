@@ -55,6 +55,8 @@ actions:
     source: common/DE/product_abstract_store.csv
   - data_entity: product-concrete
     source: common/common/product_concrete.csv
+  - data_entity: product-image
+    source: common/common/product_image.csv
   - data_entity: product-price
     source: common/DE/product_price.csv
   - data_entity: stock
@@ -100,6 +102,20 @@ pub const PRODUCT_ABSTRACT: &str = "\
 category_key,category_product_order,abstract_sku,name.en_US,name.de_DE,url.en_US,url.de_DE,attribute_key_1,value_1,attribute_key_1.de_DE,value_1.de_DE,attribute_key_2,value_2,color_code,description.en_US,description.de_DE,tax_set_name,meta_title.en_US,meta_title.de_DE
 jackets,10,200,Tarn Shell Jacket,Tarn Schalenjacke,/en/tarn-shell-jacket-200,,material,Nylon,material,Nylon DE,brand,Tarn,#112233,A shell.,Eine Schale.,Outerwear Std,Tarn Shell,Tarn Schale
 \"jackets,outdoor\",\"5,7\",201,Moor Fleece,Moor Fleece,,,material,Fleece,,,,,,Warm.,Warm.,Outerwear Std,Moor,Moor
+";
+
+/// Spryker's header, invented rows: a locale-less abstract set of two images (the second sorted first),
+/// a German set of the same name that overrides it in de_DE, a keyed English set of a concrete, a
+/// keyless image in a keyless set with an empty sort order, and an ownerless keyed set (as Spryker's
+/// demo has for configurable bundle templates).
+pub const PRODUCT_IMAGE: &str = "\
+image_set_name,external_url_large,external_url_small,locale,abstract_sku,concrete_sku,sort_order,product_image_key,product_image_set_key,alt_text_small.de_DE,alt_text_small.en_US,alt_text_large.de_DE,alt_text_large.en_US
+default,https://img.example/200-1-l.jpg,https://img.example/200-1-s.jpg,,200,,1,img-200-1,,Jacke,Jacket,Jacke,Jacket
+default,https://img.example/200-2-l.jpg,https://img.example/200-2-s.jpg,,200,,0,img-200-2,,,,,
+default,https://img.example/200-de-l.jpg,https://img.example/200-de-s.jpg,de_DE,200,,0,img-200-de,,,,,
+default,https://img.example/200-blue-l.jpg,https://img.example/200-blue-s.jpg,en_US,,200_blue,0,img-200-blue,set-200-blue,,,,
+thumbnail,https://img.example/201-t.jpg,https://img.example/201-t.jpg,,201,,,,,,,,
+default,https://img.example/bundle-l.png,https://img.example/bundle-s.png,de_DE,,,0,img-bundle,set-bundle,,,,
 ";
 
 /// Writes the whole shop under `root` and returns the recipe path.
@@ -167,6 +183,7 @@ pub fn shop(root: &Path) -> PathBuf {
          200,200_red,Tarn Red,Tarn Rot,color,Red,weight,400 g,1,0,\n\
          201,201_one,Moor,Moor,,,,,1,1,\n",
     );
+    write(root, "common/common/product_image.csv", PRODUCT_IMAGE);
     write(
         root,
         "common/DE/product_price.csv",

@@ -7,5 +7,6 @@ mod dialect;
 mod errors;
 mod fixtures;
 mod generate;
+mod images;
 mod recipe;
 mod shop;

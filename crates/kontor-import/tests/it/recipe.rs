@@ -10,7 +10,7 @@ fn aliases_and_spryker_paths_resolve() {
     let recipe = write(
         dir.path(),
         "config/import/full.yml",
-        "version: 0\nactions:\n  - data_entity: stock\n    source: data/import/common/common/warehouse.csv\n  - data_entity: store\n    source: common/EU/store.csv\n  - data_entity: stock-store\n    source: x.csv\n  - data_entity: product-image\n    source: i.csv\n",
+        "version: 0\nactions:\n  - data_entity: stock\n    source: data/import/common/common/warehouse.csv\n  - data_entity: store\n    source: common/EU/store.csv\n  - data_entity: stock-store\n    source: x.csv\n  - data_entity: product-price-schedule\n    source: p.csv\n",
     );
     let loaded = Recipe::load(&recipe, false).expect("recipe");
     assert_eq!(loaded.actions[0].entity, Some(DataEntity::Warehouse));
@@ -28,7 +28,7 @@ fn aliases_and_spryker_paths_resolve() {
     let error = Recipe::load(&recipe, true).expect_err("strict");
     assert_eq!(
         error.to_string(),
-        format!("{}: unknown data entity \"product-image\"", recipe.display())
+        format!("{}: unknown data entity \"product-price-schedule\"", recipe.display())
     );
 }
 
@@ -48,6 +48,34 @@ fn order_is_checked_before_any_row() {
             "{}: data set \"product-abstract-store\" needs \"product-abstract\" earlier in the recipe",
             recipe.display()
         )
+    );
+}
+
+#[test]
+fn product_images_come_after_the_concretes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let steps = ["tax", "category", "product-attribute-key", "product-abstract"];
+    let mut text = String::from("version: 0\nactions:\n");
+    for entity in steps {
+        text.push_str(&format!("  - data_entity: {entity}\n    source: {entity}.csv\n"));
+    }
+    let images = "  - data_entity: product-image\n    source: common/common/product_image.csv\n";
+    let early = write(dir.path(), "early.yml", format!("{text}{images}"));
+    let error = Recipe::load(&early, true).expect_err("order");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: data set \"product-image\" needs \"product-concrete\" earlier in the recipe",
+            early.display()
+        )
+    );
+    let concretes = "  - data_entity: product-concrete\n    source: product-concrete.csv\n";
+    let ordered = write(dir.path(), "ordered.yml", format!("{text}{concretes}{images}"));
+    let loaded = Recipe::load(&ordered, true).expect("a step Kontor imports");
+    assert_eq!(loaded.actions[5].entity, Some(DataEntity::ProductImage));
+    assert_eq!(
+        loaded.actions[5].path,
+        dir.path().join("common/common/product_image.csv")
     );
 }
 

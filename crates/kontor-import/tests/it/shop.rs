@@ -7,7 +7,8 @@ use kontor_core::{LocaleName, StoreName};
 use kontor_db::SqlDatabase;
 use kontor_db::entity::{
     category, category_node, category_store, glossary_translation, outbox, price_product, product_abstract,
-    product_category, product_concrete, stock_product, store, url, warehouse_store,
+    product_abstract_localized, product_category, product_concrete, product_concrete_localized, stock_product, store,
+    url, warehouse_store,
 };
 use kontor_domain::ResourceRepository;
 use kontor_domain::catalog::{ProductAbstractAttributes, ProductConcreteAttributes};
@@ -38,6 +39,10 @@ async fn recipe_imports_a_small_shop(db: SqlDatabase) {
     assert_eq!(
         counts.iter().find(|c| c.0 == "product-concrete"),
         Some(&("product-concrete", 3, 3))
+    );
+    assert_eq!(
+        counts.iter().find(|c| c.0 == "product-image"),
+        Some(&("product-image", 6, 6))
     );
     assert_eq!(
         counts.iter().find(|c| c.0 == "product-price"),
@@ -234,6 +239,8 @@ async fn recipe_imports_a_small_shop(db: SqlDatabase) {
         "product_category",
         "warehouse",
         "stock_product",
+        "product_image_set",
+        "product_image",
     ] {
         assert!(
             rows.iter().any(|row| row.resource == resource),
@@ -277,4 +284,140 @@ async fn reimport_changes_nothing(db: SqlDatabase) {
     assert_eq!(outbox_count(&db).await, before + 1);
 }
 
-repo_test_suite!(recipe_imports_a_small_shop, reimport_changes_nothing);
+/// A second import that changes texts, a URL, category links and a variant, and adds a variant: the
+/// bulk writers update what differs, insert what is new, and write an outbox row per changed entity.
+async fn reimport_applies_changes_to_products(db: SqlDatabase) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recipe = shop(dir.path());
+    importer(&db).run_recipe(&recipe).await.expect("first import");
+    let before = outbox_count(&db).await;
+    let (tarn, moor) = (abstract_id(&db, "200").await, abstract_id(&db, "201").await);
+
+    let abstracts = PRODUCT_ABSTRACT
+        .replace(
+            "jackets,10,200,Tarn Shell Jacket,Tarn Schalenjacke,/en/tarn-shell-jacket-200,",
+            "outdoor,3,200,Tarn Shell Jacket II,Tarn Schalenjacke,/en/tarn-shell-jacket-ii,",
+        )
+        .replace("\"5,7\"", "\"5,8\"");
+    let file = write(dir.path(), "common/common/product_abstract.csv", abstracts);
+    let summary = importer(&db)
+        .run_file("product-abstract", &file)
+        .await
+        .expect("abstracts");
+    assert_eq!((summary.inserted, summary.rejected), (0, 0));
+    assert_eq!(
+        summary.updated, 2,
+        "200 (texts, URL, category) and 201 (category order)"
+    );
+
+    let texts = product_abstract_localized::Entity::find()
+        .filter(product_abstract_localized::Column::ProductAbstractId.eq(tarn))
+        .all(db.connection())
+        .await
+        .expect("texts");
+    let names: Vec<&str> = texts.iter().map(|text| text.name.as_str()).collect();
+    assert!(
+        names.contains(&"Tarn Shell Jacket II") && names.contains(&"Tarn Schalenjacke"),
+        "{names:?}"
+    );
+    let urls: Vec<String> = url::Entity::find()
+        .filter(url::Column::ProductAbstractId.eq(tarn))
+        .all(db.connection())
+        .await
+        .expect("urls")
+        .into_iter()
+        .map(|row| row.url)
+        .collect();
+    assert!(urls.contains(&"/en/tarn-shell-jacket-ii".to_owned()), "{urls:?}");
+    assert!(!urls.contains(&"/en/tarn-shell-jacket-200".to_owned()), "{urls:?}");
+    let links = |owner: i64| {
+        let db = db.clone();
+        async move {
+            let mut links: Vec<(String, i32)> = Vec::new();
+            for link in product_category::Entity::find()
+                .filter(product_category::Column::ProductAbstractId.eq(owner))
+                .all(db.connection())
+                .await
+                .expect("links")
+            {
+                let key = category::Entity::find_by_id(link.category_id)
+                    .one(db.connection())
+                    .await
+                    .expect("category")
+                    .expect("category exists")
+                    .category_key;
+                links.push((key, link.sort_order));
+            }
+            links.sort();
+            links
+        }
+    };
+    assert_eq!(links(tarn).await, [("outdoor".to_owned(), 3)]);
+    assert_eq!(
+        links(moor).await,
+        [("jackets".to_owned(), 5), ("outdoor".to_owned(), 8)]
+    );
+    let category_rows: Vec<String> = outbox::Entity::find()
+        .filter(outbox::Column::Resource.eq("product_category"))
+        .all(db.connection())
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|row| row.event)
+        .collect();
+    assert!(
+        category_rows.iter().any(|event| event.ends_with(".delete")),
+        "the jackets link of 200 went: {category_rows:?}"
+    );
+
+    let concretes = "abstract_sku,concrete_sku,name.en_US,name.de_DE,attribute_key_1,value_1,attribute_key_2,value_2,is_searchable.en_US,is_searchable.de_DE,bundled\n\
+         200,200_blue,Tarn Blue,Tarn Blau II,color,Blue,weight,400 g,1,1,\n\
+         200,200_red,Tarn Red,Tarn Rot,color,Red,weight,400 g,1,0,\n\
+         201,201_two,Moor Green,Moor Grün,color,Green,,,1,1,\n";
+    let file = write(dir.path(), "common/common/product_concrete.csv", concretes);
+    let summary = importer(&db)
+        .run_file("product-concrete", &file)
+        .await
+        .expect("concretes");
+    assert_eq!(
+        (summary.inserted, summary.updated, summary.unchanged, summary.rejected),
+        (1, 1, 1, 0)
+    );
+    let blue = product_concrete::Entity::find()
+        .filter(product_concrete::Column::Sku.eq("200_blue"))
+        .one(db.connection())
+        .await
+        .expect("query")
+        .expect("200_blue");
+    let blue_names: Vec<String> = product_concrete_localized::Entity::find()
+        .filter(product_concrete_localized::Column::ProductConcreteId.eq(blue.id))
+        .all(db.connection())
+        .await
+        .expect("texts")
+        .into_iter()
+        .map(|text| text.name)
+        .collect();
+    assert!(blue_names.contains(&"Tarn Blau II".to_owned()), "{blue_names:?}");
+    let two = product_concrete::Entity::find()
+        .filter(product_concrete::Column::Sku.eq("201_two"))
+        .one(db.connection())
+        .await
+        .expect("query")
+        .expect("201_two was inserted");
+    assert_eq!(two.product_abstract_id, moor);
+    let two_texts = product_concrete_localized::Entity::find()
+        .filter(product_concrete_localized::Column::ProductConcreteId.eq(two.id))
+        .count(db.connection())
+        .await
+        .expect("count");
+    assert_eq!(two_texts, 2, "a localized row per locale of the header");
+    // 200 (update), the new and the deleted link of 200, 201's re-ordered link (201 itself is unchanged:
+    // its link's row routes the re-publish), then 200_blue and 201_two.
+    assert_eq!(outbox_count(&db).await, before + 6);
+}
+
+repo_test_suite!(
+    recipe_imports_a_small_shop,
+    reimport_changes_nothing,
+    reimport_applies_changes_to_products
+);

@@ -82,3 +82,16 @@ kv_test_suite!(
     key_of_exactly_512_bytes_is_accepted,
     documents_breaking_the_contract_are_rejected,
 );
+
+/// A zero cache would make redb read every page from disk; `open` refuses it on every backend so a bad
+/// `kv.cache_size_mb` fails the same way whichever store is configured.
+#[tokio::test]
+async fn a_zero_cache_size_is_refused() {
+    let options = kontor_kv::KvOptions {
+        cache_bytes: 0,
+        ..kontor_kv::KvOptions::default()
+    };
+    let error = kontor_kv::open("memory://", options).await.err().expect("refused");
+    assert!(matches!(error, KvError::InvalidOptions(_)), "{error:?}");
+    assert!(error.to_string().contains("cache"), "{error}");
+}

@@ -75,6 +75,13 @@ fn has_the_specified_states() {
             ("shipped", false, vec![], Some("oms.state.shipped"), main),
             ("delivered", false, vec![], Some("oms.state.delivered"), main),
             ("closed", false, vec![], Some("oms.state.closed"), main),
+            (
+                "payment cancelled",
+                false,
+                vec![],
+                Some("oms.state.payment-cancelled"),
+                main
+            ),
             ("cancelled", false, vec![], Some("oms.state.cancelled"), main),
             (
                 "return requested",
@@ -98,10 +105,23 @@ fn has_the_specified_transitions() {
     let mut expected = vec![
         ("new", "payment pending", Some("confirm"), None, true),
         ("payment pending", "paid", Some("pay"), Some("Payment/IsCaptured"), true),
-        ("payment pending", "cancelled", Some("cancel unpaid"), None, false),
-        ("new", "cancelled", Some("cancel"), None, false),
-        ("payment pending", "cancelled", Some("cancel"), None, false),
-        ("paid", "cancelled", Some("cancel"), None, false),
+        (
+            "payment pending",
+            "payment cancelled",
+            Some("cancel unpaid"),
+            None,
+            false,
+        ),
+        ("new", "payment cancelled", Some("cancel"), None, false),
+        ("payment pending", "payment cancelled", Some("cancel"), None, false),
+        ("paid", "payment cancelled", Some("cancel"), None, false),
+        (
+            "payment cancelled",
+            "cancelled",
+            Some("notify cancellation"),
+            None,
+            false,
+        ),
         ("paid", "picked", Some("pick"), None, true),
         ("picked", "shipped", Some("ship"), None, true),
         ("shipped", "delivered", Some("confirm delivery"), None, true),
@@ -145,6 +165,7 @@ fn has_the_specified_events() {
         ("pay", false, true, None, Some("Payment/Capture")),
         ("cancel unpaid", false, false, Some("7 days"), Some("Payment/Cancel")),
         ("cancel", false, true, None, Some("Payment/Cancel")),
+        ("notify cancellation", true, false, None, Some("Oms/SendOrderCancelled")),
         ("pick", false, true, None, Some("WarehouseAllocation/WarehouseAllocate")),
         ("ship", false, true, None, Some("Shipment/Ship")),
         ("confirm delivery", false, true, Some("14 days"), None),
@@ -164,7 +185,11 @@ fn answers_the_engine_lookups() {
     let on_enter = |state: &str| process.on_enter_event(state).map(|event| event.name.as_str());
     assert_eq!(on_enter("new"), Some("confirm"));
     assert_eq!(on_enter("returned"), Some("refund"));
+    // Every way of cancelling ends with the cancellation mail.
+    assert_eq!(on_enter("payment cancelled"), Some("notify cancellation"));
     assert_eq!(on_enter("paid"), None);
+    assert_eq!(on_enter("cancelled"), None);
+    assert!(process.manual_events("payment cancelled").is_empty());
 
     assert_eq!(process.manual_events("new"), ["cancel"]);
     assert_eq!(process.manual_events("payment pending"), ["cancel", "pay"]);

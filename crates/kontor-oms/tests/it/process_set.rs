@@ -23,7 +23,7 @@ fn loads_the_default_process_from_config() {
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(set.names().collect::<Vec<_>>(), ["KontorDefault01"]);
     let process = set.get("KontorDefault01").expect("loaded");
-    assert_eq!(process.states().count(), 11);
+    assert_eq!(process.states().count(), 12);
     assert!(set.get("Nopayment01").is_none());
 }
 

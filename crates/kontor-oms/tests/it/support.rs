@@ -21,6 +21,7 @@ pub fn kontor_keys() -> KeyList {
     let commands = [
         "Oms/SendOrderConfirmation",
         "Oms/SendOrderShipped",
+        "Oms/SendOrderCancelled",
         "Payment/Capture",
         "Payment/Cancel",
         "Payment/Refund",

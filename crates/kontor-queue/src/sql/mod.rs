@@ -40,6 +40,7 @@ pub struct SqlBus {
     /// Wakes this process's waiting receivers of a queue on its own publishes to it; other processes'
     /// publishes are found by polling.
     published: Arc<crate::QueueWakers>,
+    tracked: Arc<crate::TrackedQueues>,
 }
 
 impl SqlBus {
@@ -50,6 +51,7 @@ impl SqlBus {
             connection,
             options,
             published: Arc::new(crate::QueueWakers::default()),
+            tracked: Arc::default(),
         }
     }
 
@@ -423,6 +425,10 @@ impl MessageBus for SqlBus {
         Ok(u64::try_from(moved).unwrap_or(u64::MAX))
     }
 
+    fn track_queues(&self, queues: &[String]) -> Result<(), QueueError> {
+        self.tracked.add(queues)
+    }
+
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError> {
         let now = now_micros();
         let mut stats: HashMap<String, QueueStats> = HashMap::new();
@@ -479,8 +485,6 @@ impl MessageBus for SqlBus {
         for (queue, count) in dead {
             entry(&mut stats, queue).dead_letters = to_u64(count);
         }
-        let mut stats: Vec<QueueStats> = stats.into_values().collect();
-        stats.sort_by(|a, b| a.queue.cmp(&b.queue));
-        Ok(stats)
+        Ok(self.tracked.complete(stats.into_values().collect()))
     }
 }

@@ -110,6 +110,25 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// Whether `name` exists on the test broker, asked with a passive declare on a connection of its own.
+    pub async fn rabbitmq_queue_exists(&self, name: &str) -> bool {
+        let connection = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+            .await
+            .expect("connect to rabbitmq");
+        let channel = connection.create_channel().await.expect("open a channel");
+        let passive = lapin::options::QueueDeclareOptions {
+            passive: true,
+            ..lapin::options::QueueDeclareOptions::default()
+        };
+        let declared = channel
+            .queue_declare(name.into(), passive, lapin::types::FieldTable::default())
+            .await;
+        let _ = connection.close(200, "done".into()).await;
+        declared.is_ok()
+    }
+}
+
 impl Drop for Harness {
     fn drop(&mut self) {
         if self.backend != Backend::RabbitMq {

@@ -516,6 +516,8 @@ fn builtin_commands() -> JobRegistry {
         "oms check-timeouts",
         "oms check-conditions",
         "oms clear-locks",
+        "oms purge-log",
+        "sync purge-tombstones",
         "sync verify",
     ] {
         registry.register_fn(command, |_context: JobContext| async move { Ok(String::new()) });
@@ -544,6 +546,8 @@ fn the_shipped_jobs_file_is_valid() {
             "oms-check-timeouts",
             "oms-check-conditions",
             "oms-clear-locks",
+            "oms-purge-log",
+            "sync-purge-tombstones",
             "sync-verify"
         ]
     );

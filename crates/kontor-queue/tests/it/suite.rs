@@ -310,6 +310,59 @@ async fn stats_count_ready_in_flight_and_dead_letters(h: Arc<Harness>) {
     assert!(eventually(|| async { stats_of(&bus, &busy).await.in_flight == 0 }).await);
 }
 
+/// `kontor queue stats` runs as its own process: it has declared nothing, yet must see the depth of every
+/// application queue, and must not create the ones that do not exist.
+async fn stats_of_a_fresh_process_cover_tracked_queues(h: Arc<Harness>) {
+    let producer = h.bus(options_with_retry(1, &[10])).await;
+    let full = h.queue("publish.full");
+    let failing = h.queue("publish.failing");
+    let missing = h.queue("publish.never_used");
+    producer.publish(&full, payloads("x", 3)).await.expect("publish");
+    producer
+        .publish(&failing, vec![b"bad".to_vec()])
+        .await
+        .expect("publish");
+    for delivery in receive_n(&producer, &failing, 1).await {
+        producer.nack(&delivery, "bad input").await.expect("nack");
+    }
+
+    let observer = h.bus(options_with_retry(1, &[10])).await;
+    let invalid = observer.track_queues(&[full.clone(), "Not A Queue".to_owned()]);
+    assert!(invalid.is_err(), "an invalid queue name is refused");
+    observer
+        .track_queues(&[full.clone(), failing.clone(), missing.clone()])
+        .expect("track");
+    let shape = |s: &QueueStats| (s.ready, s.delayed, s.dead_letters);
+    let deadline = Instant::now() + PATIENCE;
+    let (mut last, mut seen) = (Vec::new(), false);
+    while !seen && Instant::now() < deadline {
+        last = observer.stats().await.expect("stats");
+        let find = |queue: &str| last.iter().find(|entry| entry.queue == queue).map(shape);
+        seen = find(&full) == Some((3, 0, 0)) && find(&failing) == Some((0, 0, 1)) && find(&missing) == Some((0, 0, 0));
+        if !seen {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(seen, "a fresh bus sees the tracked queues' depths, last seen {last:?}");
+
+    let untracked = h.bus(options()).await;
+    let listed = untracked.stats().await.expect("stats");
+    assert!(
+        listed.iter().all(|entry| entry.queue != missing),
+        "stats created no queue: {listed:?}"
+    );
+    if h.backend == crate::harness::Backend::RabbitMq {
+        assert!(
+            h.rabbitmq_queue_exists(&full).await,
+            "the probe sees a queue that exists"
+        );
+        assert!(
+            !h.rabbitmq_queue_exists(&missing).await,
+            "a passive declare does not create the queue"
+        );
+    }
+}
+
 /// Records every payload of every batch it succeeds on; fails batches holding `poison`.
 #[derive(Default)]
 struct Recorder {
@@ -545,6 +598,7 @@ bus_test_suite!(
     nack_retries_with_backoff_then_dead_letters,
     dead_letters_can_be_requeued,
     stats_count_ready_in_flight_and_dead_letters,
+    stats_of_a_fresh_process_cover_tracked_queues,
     worker_processes_a_queue,
     worker_isolates_a_poison_message_by_bisection,
     worker_shutdown_returns_the_unfinished_batch,

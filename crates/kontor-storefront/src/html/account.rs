@@ -15,7 +15,8 @@
 //! [`LoginThrottle`]: kontor_web::html::LoginThrottle
 
 use super::cart::{frame, gateway_failure, path_of, unexpected_reply};
-use super::checkout::{order_not_found, order_status};
+use super::checkout::order_not_found;
+use super::order_states::StateNames;
 use super::{SignedInCustomer, flash, keys, kit, render, safe_return};
 use crate::state::StorefrontState;
 use axum::Router;
@@ -682,7 +683,8 @@ struct OrderRow {
     status: String,
 }
 
-/// `GET /account/orders[?page=N]`: the customer's orders, newest first, each with its status.
+/// `GET /account/orders[?page=N]`: the customer's orders, newest first, each with its status (the
+/// display names of its item states).
 async fn orders(
     State(state): State<StorefrontState>,
     session: Session,
@@ -702,6 +704,8 @@ async fn orders(
         Ok(other) => return Err(unexpected_reply(&other)),
         Err(error) => return Err(gateway_failure(&error)),
     };
+    let (shopper, layout) = frame(&state, &session, &csrf, path_of(&uri)).await?;
+    let state_names = StateNames::of_orders(state.kv.as_ref(), &shopper.locale, &listed.orders).await;
     let rows: Vec<OrderRow> = listed
         .orders
         .iter()
@@ -711,11 +715,10 @@ async fn orders(
             currency: order.currency_iso_code.clone(),
             grand_total: order.totals.grand_total,
             items: order.items.len(),
-            status: order_status(order),
+            status: state_names.order_status(order),
         })
         .collect();
     let pages = listed.total.div_ceil(ORDERS_PER_PAGE).max(1);
-    let (_, layout) = frame(&state, &session, &csrf, path_of(&uri)).await?;
     let page = serde_json::json!({
         "orders": rows,
         "page": page_number,
@@ -750,8 +753,13 @@ async fn order(
         Err(GatewayError::Rejected(_)) => return Err(order_not_found()),
         Err(error) => return Err(gateway_failure(&error)),
     };
-    let (_, layout) = frame(&state, &session, &csrf, path_of(&uri)).await?;
-    let page = serde_json::json!({"status": order_status(&order), "order": order});
+    let (shopper, layout) = frame(&state, &session, &csrf, path_of(&uri)).await?;
+    let state_names = StateNames::of_orders(state.kv.as_ref(), &shopper.locale, std::slice::from_ref(&order)).await;
+    let page = serde_json::json!({
+        "status": state_names.order_status(&order),
+        "state_names": state_names,
+        "order": order,
+    });
     Ok(render(&state, StatusCode::OK, "storefront/order.html", &layout, page))
 }
 

@@ -13,6 +13,7 @@
 //! their account.
 
 use super::cart::{CartView, cart_view, current_cart, frame, gateway_failure, owner, plain_page, unexpected_reply};
+use super::order_states::StateNames;
 use super::{Layout, Shopper, SignedInCustomer, flash, keys, render};
 use crate::state::StorefrontState;
 use axum::Router;
@@ -776,18 +777,12 @@ fn encode_segment(segment: &str) -> String {
 #[derive(Debug, Serialize)]
 struct ConfirmationPage {
     order: Order,
-    /// The order's distinct item states, as the live status shows them.
+    /// The order's distinct item states by display name, as the live status shows them.
     status: String,
+    /// Display names of the item states.
+    state_names: StateNames,
     /// Whether the page may follow the status live (signed-in customers only).
     live: bool,
-}
-
-/// The order's distinct item states, sorted and joined: what `order.status` notifications carry.
-pub(super) fn order_status(order: &Order) -> String {
-    let mut states: Vec<&str> = order.item_states.iter().map(String::as_str).collect();
-    states.sort_unstable();
-    states.dedup();
-    states.join(", ")
 }
 
 /// `GET /checkout/confirmation/{reference}`: the order placed in this session, or one of the signed-in
@@ -799,7 +794,7 @@ async fn confirmation(
     Path(reference): Path<String>,
 ) -> Result<Response, Response> {
     let path = format!("/checkout/confirmation/{}", encode_segment(&reference));
-    let (_, layout) = frame(&state, &session, &csrf, &path).await?;
+    let (shopper, layout) = frame(&state, &session, &csrf, &path).await?;
     let customer = session.get::<SignedInCustomer>(keys::CUSTOMER);
     let placed = session
         .get::<Order>(LAST_ORDER)
@@ -820,8 +815,10 @@ async fn confirmation(
         }
         (None, None) => return Err(order_not_found()),
     };
+    let state_names = StateNames::of_orders(state.kv.as_ref(), &shopper.locale, std::slice::from_ref(&order)).await;
     let page = ConfirmationPage {
-        status: order_status(&order),
+        status: state_names.order_status(&order),
+        state_names,
         order,
         live: customer.is_some(),
     };

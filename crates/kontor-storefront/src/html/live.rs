@@ -1,6 +1,7 @@
 //! `GET /ws`: a signed-in customer's live order status. Pages with `data-order-status="<reference>"`
 //! (`assets/storefront.js`) connect here and replace the element's text when a message
-//! `{"type": "order.status", "reference", "status"}` arrives.
+//! `{"type": "order.status", "reference", "status"}` arrives. `status` is written as the pages write
+//! it: the display names of the item states in the session's locale ([`StateNames`]).
 //!
 //! The socket follows the notifier's [`ORDERS_CHANNEL`] and forwards only the `order.status`
 //! notifications whose `customer_reference` is the session's customer: a customer never learns of
@@ -13,7 +14,8 @@
 //! for [`IDLE_LIMIT`], or that cannot take a message within [`SEND_TIMEOUT`], is closed, so dead
 //! browsers do not keep subscriptions. Nothing global is kept: each socket owns its subscription.
 
-use super::{ORDERS_CHANNEL, SignedInCustomer, keys, kit};
+use super::order_states::StateNames;
+use super::{ORDERS_CHANNEL, Shopper, SignedInCustomer, keys, kit};
 use crate::state::StorefrontState;
 use axum::Router;
 use axum::body::Bytes;
@@ -23,9 +25,11 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use kontor_kv::KvStore;
 use kontor_notify::{Received, Subscription};
 use kontor_web::html::{Session, same_origin};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -65,6 +69,12 @@ async fn connect(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    // The locale of the pages that follow: without one (KV down) statuses go out untranslated.
+    let locale = Shopper::of(&state, &session).await.ok().map(|shopper| shopper.locale);
+    let names = StatusNames {
+        kv: Arc::clone(&state.kv),
+        locale,
+    };
     // Subscribed before the handshake: a notifier that cannot subscribe is an honest 503, not a socket
     // that stays silent; and nothing published after the handshake can be missed.
     let subscription = match notifier.subscribe(&[ORDERS_CHANNEL]).await {
@@ -77,17 +87,26 @@ async fn connect(
     upgrade
         .max_message_size(MAX_INCOMING_BYTES)
         .max_frame_size(MAX_INCOMING_BYTES)
-        .on_upgrade(move |socket| follow(socket, subscription, customer.reference))
+        .on_upgrade(move |socket| follow(socket, subscription, customer.reference, names))
+}
+
+/// Where a socket finds the display names of states.
+struct StatusNames {
+    kv: Arc<dyn KvStore>,
+    locale: Option<String>,
 }
 
 /// Forwards the customer's order statuses until the client leaves, goes silent or the notifier ends.
-async fn follow(mut socket: WebSocket, mut subscription: Subscription, customer_reference: String) {
+async fn follow(mut socket: WebSocket, mut subscription: Subscription, customer_reference: String, names: StatusNames) {
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
     loop {
         let outgoing = tokio::select! {
             received = subscription.recv() => match received {
-                Some(received) => message_for(&received, &customer_reference),
+                Some(received) => match update_for(&received, &customer_reference) {
+                    Some(update) => Some(message(update, &names).await),
+                    None => None,
+                },
                 // The notifier is gone (shutdown): the page reconnects to a live one.
                 None => break,
             },
@@ -118,25 +137,67 @@ async fn follow(mut socket: WebSocket, mut subscription: Subscription, customer_
     let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(None))).await;
 }
 
-/// What the page is sent for a notifier event: its own order's status, a resync after lost
+/// What a notifier event means for the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Update {
+    /// One of the customer's orders changed: its reference, its item states (names) and the status
+    /// text the backend wrote from them.
+    Status {
+        reference: String,
+        states: Vec<String>,
+        status: String,
+    },
+    /// Notifications were lost: the page should re-read its statuses.
+    Resync,
+}
+
+/// The page's update for a notifier event: its own order's status, a resync after lost
 /// notifications, nothing for anything else.
-fn message_for(received: &Received, customer_reference: &str) -> Option<Message> {
-    let message = match received {
+fn update_for(received: &Received, customer_reference: &str) -> Option<Update> {
+    match received {
         Received::Notification { notification, .. } => {
             let payload = &notification.payload;
             let own = payload.get("customer_reference").and_then(Value::as_str) == Some(customer_reference);
             if notification.kind != ORDER_STATUS || !own {
                 return None;
             }
-            json!({
-                "type": ORDER_STATUS,
-                "reference": payload.get("reference")?.as_str()?,
-                "status": payload.get("status")?.as_str()?,
+            let states = payload
+                .get("item_states")
+                .and_then(Value::as_array)
+                .map(|states| states.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default();
+            Some(Update::Status {
+                reference: payload.get("reference")?.as_str()?.to_owned(),
+                states,
+                status: payload.get("status")?.as_str()?.to_owned(),
             })
         }
-        Received::Missed { .. } | Received::Interrupted { .. } => json!({"type": "resync"}),
+        Received::Missed { .. } | Received::Interrupted { .. } => Some(Update::Resync),
+    }
+}
+
+/// The message of an update, its status in display names when the states and a locale are known.
+async fn message(update: Update, names: &StatusNames) -> Message {
+    let message = match update {
+        Update::Status {
+            reference,
+            states,
+            status,
+        } => {
+            let status = match &names.locale {
+                Some(locale) if !states.is_empty() => {
+                    let states: Vec<&str> = states.iter().map(String::as_str).collect();
+                    StateNames::load(names.kv.as_ref(), locale, &states)
+                        .await
+                        .status(states.iter().copied())
+                }
+                _ => status,
+            };
+            json!({"type": ORDER_STATUS, "reference": reference, "status": status})
+        }
+        Update::Resync => json!({"type": "resync"}),
     };
-    Some(Message::Text(message.to_string().into()))
+    Message::Text(message.to_string().into())
 }
 
 #[cfg(test)]
@@ -144,42 +205,81 @@ mod tests {
     use super::*;
     use axum::http::header::{HOST, ORIGIN};
     use kontor_notify::Notification;
-    use std::sync::Arc;
 
     fn notification(kind: &str, customer: Option<&str>) -> Received {
         Received::Notification {
             channel: ORDERS_CHANNEL.to_owned(),
             notification: Arc::new(Notification::new(
                 kind,
-                json!({"reference": "DE--7", "customer_reference": customer, "status": "paid", "store": "DE"}),
+                json!({"reference": "DE--7", "customer_reference": customer, "status": "paid, payment pending",
+                       "item_states": ["paid", "payment pending"], "store": "DE"}),
             )),
         }
     }
 
-    fn text(message: Option<Message>) -> Option<Value> {
-        match message? {
+    fn text(message: Message) -> Option<Value> {
+        match message {
             Message::Text(text) => serde_json::from_str(text.as_str()).ok(),
             _ => None,
+        }
+    }
+
+    fn paid_update() -> Update {
+        Update::Status {
+            reference: "DE--7".to_owned(),
+            states: vec!["paid".to_owned(), "payment pending".to_owned()],
+            status: "paid, payment pending".to_owned(),
         }
     }
 
     #[test]
     fn only_the_customers_own_statuses_are_forwarded() {
         assert_eq!(
-            text(message_for(&notification(ORDER_STATUS, Some("DE--1")), "DE--1")),
-            Some(json!({"type": "order.status", "reference": "DE--7", "status": "paid"}))
+            update_for(&notification(ORDER_STATUS, Some("DE--1")), "DE--1"),
+            Some(paid_update())
         );
-        assert!(message_for(&notification(ORDER_STATUS, Some("DE--2")), "DE--1").is_none());
+        assert!(update_for(&notification(ORDER_STATUS, Some("DE--2")), "DE--1").is_none());
         assert!(
-            message_for(&notification(ORDER_STATUS, None), "DE--1").is_none(),
+            update_for(&notification(ORDER_STATUS, None), "DE--1").is_none(),
             "guest orders"
         );
-        assert!(message_for(&notification("order.placed", Some("DE--1")), "DE--1").is_none());
+        assert!(update_for(&notification("order.placed", Some("DE--1")), "DE--1").is_none());
         let missed = Received::Missed {
             channel: ORDERS_CHANNEL.to_owned(),
             count: 3,
         };
-        assert_eq!(text(message_for(&missed, "DE--1")), Some(json!({"type": "resync"})));
+        assert_eq!(update_for(&missed, "DE--1"), Some(Update::Resync));
+    }
+
+    #[tokio::test]
+    async fn statuses_go_out_in_display_names_of_the_locale() {
+        use kontor_kv::{KvOp, KvOptions, MemoryKv};
+        let kv = Arc::new(MemoryKv::new(KvOptions::default()));
+        kv.apply(&[KvOp::write_document(
+            "translation:de_de:oms.state.payment-pending",
+            json!({"value": "Zahlung ausstehend", "_timestamp": 1.0}),
+        )
+        .expect("a document")])
+            .await
+            .expect("written");
+        let german = StatusNames {
+            kv: kv.clone(),
+            locale: Some("de_DE".to_owned()),
+        };
+        assert_eq!(
+            text(message(paid_update(), &german).await),
+            Some(json!({"type": "order.status", "reference": "DE--7", "status": "Zahlung ausstehend, paid"}))
+        );
+        // Without a locale (the KV store was down at connect) the backend's text goes out.
+        let unknown = StatusNames { kv, locale: None };
+        assert_eq!(
+            text(message(paid_update(), &unknown).await),
+            Some(json!({"type": "order.status", "reference": "DE--7", "status": "paid, payment pending"}))
+        );
+        assert_eq!(
+            text(message(Update::Resync, &unknown).await),
+            Some(json!({"type": "resync"}))
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod live;
+pub mod order_states;
 
 use crate::state::StorefrontState;
 use axum::Router;

@@ -3,7 +3,7 @@
 //! followed. The shop is real all the way down: a small catalog written to SQLite, published into a
 //! redb KV store and a Tantivy index, the backend services behind the in-process gateway, sessions in
 //! the same KV store, and the in-process notifier for `/ws` (served on a real listener, reached with
-//! a real WebSocket client).
+//! a real WebSocket client). Order states are shown by their glossary display names.
 
 use crate::catalog::fixture::{RecordingMailer, order_processes};
 use axum::body::Body;
@@ -16,6 +16,8 @@ use kontor_domain::cart::CartService;
 use kontor_domain::checkout::{CheckoutService, OrderRepository};
 use kontor_domain::customer::{CustomerService, Mail, MailError, Mailer};
 use kontor_domain::gateway::BackendGateway;
+use kontor_domain::oms::builtin::{BuiltinServices, PaymentProviders};
+use kontor_domain::oms::{OmsEngine, OmsRegistry};
 use kontor_domain::{Record, Resource, ResourceRepository, Valid};
 use kontor_kv::{KvOptions, KvStore};
 use kontor_notify::{BroadcastNotifier, Notification, Notifier, NotifierOptions};
@@ -62,6 +64,8 @@ impl Mailer for Mailbox {
 struct HtmlShop {
     router: axum::Router,
     db: SqlDatabase,
+    /// The default process on the shop's database, for moving orders on as a worker would.
+    engine: OmsEngine,
     notifier: Arc<dyn Notifier>,
     mailbox: Arc<Mailbox>,
     _database: TestDatabase,
@@ -79,9 +83,11 @@ where
 }
 
 /// Store DE (de_DE; EUR), one jacket in blue (7 in stock, with a picture), Standard and Express
-/// shipping, invoice payment.
+/// shipping, invoice payment; a German display name for the OMS state `payment pending` (and none for
+/// the other states).
 async fn write_catalog(db: &SqlDatabase) {
     use kontor_domain::catalog::*;
+    use kontor_domain::glossary::GlossaryKeyAttributes;
     use kontor_domain::pricing::PriceAttributes;
     use kontor_domain::stock::{StockAttributes, WarehouseAttributes};
     use kontor_domain::store::*;
@@ -114,6 +120,11 @@ async fn write_catalog(db: &SqlDatabase) {
     create::<StockAttributes>(db, json!({"sku": "100_blue", "warehouse": "Main", "quantity": 7})).await;
     abstract_image(db, jacket.id.0, "https://img.example/100-s.jpg").await;
     checkout_methods(db).await;
+    create::<GlossaryKeyAttributes>(
+        db,
+        json!({"key": "oms.state.payment-pending", "translations": {"de_DE": "Zahlung ausstehend"}}),
+    )
+    .await;
 }
 
 fn now_micros() -> i64 {
@@ -262,15 +273,26 @@ impl HtmlShop {
         let keys = kontor_web::access_token::AccessTokenKeys::from_secret(b"html-shop-tests-secret-0123456789", 3600);
         let mailbox = Arc::new(Mailbox::default());
         let shared = Arc::new(db.clone());
+        let processes = order_processes(&db, Arc::new(RecordingMailer::default()));
+        let mut registry = OmsRegistry::default();
+        kontor_domain::oms::builtin::register(
+            &mut registry,
+            &BuiltinServices {
+                oms: shared.clone(),
+                mailer: Arc::new(RecordingMailer::default()),
+                payments: PaymentProviders::builtin(),
+                shop_name: "Test Shop".to_owned(),
+            },
+        );
+        let engine = OmsEngine::new(
+            Arc::clone(&processes.processes),
+            Arc::new(registry),
+            shared.clone(),
+            shared.clone(),
+        );
         let customers = CustomerService::new(shared.clone(), Arc::new(keys.clone()), mailbox.clone(), 30);
         let carts = CartService::new(shared.clone(), shared.clone());
-        let checkout = CheckoutService::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared,
-            order_processes(&db, Arc::new(RecordingMailer::default())),
-        );
+        let checkout = CheckoutService::new(shared.clone(), shared.clone(), shared.clone(), shared, processes);
         let gateway: Arc<dyn BackendGateway> = Arc::new(LocalGateway::new(customers, carts, checkout));
 
         let notifier: Arc<dyn Notifier> =
@@ -301,6 +323,7 @@ impl HtmlShop {
         Self {
             router: kontor_storefront::router(state),
             db,
+            engine,
             notifier,
             mailbox,
             _database: database,
@@ -314,6 +337,18 @@ impl HtmlShop {
             cookies: BTreeMap::new(),
             csrf: None,
         }
+    }
+
+    /// What the worker does after checkout: the order's onEnter steps (`new` → `payment pending`).
+    async fn advance(&self, reference: &str) {
+        let order = OrderRepository::find_order(&self.db, reference)
+            .await
+            .expect("read the order")
+            .expect("the order exists");
+        self.engine
+            .advance_order(order.id, "worker")
+            .await
+            .expect("the order advances");
     }
 
     async fn order_exists(&self, reference: &str) -> bool {
@@ -532,6 +567,20 @@ async fn finish_checkout(browser: &mut Browser<'_>) -> (Page, String) {
     let confirmation = browser.follow(placed).await;
     assert_eq!(confirmation.status, StatusCode::OK, "{}", confirmation.body);
     (confirmation, reference)
+}
+
+/// A signed-in customer orders one jacket to a typed address; the confirmation page and the reference.
+async fn order_one_jacket(browser: &mut Browser<'_>) -> (Page, String) {
+    add_jackets(browser, "1").await;
+    browser.get("/checkout/address").await;
+    let accepted = browser.post("/checkout/address", ADDRESS).await;
+    assert_eq!(
+        accepted.location.as_deref(),
+        Some("/checkout/shipment"),
+        "{}",
+        accepted.body
+    );
+    finish_checkout(browser).await
 }
 
 async fn register(browser: &mut Browser<'_>, email: &str) -> Page {
@@ -865,6 +914,57 @@ async fn a_customer_registers_orders_and_follows_the_order_in_the_account() {
     assert!(!foreign_history.has(&reference), "{}", foreign_history.body);
 }
 
+/// The item states on the order pages: the glossary's display name in the page's locale where there
+/// is one (`oms.state.payment-pending`), else the state name (`new` has no entry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_pages_show_state_display_names_from_the_glossary() {
+    let shop = HtmlShop::open().await;
+    let mut browser = shop.browser();
+    register(&mut browser, "erika@example.com").await;
+    let (confirmation, waiting) = order_one_jacket(&mut browser).await;
+    let status = |reference: &str| format!("data-order-status=\"{reference}\" aria-live=\"polite\">");
+    assert_eq!(
+        text_after(&confirmation.body, &status(&waiting)).as_deref(),
+        Some("new"),
+        "no display name for new: {}",
+        confirmation.body
+    );
+    assert!(confirmation.has("data-state=\"new\">new</td>"), "{}", confirmation.body);
+    shop.advance(&waiting).await;
+    let (_, fresh) = order_one_jacket(&mut browser).await;
+
+    let detail = browser.get(&format!("/account/orders/{waiting}")).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.body);
+    assert_eq!(
+        text_after(&detail.body, &status(&waiting)).as_deref(),
+        Some("Zahlung ausstehend"),
+        "{}",
+        detail.body
+    );
+    assert!(
+        detail.has("data-state=\"payment pending\">Zahlung ausstehend</td>"),
+        "{}",
+        detail.body
+    );
+    assert!(!detail.has(">payment pending<"), "{}", detail.body);
+    let other = browser.get(&format!("/account/orders/{fresh}")).await;
+    assert!(other.has("data-state=\"new\">new</td>"), "{}", other.body);
+
+    let history = browser.get("/account/orders").await;
+    assert_eq!(
+        text_after(&history.body, &status(&waiting)).as_deref(),
+        Some("Zahlung ausstehend"),
+        "{}",
+        history.body
+    );
+    assert_eq!(
+        text_after(&history.body, &status(&fresh)).as_deref(),
+        Some("new"),
+        "{}",
+        history.body
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_wrong_passwords_throttle_even_the_right_one() {
     let shop = HtmlShop::open().await;
@@ -1037,7 +1137,27 @@ async fn the_socket_forwards_only_the_customers_own_order_statuses() {
     .expect("the customer's status arrives");
     assert_eq!(
         message,
-        json!({"type": "order.status", "reference": "DE--7", "status": "paid"})
+        json!({"type": "order.status", "reference": "DE--7", "status": "paid"}),
+        "no display name for paid"
+    );
+    // A state with a display name goes out in the session's locale, as the pages show it.
+    publish_status(&shop.notifier, "DE--7", &erika_reference, "payment pending").await;
+    let translated = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(tungstenite::Message::Text(text))) => {
+                    return serde_json::from_str::<Value>(&text).expect("json");
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("the socket ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the second status arrives");
+    assert_eq!(
+        translated,
+        json!({"type": "order.status", "reference": "DE--7", "status": "Zahlung ausstehend"})
     );
     socket.close(None).await.expect("close");
 

@@ -152,11 +152,29 @@ impl Projection for ProductAbstractProjection {
         for product in &products {
             let (super_attributes_definition, attribute_map) = attribute_map(product, &shop);
             let (direct_nodes, _) = categories.parents(&product.category_ids);
+            // The document depends on the locale, not the store: built once per locale and copied to every
+            // store that sells in it.
+            let mut by_locale: HashMap<i64, Value> = HashMap::new();
             for store in product.store_ids.iter().filter_map(|id| shop.store(*id)) {
                 for (locale_id, locale_name) in &store.locales {
                     let Some(localized) = product.localized.get(locale_id) else {
                         continue;
                     };
+                    if let Some(data) = by_locale.get(locale_id) {
+                        documents.push(Document {
+                            key: build_key(
+                                self.name(),
+                                Some(&store.name),
+                                Some(locale_name),
+                                &product.row.id.to_string(),
+                            )?,
+                            entity_id: product.row.id,
+                            store: Some(store.name.clone()),
+                            locale: Some(locale_name.clone()),
+                            data: data.clone(),
+                        });
+                        continue;
+                    }
                     let document = ProductAbstractStorage {
                         id_product_abstract: product.row.id,
                         sku: product.row.sku.clone(),
@@ -181,7 +199,10 @@ impl Projection for ProductAbstractProjection {
                         entity_id: product.row.id,
                         store: Some(store.name.clone()),
                         locale: Some(locale_name.clone()),
-                        data: serde_json::to_value(document).map_err(SyncError::json)?,
+                        data: by_locale
+                            .entry(*locale_id)
+                            .or_insert(serde_json::to_value(document).map_err(SyncError::json)?)
+                            .clone(),
                     });
                 }
             }
@@ -285,6 +306,55 @@ impl Projection for ProductConcreteProjection {
     }
 }
 
+/// The locale-dependent parts of a search document: value facets from the abstract's and the searchable
+/// variants' attributes, full text and boosted full text.
+struct PageTexts {
+    facets: BTreeMap<String, BTreeSet<String>>,
+    full_text: Vec<String>,
+    boosted: Vec<String>,
+}
+
+impl PageTexts {
+    fn build(
+        product: &AbstractProduct,
+        active: &[&snapshot::ConcreteProduct],
+        locale_id: i64,
+        localized: &kontor_db::entity::product_abstract_localized::Model,
+    ) -> Self {
+        let attributes = merged_attributes(&product.row.attributes, Some(&localized.attributes));
+        let mut facets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (name, value) in &attributes {
+            facets.entry(name.clone()).or_default().insert(value.clone());
+        }
+        let mut full_text = vec![localized.description.clone()];
+        let mut boosted = vec![localized.name.clone(), product.row.sku.clone()];
+        for concrete in active {
+            boosted.push(concrete.row.sku.clone());
+            let concrete_localized = concrete.localized.get(&locale_id);
+            if concrete_localized.is_some_and(|row| !row.is_searchable) {
+                continue;
+            }
+            let variant_attributes = merged_attributes(
+                &concrete.row.attributes,
+                concrete_localized.map(|row| row.attributes.as_str()),
+            );
+            for (name, value) in variant_attributes {
+                facets.entry(name).or_default().insert(value);
+            }
+            if let Some(row) = concrete_localized {
+                full_text.push(row.name.clone());
+            }
+        }
+        full_text.extend(attributes.into_values());
+        full_text.retain(|text| !text.is_empty());
+        Self {
+            facets,
+            full_text,
+            boosted,
+        }
+    }
+}
+
 /// The price facet/sort name Spryker uses: `price-DEFAULT-EUR-GROSS_MODE`.
 pub fn price_field(price_type: &str, currency: &str, mode: &str) -> String {
     format!("price-{price_type}-{currency}-{mode}")
@@ -350,6 +420,7 @@ impl Projection for ProductPageProjection {
                 .filter(|concrete| concrete.row.is_active)
                 .collect();
             let (direct_nodes, all_nodes) = categories.parents(&product.category_ids);
+            let mut texts_by_locale: HashMap<i64, PageTexts> = HashMap::new();
             for store in product.store_ids.iter().filter_map(|id| shop.store(*id)) {
                 // The lowest DEFAULT price per currency and mode: the abstract's own, else its cheapest variant.
                 let mut integer_facets: BTreeMap<String, i64> = BTreeMap::new();
@@ -400,32 +471,16 @@ impl Projection for ProductPageProjection {
                     let Some(localized) = product.localized.get(locale_id) else {
                         continue;
                     };
-                    let attributes = merged_attributes(&product.row.attributes, Some(&localized.attributes));
-                    let mut facets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-                    for (name, value) in &attributes {
-                        facets.entry(name.clone()).or_default().insert(value.clone());
-                    }
-                    let mut full_text = vec![localized.description.clone()];
-                    let mut boosted = vec![localized.name.clone(), product.row.sku.clone()];
-                    for concrete in &active {
-                        boosted.push(concrete.row.sku.clone());
-                        let concrete_localized = concrete.localized.get(locale_id);
-                        if concrete_localized.is_some_and(|row| !row.is_searchable) {
-                            continue;
-                        }
-                        let variant_attributes = merged_attributes(
-                            &concrete.row.attributes,
-                            concrete_localized.map(|row| row.attributes.as_str()),
-                        );
-                        for (name, value) in variant_attributes {
-                            facets.entry(name).or_default().insert(value);
-                        }
-                        if let Some(row) = concrete_localized {
-                            full_text.push(row.name.clone());
-                        }
-                    }
-                    full_text.extend(attributes.values().cloned());
-                    full_text.retain(|text| !text.is_empty());
+                    // The texts depend on the locale only: built once per product and locale, whatever the
+                    // number of stores sharing the locale.
+                    let texts = texts_by_locale
+                        .entry(*locale_id)
+                        .or_insert_with(|| PageTexts::build(product, &active, *locale_id, localized));
+                    let PageTexts {
+                        facets,
+                        full_text,
+                        boosted,
+                    } = &*texts;
                     let string_facets: Vec<Value> = facets
                         .iter()
                         .map(|(name, values)| json!({"facet-name": name, "facet-value": values}))

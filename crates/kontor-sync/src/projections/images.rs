@@ -235,6 +235,7 @@ mod tests {
             locale_id,
             created_at: 0,
             updated_at: 0,
+            product_image_set_key: None,
         }
     }
 

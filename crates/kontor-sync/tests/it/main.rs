@@ -5,3 +5,5 @@ mod fixtures;
 mod orders;
 mod pipeline;
 mod queued;
+mod relay;
+mod tombstones;

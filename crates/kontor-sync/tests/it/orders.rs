@@ -28,6 +28,7 @@ use kontor_sync::direct::DirectSync;
 use kontor_testkit::repo_test_suite;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A clock the test moves by hand.
@@ -45,24 +46,42 @@ impl Clock for TestClock {
     }
 }
 
+/// Keeps the mails sent; while `failing` is set it refuses them, as a mail server that is down.
 #[derive(Default)]
-struct RecordingMailer(Mutex<Vec<Mail>>);
+struct RecordingMailer {
+    mails: Mutex<Vec<Mail>>,
+    failing: AtomicBool,
+}
 
 #[async_trait]
 impl Mailer for RecordingMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        self.0.lock().expect("mails").push(mail.clone());
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(MailError::Transport("connection refused".to_owned()));
+        }
+        self.mails.lock().expect("mails").push(mail.clone());
         Ok(())
     }
 }
 
 impl RecordingMailer {
     fn subjects(&self) -> Vec<String> {
-        self.0
+        self.mails
             .lock()
             .expect("mails")
             .iter()
             .map(|mail| mail.subject.clone())
+            .collect()
+    }
+
+    /// The mails with this subject.
+    fn with_subject(&self, subject: &str) -> Vec<Mail> {
+        self.mails
+            .lock()
+            .expect("mails")
+            .iter()
+            .filter(|mail| mail.subject == subject)
+            .cloned()
             .collect()
     }
 }
@@ -427,7 +446,8 @@ async fn concurrent_checkouts_never_oversell(db: SqlDatabase) {
 }
 
 /// One order through the default process: onEnter confirmation, manual pay, pick and ship, then the
-/// delivery and closing timeouts; another one cancelled by the unpaid timeout, releasing its stock.
+/// delivery and closing timeouts; another one cancelled by the unpaid timeout, releasing its stock and
+/// mailing the customer once.
 async fn an_order_runs_through_the_default_process(db: SqlDatabase) {
     let shop = order_shop(db).await;
     let cart = shop.guest_cart("g1", 2).await;
@@ -531,13 +551,39 @@ async fn an_order_runs_through_the_default_process(db: SqlDatabase) {
 
     // An unpaid order is cancelled after 7 days, and its units are for sale again.
     let cart = shop.guest_cart("g2", 3).await;
-    let (unpaid, _) = shop.place("g2", &cart).await.expect("placed");
+    let (unpaid, unpaid_reference) = shop.place("g2", &cart).await.expect("placed");
     shop.engine.advance_order(unpaid, "worker").await.expect("advance");
     assert_eq!(shop.reserved().await, 3);
+    let cancellation = format!("Order {unpaid_reference} was cancelled");
+    assert!(shop.mailer.with_subject(&cancellation).is_empty());
     shop.clock.advance(TimeDelta::days(7) + TimeDelta::seconds(1));
     shop.engine.fire_due_timeouts(500).await.expect("timeouts");
     assert_eq!(shop.states(unpaid).await, ["cancelled"]);
     assert_eq!(shop.reserved().await, 0);
+    let mails = shop.mailer.with_subject(&cancellation);
+    assert_eq!(mails.len(), 1, "one cancellation mail");
+    assert_eq!(mails[0].to, "erika@example.com");
+    assert!(
+        mails[0].body.contains("3 × Tent (200_tent)  150.00 EUR"),
+        "{}",
+        mails[0].body
+    );
+    // Nothing fires twice: no timeout is left, and the sweep and a redelivered message find nothing.
+    shop.clock.advance(TimeDelta::minutes(5));
+    assert_eq!(shop.engine.fire_due_timeouts(500).await.expect("timeouts"), 0);
+    shop.engine.check_conditions(500).await.expect("sweep");
+    shop.engine.advance_order(unpaid, "worker").await.expect("advance");
+    assert_eq!(shop.mailer.with_subject(&cancellation).len(), 1);
+    let history = shop
+        .db
+        .find_order_by_id(unpaid)
+        .await
+        .expect("read")
+        .expect("order")
+        .items[0]
+        .history
+        .clone();
+    assert_eq!(history, ["new", "payment pending", "payment cancelled", "cancelled"]);
     let order = shop.db.find_order_by_id(unpaid).await.expect("read").expect("order");
     assert_eq!(order.payments[0].status, "cancelled");
     assert_eq!(order.totals.canceled_total, 3 * 5000);
@@ -614,6 +660,95 @@ async fn a_crash_after_checkout_loses_nothing(db: SqlDatabase) {
             .contains("1 order item(s) are in state \"payment pending\" of process KontorDefault01"),
         "{refused}"
     );
+}
+
+/// A manual cancellation mails the customer exactly once: right away when the mail goes out; when the
+/// mail server is down the items are cancelled anyway (payment cancelled, stock released) and the
+/// condition sweep sends the mail later, once.
+async fn a_cancelled_order_mails_the_customer_exactly_once(db: SqlDatabase) {
+    let shop = order_shop(db).await;
+    let cart = shop.guest_cart("g1", 2).await;
+    let (first, first_reference) = shop.place("g1", &cart).await.expect("placed");
+    shop.engine.advance_order(first, "worker").await.expect("advance");
+    let outcome = shop
+        .engine
+        .trigger_event(first, None, "cancel", "admin:1")
+        .await
+        .expect("cancel");
+    assert_eq!(outcome.moved.len(), 2, "into payment cancelled, then cancelled");
+    assert_eq!(shop.states(first).await, ["cancelled"]);
+    assert_eq!(shop.reserved().await, 0);
+    let cancellation = format!("Order {first_reference} was cancelled");
+    let mails = shop.mailer.with_subject(&cancellation);
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].body.contains("2 × Tent (200_tent)  100.00 EUR"),
+        "{}",
+        mails[0].body
+    );
+    // Cancelling again is not possible, and nothing else sends the mail a second time.
+    let again = shop
+        .engine
+        .trigger_event(first, None, "cancel", "admin:1")
+        .await
+        .expect("event");
+    assert_eq!(again.skipped[0].1, "event cancel is not possible from state cancelled");
+    shop.clock.advance(TimeDelta::minutes(5));
+    shop.engine.check_conditions(500).await.expect("sweep");
+    assert_eq!(shop.mailer.with_subject(&cancellation).len(), 1);
+    let log = shop.db.transition_log(first).await.expect("log");
+    let commands: Vec<Option<&str>> = log.iter().map(|row| row.command.as_deref()).collect();
+    assert_eq!(
+        commands,
+        [
+            Some("Oms/SendOrderConfirmation"),
+            Some("Payment/Cancel"),
+            Some("Oms/SendOrderCancelled")
+        ]
+    );
+
+    // The mail server is down while a paid order is cancelled.
+    let cart = shop.guest_cart("g2", 1).await;
+    let (second, second_reference) = shop.place("g2", &cart).await.expect("placed");
+    shop.engine.advance_order(second, "worker").await.expect("advance");
+    shop.engine
+        .trigger_event(second, None, "pay", "admin:1")
+        .await
+        .expect("pay");
+    shop.mailer.failing.store(true, Ordering::SeqCst);
+    let refused = shop.engine.trigger_event(second, None, "cancel", "admin:1").await;
+    assert!(
+        matches!(&refused, Err(OmsError::CommandFailed { command, .. }) if command == "Oms/SendOrderCancelled"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        shop.states(second).await,
+        ["payment cancelled"],
+        "cancelled, not yet told"
+    );
+    assert_eq!(shop.reserved().await, 0, "the stock is released all the same");
+    let order = shop.db.find_order_by_id(second).await.expect("read").expect("order");
+    assert_eq!(
+        order.payments[0].status, "refunded",
+        "the captured payment is paid back"
+    );
+    let failed = shop.db.transition_log(second).await.expect("log");
+    assert_eq!(
+        failed.last().and_then(|row| row.error.as_deref()),
+        Some("mail could not be delivered: connection refused")
+    );
+
+    // Back up: the sweep (not a second cancel) sends the mail and finishes the cancellation, once.
+    shop.mailer.failing.store(false, Ordering::SeqCst);
+    shop.clock.advance(TimeDelta::seconds(31));
+    shop.engine.check_conditions(500).await.expect("sweep");
+    assert_eq!(shop.states(second).await, ["cancelled"]);
+    let cancellation = format!("Order {second_reference} was cancelled");
+    assert_eq!(shop.mailer.with_subject(&cancellation).len(), 1);
+    shop.clock.advance(TimeDelta::minutes(5));
+    shop.engine.check_conditions(500).await.expect("sweep");
+    shop.engine.advance_order(second, "worker").await.expect("advance");
+    assert_eq!(shop.mailer.with_subject(&cancellation).len(), 1);
 }
 
 /// The admin API over the same shop, signed in with an API token.
@@ -1039,5 +1174,6 @@ repo_test_suite!(
     admin_api_lists_orders_and_fires_manual_events,
     concurrent_checkouts_never_oversell,
     an_order_runs_through_the_default_process,
+    a_cancelled_order_mails_the_customer_exactly_once,
     a_crash_after_checkout_loses_nothing,
 );

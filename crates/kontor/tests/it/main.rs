@@ -3,5 +3,8 @@
 mod browser;
 mod cli;
 mod cluster;
+mod import_crash;
+mod import_flags;
 mod scenarios;
 mod scheduler;
+mod sync_maintenance;

@@ -1,6 +1,6 @@
 //! `kontor scheduler` as an operator uses it, on a SQLite file of its own: running a job by hand, the
 //! history, the role itself on a fast schedule until SIGTERM, and a bad jobs file named by file, job and
-//! field.
+//! field; the transition-log purge by hand and as a job.
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -39,6 +39,7 @@ fn scheduler_runs_jobs_by_hand_and_on_schedule_and_keeps_their_history() {
         "oms-check-timeouts",
         "oms-check-conditions",
         "oms-clear-locks",
+        "oms-purge-log",
         "sync-verify",
     ] {
         assert!(jobs.contains(job), "{jobs}");
@@ -116,4 +117,102 @@ fn a_bad_jobs_file_is_refused_naming_file_job_and_field() {
             .expect("run"),
     );
     assert!(missing.contains("scheduler.jobs_file"), "{missing}");
+}
+
+/// Writes a transition-log row of order 1 into the site's SQLite file, `age` before now.
+async fn old_log_row(database: &kontor_db::SqlDatabase, label: &str, age: chrono::Duration) {
+    use kontor_domain::oms::{OmsRepository, TransitionFailure};
+    let failure = TransitionFailure {
+        order_id: 1,
+        item_id: 1,
+        event: Some("pay".to_owned()),
+        source: "payment pending".to_owned(),
+        command: Some("Payment/Capture".to_owned()),
+        condition: None,
+        origin: "test".to_owned(),
+        message: label.to_owned(),
+    };
+    database
+        .log_failure(&failure, chrono::Utc::now() - age)
+        .await
+        .expect("log row written");
+}
+
+/// The labels of order 1's transition-log rows, oldest first.
+async fn remaining(database: &kontor_db::SqlDatabase) -> Vec<String> {
+    use kontor_domain::oms::OmsRepository;
+    database
+        .transition_log(1)
+        .await
+        .expect("log read")
+        .into_iter()
+        .filter_map(|row| row.error)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_log_keeps_the_configured_days_of_the_transition_log() {
+    let site = Site::new();
+    succeeded(&site.run(&["migrate"]));
+    let url = format!("sqlite://{}/kontor.db", site.dir.join("var").display());
+    let database = kontor_db::SqlDatabase::connect(&url, 1)
+        .await
+        .expect("open the site's database");
+    let days = chrono::Duration::days;
+    for (label, age) in [
+        ("a year old", days(365)),
+        ("half a year old", days(181)),
+        ("a quarter old", days(91)),
+        ("a month old", days(30)),
+        ("a week old", days(7)),
+    ] {
+        old_log_row(&database, label, age).await;
+    }
+
+    // The configured retention: 180 days by default, then 90 from the environment.
+    let by_default = succeeded(&site.run(&["oms", "purge-log"]));
+    assert!(
+        by_default.contains("2 transition log row(s) older than 180 day(s) deleted"),
+        "{by_default}"
+    );
+    let configured = succeeded(
+        &site
+            .command()
+            .args(["oms", "purge-log"])
+            .env("KONTOR_OMS__TRANSITION_LOG_RETENTION_DAYS", "90")
+            .output()
+            .expect("run"),
+    );
+    assert!(
+        configured.contains("1 transition log row(s) older than 90 day(s) deleted"),
+        "{configured}"
+    );
+    assert_eq!(remaining(&database).await, ["a month old", "a week old"]);
+
+    // The flag wins over the configuration; a bad value of either is refused, naming it.
+    let flagged = succeeded(&site.run(&["oms", "purge-log", "--older-than-days", "10"]));
+    assert!(
+        flagged.contains("1 transition log row(s) older than 10 day(s) deleted"),
+        "{flagged}"
+    );
+    let zero_days = failed(&site.run(&["oms", "purge-log", "--older-than-days", "0"]));
+    assert!(zero_days.contains("--older-than-days"), "{zero_days}");
+    let bad_config = failed(
+        &site
+            .command()
+            .args(["oms", "purge-log"])
+            .env("KONTOR_OMS__TRANSITION_LOG_RETENTION_DAYS", "0")
+            .output()
+            .expect("run"),
+    );
+    assert!(bad_config.contains("oms.transition_log_retention_days"), "{bad_config}");
+
+    // The built-in job does the same with the configured retention.
+    old_log_row(&database, "two years old", days(730)).await;
+    let job = succeeded(&site.run(&["scheduler", "run-now", "oms-purge-log"]));
+    assert!(
+        job.contains("succeeded") && job.contains("1 transition log row(s) older than 180 day(s) deleted"),
+        "{job}"
+    );
+    assert_eq!(remaining(&database).await, ["a week old"]);
 }
