@@ -13,6 +13,7 @@ use kontor_readmodel::storage::{
 use kontor_readmodel::{key, mapping_key};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub struct ProductAbstractProjection;
@@ -160,34 +161,26 @@ impl Projection for ProductAbstractProjection {
                     let Some(localized) = product.localized.get(locale_id) else {
                         continue;
                     };
-                    if let Some(data) = by_locale.get(locale_id) {
-                        documents.push(Document {
-                            key: build_key(
-                                self.name(),
-                                Some(&store.name),
-                                Some(locale_name),
-                                &product.row.id.to_string(),
-                            )?,
-                            entity_id: product.row.id,
-                            store: Some(store.name.clone()),
-                            locale: Some(locale_name.clone()),
-                            data: data.clone(),
-                        });
-                        continue;
-                    }
-                    let document = ProductAbstractStorage {
-                        id_product_abstract: product.row.id,
-                        sku: product.row.sku.clone(),
-                        name: localized.name.clone(),
-                        description: localized.description.clone(),
-                        url: product.urls.get(locale_id).cloned(),
-                        meta_title: localized.meta_title.clone(),
-                        meta_keywords: localized.meta_keywords.clone(),
-                        meta_description: localized.meta_description.clone(),
-                        attributes: merged_attributes(&product.row.attributes, Some(&localized.attributes)),
-                        super_attributes_definition: super_attributes_definition.clone(),
-                        attribute_map: attribute_map.clone(),
-                        category_node_ids: direct_nodes.clone(),
+                    let data = match by_locale.entry(*locale_id) {
+                        Entry::Occupied(built) => built.get().clone(),
+                        Entry::Vacant(slot) => {
+                            let document = ProductAbstractStorage {
+                                id_product_abstract: product.row.id,
+                                sku: product.row.sku.clone(),
+                                name: localized.name.clone(),
+                                description: localized.description.clone(),
+                                url: product.urls.get(locale_id).cloned(),
+                                meta_title: localized.meta_title.clone(),
+                                meta_keywords: localized.meta_keywords.clone(),
+                                meta_description: localized.meta_description.clone(),
+                                attributes: merged_attributes(&product.row.attributes, Some(&localized.attributes)),
+                                super_attributes_definition: super_attributes_definition.clone(),
+                                attribute_map: attribute_map.clone(),
+                                category_node_ids: direct_nodes.clone(),
+                            };
+                            slot.insert(serde_json::to_value(document).map_err(SyncError::json)?)
+                                .clone()
+                        }
                     };
                     documents.push(Document {
                         key: build_key(
@@ -199,10 +192,7 @@ impl Projection for ProductAbstractProjection {
                         entity_id: product.row.id,
                         store: Some(store.name.clone()),
                         locale: Some(locale_name.clone()),
-                        data: by_locale
-                            .entry(*locale_id)
-                            .or_insert(serde_json::to_value(document).map_err(SyncError::json)?)
-                            .clone(),
+                        data,
                     });
                 }
             }
