@@ -164,6 +164,23 @@ impl Browser {
         }
     }
 
+    /// Polls until the current URL ends with `suffix`: a click on a submit button may return before the
+    /// browser has followed the form post's redirect. Returns the URL, or `None` after `timeout`.
+    pub(crate) async fn wait_for_url_ending(&self, suffix: &str, timeout: Duration) -> Option<String> {
+        let started = Instant::now();
+        loop {
+            if let Ok(url) = self.client.current_url().await
+                && url.as_str().ends_with(suffix)
+            {
+                return Some(url.to_string());
+            }
+            if started.elapsed() >= timeout {
+                return None;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Saves the viewport as `<dir>/<name>.png` when `KONTOR_SCREENSHOTS=<dir>` is set.
     pub(crate) async fn screenshot(&self, name: &str) {
         let Some(dir) = std::env::var_os("KONTOR_SCREENSHOTS").filter(|dir| !dir.is_empty()) else {

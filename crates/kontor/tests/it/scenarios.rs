@@ -247,12 +247,13 @@ async fn check_out(browser: &Browser, shop: &DemoShop, guest_email: Option<&str>
     browser.click("form.checkout-form button[type=submit]").await;
     browser.wait_for_text("h1", "", Duration::from_secs(5)).await;
     for step in ["shipment", "payment"] {
-        let url = browser.client().current_url().await.expect("url").to_string();
-        assert!(
-            url.ends_with(&format!("/checkout/{step}")),
-            "expected the {step} step, at {url}: {}",
-            page_errors(browser).await
-        );
+        let reached = browser
+            .wait_for_url_ending(&format!("/checkout/{step}"), Duration::from_secs(10))
+            .await;
+        if reached.is_none() {
+            let url = browser.client().current_url().await.expect("url").to_string();
+            panic!("expected the {step} step, at {url}: {}", page_errors(browser).await);
+        }
         browser.click("form.checkout-form input[type=radio]").await;
         browser.click("form.checkout-form button[type=submit]").await;
     }
@@ -484,8 +485,19 @@ async fn scenario_4_an_order_status_change_appears_on_the_open_order_page_withou
     browser
         .goto(&format!("{}/account/orders/{reference}", shop.storefront))
         .await;
+    // The page shows states by their glossary names (`oms.state.*` of the demo catalog) in its language.
+    let language = browser
+        .client()
+        .execute("return document.documentElement.lang;", Vec::new())
+        .await
+        .expect("page language");
+    let (pending, paid) = if language == json!("de") {
+        ("Zahlung ausstehend", "Bezahlt")
+    } else {
+        ("Awaiting payment", "Paid")
+    };
     browser
-        .wait_for_text("[data-order-status]", "payment pending", Duration::from_secs(5))
+        .wait_for_text("[data-order-status]", pending, Duration::from_secs(5))
         .await;
     browser.screenshot("shop-order").await;
     // The page's script opens the WebSocket after load; mark the document so a reload would show.
@@ -504,7 +516,7 @@ async fn scenario_4_an_order_status_change_appears_on_the_open_order_page_withou
         .await;
     assert_eq!(status, 200, "{fired}");
     browser
-        .wait_for_text("[data-order-status]", "paid", Duration::from_secs(10))
+        .wait_for_text("[data-order-status]", paid, Duration::from_secs(10))
         .await;
     let same_document = browser
         .client()
