@@ -1,9 +1,9 @@
 //! A small invented shop in Spryker's layout, and helpers to write files and read counts back.
 
 use kontor_db::SqlDatabase;
-use kontor_db::entity::outbox;
+use kontor_db::entity::{outbox, product_abstract};
 use kontor_import::{ImportOptions, Importer};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::path::{Path, PathBuf};
 
 pub fn write(root: &Path, relative: &str, content: impl AsRef<[u8]>) -> PathBuf {
@@ -15,6 +15,17 @@ pub fn write(root: &Path, relative: &str, content: impl AsRef<[u8]>) -> PathBuf 
 
 pub fn importer(db: &SqlDatabase) -> Importer {
     Importer::new(db.clone(), ImportOptions::default())
+}
+
+/// The id of the abstract product with this SKU (which must exist).
+pub async fn abstract_id(db: &SqlDatabase, sku: &str) -> i64 {
+    product_abstract::Entity::find()
+        .filter(product_abstract::Column::Sku.eq(sku))
+        .one(db.connection())
+        .await
+        .expect("query")
+        .expect("abstract exists")
+        .id
 }
 
 pub async fn outbox_count(db: &SqlDatabase) -> u64 {

@@ -4,7 +4,7 @@
 
 use crate::fixtures::*;
 use kontor_db::SqlDatabase;
-use kontor_db::entity::{locale, outbox, product_abstract, product_concrete, product_image, product_image_set};
+use kontor_db::entity::{locale, outbox, product_concrete, product_image, product_image_set};
 use kontor_import::{ImportError, ImportOptions, Importer};
 use kontor_kv::{KvOptions, KvStore, MemoryKv};
 use kontor_search::TantivySearchIndex;
@@ -15,16 +15,6 @@ use serde_json::Value;
 use std::sync::Arc;
 
 const IMAGE_FILE: &str = "common/common/product_image.csv";
-
-async fn abstract_id(db: &SqlDatabase, sku: &str) -> i64 {
-    product_abstract::Entity::find()
-        .filter(product_abstract::Column::Sku.eq(sku))
-        .one(db.connection())
-        .await
-        .expect("query")
-        .expect("abstract exists")
-        .id
-}
 
 async fn concrete_id(db: &SqlDatabase, sku: &str) -> i64 {
     product_concrete::Entity::find()

@@ -6,24 +6,13 @@ use kontor_core::ids::{ProductAbstractId, ProductConcreteId};
 use kontor_core::{LocaleName, StoreName};
 use kontor_db::SqlDatabase;
 use kontor_db::entity::{
-    category, category_node, category_store, glossary_translation, outbox, price_product, product_abstract,
-    product_abstract_localized, product_category, product_concrete, product_concrete_localized, stock_product, store,
-    url, warehouse_store,
+    category, category_node, category_store, glossary_translation, outbox, price_product, product_abstract_localized,
+    product_category, product_concrete, product_concrete_localized, stock_product, store, url, warehouse_store,
 };
 use kontor_domain::ResourceRepository;
 use kontor_domain::catalog::{ProductAbstractAttributes, ProductConcreteAttributes};
 use kontor_testkit::repo_test_suite;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-
-async fn abstract_id(db: &SqlDatabase, sku: &str) -> i64 {
-    product_abstract::Entity::find()
-        .filter(product_abstract::Column::Sku.eq(sku))
-        .one(db.connection())
-        .await
-        .expect("query")
-        .expect("abstract exists")
-        .id
-}
 
 async fn recipe_imports_a_small_shop(db: SqlDatabase) {
     let dir = tempfile::tempdir().expect("temp dir");

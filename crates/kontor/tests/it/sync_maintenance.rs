@@ -1,18 +1,7 @@
 //! `kontor sync purge-tombstones` and its built-in job: wired to `sync.tombstone_retention_hours`. What
 //! the purge deletes is tested on every SQL backend in kontor-sync (`tests/it/tombstones.rs`).
 
-use crate::cli::Shop;
-use std::process::Output;
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "command failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::cli::{Shop, stdout};
 
 #[test]
 fn tombstones_are_purged_by_command_and_by_the_built_in_job() {
