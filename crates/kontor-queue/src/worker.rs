@@ -258,6 +258,15 @@ impl QueueLoop {
     }
 
     async fn process(&self, batch: Vec<Delivery>) {
+        let started = std::time::Instant::now();
+        let size = batch.len();
+        self.process_batch(batch).await;
+        let seconds = started.elapsed().as_secs_f64();
+        metrics::histogram!("kontor_queue_batch_seconds", "queue" => self.queue.clone()).record(seconds);
+        tracing::debug!(queue = %self.queue, size, seconds, "batch processed");
+    }
+
+    async fn process_batch(&self, batch: Vec<Delivery>) {
         let settled = Arc::new(Mutex::new(vec![false; batch.len()]));
         let batch = Arc::new(batch);
         // The handler runs in its own task so that it can be aborted when shutdown runs out of time.

@@ -6,4 +6,5 @@ mod orders;
 mod pipeline;
 mod queued;
 mod relay;
+mod skip;
 mod tombstones;
