@@ -81,31 +81,6 @@ impl SqlDatabase {
         Ok(rows)
     }
 
-    /// For each of these entities that has storage rows, the oldest `source_ts` among them: every row of
-    /// the entity was written by a build that started at or after it (tombstones included).
-    pub async fn storage_built_since(
-        &self,
-        projection: &str,
-        entity_ids: &[i64],
-    ) -> Result<HashMap<i64, i64>, DomainError> {
-        let mut oldest = HashMap::with_capacity(entity_ids.len());
-        for chunk in entity_ids.chunks(1000) {
-            let query = Query::select()
-                .column(Alias::new("entity_id"))
-                .expr_as(Expr::col(Alias::new("source_ts")).min(), Alias::new("oldest"))
-                .from(Alias::new(storage_table_name(projection)))
-                .and_where(Expr::col(Alias::new("entity_id")).is_in(chunk.iter().copied()))
-                .group_by_col(Alias::new("entity_id"))
-                .to_owned();
-            for result in self.connection().query_all(&query).await.map_err(storage_error)? {
-                let entity: i64 = result.try_get("", "entity_id").map_err(storage_error)?;
-                let built: i64 = result.try_get("", "oldest").map_err(storage_error)?;
-                oldest.insert(entity, built);
-            }
-        }
-        Ok(oldest)
-    }
-
     /// Storage rows with these keys (tombstones included).
     pub async fn storage_rows_by_keys(
         &self,
@@ -465,18 +440,13 @@ impl SqlDatabase {
         Ok(ids.len())
     }
 
-    /// Marks claimed rows relayed, a bounded number of ids per statement (a claim may hold tens of
-    /// thousands, more than a statement may bind on some databases).
     async fn mark_relayed(&self, transaction: &sea_orm::DatabaseTransaction, ids: &[i64]) -> Result<(), DomainError> {
-        let now = self.now_micros();
-        for chunk in ids.chunks(1000) {
-            outbox::Entity::update_many()
-                .col_expr(outbox::Column::RelayedAt, Expr::value(now))
-                .filter(outbox::Column::Id.is_in(chunk.iter().copied()))
-                .exec(transaction)
-                .await
-                .map_err(storage_error)?;
-        }
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::RelayedAt, Expr::value(self.now_micros()))
+            .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+            .exec(transaction)
+            .await
+            .map_err(storage_error)?;
         Ok(())
     }
 

@@ -17,20 +17,6 @@ use std::sync::Arc;
 
 /// Outbox rows claimed per round.
 pub const RELAY_BATCH: u64 = 1000;
-/// The most outbox rows one round claims while a backlog lasts (after a bulk import). Each round that finds
-/// a full claim doubles the next up to this, so that the routes of many rows coalesce: a product touched by
-/// its abstract, variant, price and stock rows is rebuilt once per round, not once per 1000 rows.
-pub const RELAY_BACKLOG_BATCH: u64 = 32_000;
-
-/// The claim after one of `claimed` rows out of `limit`: doubled while claims come back full, back to
-/// [`RELAY_BATCH`] once the backlog is gone.
-pub fn next_claim(limit: u64, claimed: usize) -> u64 {
-    if claimed as u64 >= limit {
-        (limit * 2).min(RELAY_BACKLOG_BATCH)
-    } else {
-        RELAY_BATCH
-    }
-}
 /// Entity ids published per batch during a full re-publish.
 pub const PUBLISH_BATCH: u64 = 500;
 
@@ -80,10 +66,8 @@ impl DirectSync {
     /// Relays outbox rows until none are left, publishing and applying each round; returns the totals.
     pub async fn drain(&self) -> Result<RoundReport, SyncError> {
         let mut total = RoundReport::default();
-        let mut claim = RELAY_BATCH;
         loop {
-            let round = self.run_once(claim).await?;
-            claim = next_claim(claim, round.outbox_rows);
+            let round = self.run_once().await?;
             if round.outbox_rows == 0 {
                 return Ok(total);
             }
@@ -98,13 +82,13 @@ impl DirectSync {
         }
     }
 
-    /// One round: claim up to `limit` outbox rows and bring every document they touch up to date.
-    pub async fn run_once(&self, limit: u64) -> Result<RoundReport, SyncError> {
+    /// One round: claim up to [`RELAY_BATCH`] outbox rows and bring every document they touch up to date.
+    pub async fn run_once(&self) -> Result<RoundReport, SyncError> {
         let mut report = RoundReport::default();
         let mut failure = None;
         let claimed = self
             .db
-            .relay_outbox(limit, |entries| {
+            .relay_outbox(RELAY_BATCH, |entries| {
                 let mut pending = Pending::default();
                 for entry in &entries {
                     for route in routes(entry) {
@@ -190,27 +174,5 @@ impl DirectSync {
         target.applied += applied.applied;
         target.skipped_stale += applied.skipped_stale;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn claims_grow_while_full_and_shrink_when_the_backlog_is_gone() {
-        let mut claim = RELAY_BATCH;
-        let mut seen = vec![claim];
-        for _ in 0..8 {
-            claim = next_claim(claim, claim as usize);
-            seen.push(claim);
-        }
-        assert_eq!(seen, [1000, 2000, 4000, 8000, 16_000, 32_000, 32_000, 32_000, 32_000]);
-        assert_eq!(
-            next_claim(RELAY_BACKLOG_BATCH, 31_999),
-            RELAY_BATCH,
-            "a short claim ends the backlog"
-        );
-        assert_eq!(next_claim(RELAY_BATCH, 0), RELAY_BATCH);
     }
 }

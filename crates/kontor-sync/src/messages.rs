@@ -17,11 +17,6 @@ pub struct PublishMessage {
     pub all: bool,
     /// When the source change was committed (epoch µs), for the lag metric.
     pub changed_at: i64,
-    /// When the relay read the outbox rows behind this message (epoch µs), so after their commit: a
-    /// document built from reads that began later already shows the change, and need not be built again.
-    /// 0 (a manual publish, or an older sender) means unknown: always build.
-    #[serde(default)]
-    pub relayed_at: i64,
 }
 
 /// The most ids one publish message carries.

@@ -3,7 +3,7 @@
 //! Each step acknowledges only after its effect is durable; a crash anywhere re-delivers.
 
 use crate::SyncError;
-use crate::direct::{PUBLISH_BATCH, Pending, RELAY_BATCH, next_claim};
+use crate::direct::{PUBLISH_BATCH, Pending, RELAY_BATCH};
 use crate::messages::{MAX_IDS_PER_MESSAGE, PublishMessage, publish_queue, search_topic, sync_queue};
 use crate::projections::{self, Projection};
 use crate::publisher::{Publisher, publish_concurrency};
@@ -19,21 +19,13 @@ use kontor_queue::worker::{BatchError, BatchHandler, Worker};
 use kontor_queue::{Delivery, MessageBus};
 use kontor_readmodel::{KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KvChanged, SyncOp};
 use kontor_search::{ReplicaStatus, SearchIndex};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Sync operations per sync message (spec §10: 500 per storage batch).
 pub const OPS_PER_MESSAGE: usize = 500;
-/// Sync messages applied per KV write transaction (each commit is durable, so a few at a time).
-const KV_SYNC_BATCH: usize = 8;
-/// Sync messages applied per search index commit: a commit writes a segment per index, so under a
-/// backlog (a bulk import) 16 messages of 500 operations go in one, at the cost of 8 000 documents held.
-const SEARCH_SYNC_BATCH: usize = 16;
-/// How much later than a message's relay instant a build must have started for the publisher to skip the
-/// message's entity: relay and publisher may run on different hosts, whose clocks differ by this at most.
-const CLOCK_MARGIN_MICROS: i64 = 1_000_000;
 /// Relayed outbox rows are kept this long for inspection (spec §2), then purged.
 pub const OUTBOX_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 const OUTBOX_PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
@@ -67,14 +59,12 @@ impl Relay {
         self
     }
 
-    /// Relays one claim of up to `limit` rows; returns how many rows it relayed.
-    pub async fn run_once(&self, limit: u64) -> Result<usize, SyncError> {
+    /// Relays one claim of up to [`RELAY_BATCH`] rows; returns how many rows it relayed.
+    pub async fn run_once(&self) -> Result<usize, SyncError> {
         let bus = Arc::clone(&self.bus);
         let relayed = self
             .db
-            .relay_outbox(limit, |entries| async move {
-                // The rows were read, so committed, before this instant.
-                let relayed_at = chrono::Utc::now().timestamp_micros();
+            .relay_outbox(RELAY_BATCH, |entries| async move {
                 let changed_at = entries
                     .iter()
                     .map(|entry| entry.changed_at.timestamp_micros())
@@ -87,7 +77,7 @@ impl Relay {
                     }
                 }
                 for (projection, (ids, all)) in pending.by_projection {
-                    let payloads = publish_payloads("Entity.outbox.relay", "outbox", ids, all, changed_at, relayed_at)
+                    let payloads = publish_payloads("Entity.outbox.relay", "outbox", ids, all, changed_at)
                         .map_err(|error| DomainError::Storage(error.to_string()))?;
                     let queue = if projection == OMS_EVENTS {
                         OMS_EVENTS.to_owned()
@@ -111,7 +101,6 @@ impl Relay {
         // PostgreSQL: other processes' commits wake this relay too.
         let listener = self.db.listen_for_outbox_commits();
         let mut last_purge = std::time::Instant::now() - OUTBOX_PURGE_EVERY;
-        let mut claim = RELAY_BATCH;
         while !shutdown.is_cancelled() {
             if last_purge.elapsed() >= OUTBOX_PURGE_EVERY {
                 last_purge = std::time::Instant::now();
@@ -122,18 +111,7 @@ impl Relay {
                     Err(error) => tracing::warn!(%error, "outbox purge failed"),
                 }
             }
-            let started = std::time::Instant::now();
-            let outcome = self.run_once(claim).await;
-            if let Ok(relayed @ 1..) = outcome {
-                tracing::debug!(
-                    relayed,
-                    claim,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "outbox rows relayed"
-                );
-            }
-            claim = next_claim(claim, *outcome.as_ref().unwrap_or(&0));
-            match outcome {
+            match self.run_once().await {
                 // More may be waiting: go again at once.
                 Ok(relayed) if relayed > 0 => {}
                 Ok(_) => {
@@ -165,7 +143,6 @@ pub fn publish_payloads(
     ids: BTreeSet<i64>,
     all: bool,
     changed_at: i64,
-    relayed_at: i64,
 ) -> Result<Vec<Vec<u8>>, SyncError> {
     let ids: Vec<i64> = ids.into_iter().collect();
     let chunks: Vec<Vec<i64>> = if all || ids.is_empty() {
@@ -182,7 +159,6 @@ pub fn publish_payloads(
                 ids,
                 all,
                 changed_at,
-                relayed_at,
             };
             serde_json::to_vec(&message).map_err(SyncError::json)
         })
@@ -218,34 +194,6 @@ impl PublishHandler {
         futures_util::stream::iter(ids.chunks(page_size).map(Ok))
             .try_for_each_concurrent(publish_concurrency(), |page| self.publish(page))
             .await
-    }
-
-    /// The ids whose documents were not all built after the relay instant of their latest message. After a
-    /// bulk import the relay runs far ahead of the publishers, and the same product comes round once per
-    /// data set (abstract, variants, prices, stock…); its first build already read everything committed,
-    /// so the later messages are skipped here instead of rebuilding an unchanged document each time.
-    async fn not_yet_built(&self, relayed: BTreeMap<i64, i64>) -> Result<Vec<i64>, SyncError> {
-        let known: Vec<i64> = relayed
-            .iter()
-            .filter(|(_, relayed_at)| **relayed_at < i64::MAX)
-            .map(|(id, _)| *id)
-            .collect();
-        let built = self.publisher.built_since(self.projection.as_ref(), &known).await?;
-        let pending: Vec<i64> = relayed
-            .into_iter()
-            .filter(|(id, relayed_at)| {
-                built
-                    .get(id)
-                    .is_none_or(|built_at| *built_at <= relayed_at.saturating_add(CLOCK_MARGIN_MICROS))
-            })
-            .map(|(id, _)| id)
-            .collect();
-        let skipped = known.len().saturating_sub(pending.len());
-        if skipped > 0 {
-            metrics::counter!("kontor_publish_skipped_total", "projection" => self.projection.name())
-                .increment(skipped as u64);
-        }
-        Ok(pending)
     }
 
     /// Re-publishes every entity of the projection, page by page (a route such as a warehouse change).
@@ -308,8 +256,7 @@ fn seconds_since(micros: i64) -> f64 {
 #[async_trait]
 impl BatchHandler for PublishHandler {
     async fn handle(&self, batch: &[Delivery]) -> Result<(), BatchError> {
-        // Per id, the latest relay instant of a message naming it (i64::MAX: unknown, always build).
-        let mut ids: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut ids = BTreeSet::new();
         let mut all = false;
         let mut oldest_change = i64::MAX;
         for delivery in batch {
@@ -317,23 +264,13 @@ impl BatchHandler for PublishHandler {
                 .map_err(|error| BatchError::new(format!("malformed publish message: {error}")))?;
             all |= message.all;
             oldest_change = oldest_change.min(message.changed_at);
-            let relayed_at = if message.relayed_at > 0 {
-                message.relayed_at
-            } else {
-                i64::MAX
-            };
-            for id in message.ids {
-                let latest = ids.entry(id).or_insert(relayed_at);
-                *latest = (*latest).max(relayed_at);
-            }
+            ids.extend(message.ids);
         }
         let result = if all {
             self.publish_everything().await
         } else {
-            match self.not_yet_built(ids).await {
-                Ok(ids) => self.publish_pages(&ids).await,
-                Err(error) => Err(error),
-            }
+            let ids: Vec<i64> = ids.into_iter().collect();
+            self.publish_pages(&ids).await
         };
         if result.is_ok() && oldest_change > 0 && oldest_change < i64::MAX {
             // Commit → storage table; the sync writers record the rest of the way.
@@ -493,18 +430,10 @@ pub async fn register_all(
                 bus.subscribe(&search_topic(projection.name()), &sync)
                     .await
                     .map_err(|error| SyncError::Queue(error.to_string()))?;
-                worker.register(
-                    sync,
-                    SEARCH_SYNC_BATCH,
-                    Arc::new(SearchSyncHandler::new(Arc::clone(search))),
-                );
+                worker.register(sync, 4, Arc::new(SearchSyncHandler::new(Arc::clone(search))));
             }
         } else {
-            worker.register(
-                sync,
-                KV_SYNC_BATCH,
-                Arc::new(KvSyncHandler::new(Arc::clone(kv), notifier.cloned())),
-            );
+            worker.register(sync, 4, Arc::new(KvSyncHandler::new(Arc::clone(kv), notifier.cloned())));
         }
     }
     Ok(())

@@ -74,11 +74,6 @@ impl Publisher {
             .try_buffer_unordered(concurrency.max(1))
     }
 
-    /// For each of `ids` with stored documents, when the oldest of their builds started (epoch µs).
-    pub async fn built_since(&self, projection: &dyn Projection, ids: &[i64]) -> Result<HashMap<i64, i64>, SyncError> {
-        Ok(self.db.storage_built_since(projection.name(), ids).await?)
-    }
-
     /// Rebuilds the documents of `ids`. Documents that no longer exist become tombstones; their sync ops
     /// delete the KV keys / search documents (and any alternate-key mappings they carried).
     pub async fn publish(&self, projection: &dyn Projection, ids: &[i64]) -> Result<PublishReport, SyncError> {

@@ -272,7 +272,6 @@ pub async fn request_publish(
             ids.iter().copied().collect::<BTreeSet<_>>(),
             ids.is_empty(),
             chrono_now(),
-            0,
         )?;
         bus.publish(&publish_queue(projection.name()), payloads).await?;
         println!("requested a re-publish of {}", projection.name());

@@ -6,5 +6,4 @@ mod orders;
 mod pipeline;
 mod queued;
 mod relay;
-mod skip;
 mod tombstones;
