@@ -7,12 +7,19 @@
 //! message never holds back the others. Handlers must be idempotent: bisection and redelivery run a
 //! message through the handler more than once.
 //!
+//! Queues given precedence ([`Worker::give_precedence`]) come first while they have work: from the moment
+//! one of their batches starts until `precedence_grace` after the last one ended, the other queues' loops
+//! take turns, one batch at a time among them all, instead of each running freely; a batch received
+//! meanwhile waits, leased, for its turn. After a bulk import the storefront's search documents are thus
+//! built and applied ahead of the many other documents that share the same cores; in steady operation
+//! the gate is open nearly always. Taking turns rather than pausing bounds how long any queue waits.
+//!
 //! Shutdown (a cancelled `CancellationToken`): loops stop receiving, and a batch in progress gets
 //! `shutdown_timeout` to finish; past that its handler is aborted and the unsettled messages are released
 //! back to the queue unchanged (no attempt counted), for another worker to take.
 
 use crate::{Delivery, MessageBus};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -70,6 +77,9 @@ pub struct WorkerOptions {
     pub shutdown_timeout: Duration,
     /// Pause after a failed receive (backend down) before trying again.
     pub error_pause: Duration,
+    /// How long after a precedence queue's last batch the other queues still take turns: covers the gap
+    /// between two batches of a queue that is working through a backlog.
+    pub precedence_grace: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -80,6 +90,7 @@ impl Default for WorkerOptions {
             idle_wait: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(30),
             error_pause: Duration::from_secs(1),
+            precedence_grace: Duration::from_secs(1),
         }
     }
 }
@@ -107,6 +118,60 @@ struct Registration {
     batch_size: usize,
     concurrency: usize,
     handler: Arc<dyn BatchHandler>,
+    precedence: bool,
+}
+
+/// Whether precedence queues are at work, and the turn the other queues take meanwhile.
+struct PrecedenceGate {
+    /// Precedence batches in progress.
+    busy: AtomicUsize,
+    /// When the last precedence batch ended, in milliseconds since `epoch`.
+    last_ended_ms: AtomicU64,
+    epoch: std::time::Instant,
+    grace: Duration,
+    /// One permit: the turn among the other queues while the gate is engaged.
+    turn: tokio::sync::Semaphore,
+}
+
+impl PrecedenceGate {
+    fn new(grace: Duration) -> Self {
+        Self {
+            busy: AtomicUsize::new(0),
+            last_ended_ms: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
+            grace,
+            turn: tokio::sync::Semaphore::new(1),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// True while a precedence batch runs or ended less than `grace` ago.
+    fn engaged(&self) -> bool {
+        if self.busy.load(Ordering::SeqCst) > 0 {
+            return true;
+        }
+        let last = self.last_ended_ms.load(Ordering::SeqCst);
+        last > 0 && self.now_ms().saturating_sub(last) < u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Marks a precedence batch as running until the guard drops.
+    fn enter(self: &Arc<Self>) -> PrecedenceBatch {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        PrecedenceBatch(Arc::clone(self))
+    }
+}
+
+struct PrecedenceBatch(Arc<PrecedenceGate>);
+
+impl Drop for PrecedenceBatch {
+    fn drop(&mut self) {
+        // Never 0, which means "never ran".
+        self.0.last_ended_ms.store(self.0.now_ms().max(1), Ordering::SeqCst);
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Consumes registered queues until shut down.
@@ -154,13 +219,31 @@ impl Worker {
             batch_size: batch_size.max(1),
             concurrency: concurrency.max(1),
             handler,
+            precedence: false,
         });
         self
+    }
+
+    /// Gives a registered queue precedence over the queues without (see the module documentation).
+    /// Returns false when no queue of that name is registered.
+    pub fn give_precedence(&mut self, queue: &str) -> bool {
+        let mut found = false;
+        for registration in self
+            .registrations
+            .iter_mut()
+            .filter(|registration| registration.queue == queue)
+        {
+            registration.precedence = true;
+            found = true;
+        }
+        found
     }
 
     /// Runs every loop until `shutdown` is cancelled and each has finished or released its batch.
     pub async fn run(self, shutdown: CancellationToken) -> WorkerReport {
         let counters = Arc::new(Counters::default());
+        let gate = Arc::new(PrecedenceGate::new(self.options.precedence_grace));
+        let any_precedence = self.registrations.iter().any(|registration| registration.precedence);
         let mut loops = JoinSet::new();
         for registration in &self.registrations {
             for _ in 0..registration.concurrency {
@@ -172,6 +255,8 @@ impl Worker {
                     options: self.options.clone(),
                     counters: Arc::clone(&counters),
                     shutdown: shutdown.clone(),
+                    gate: any_precedence.then(|| Arc::clone(&gate)),
+                    precedence: registration.precedence,
                 };
                 loops.spawn(consumer.run());
             }
@@ -201,7 +286,14 @@ struct QueueLoop {
     options: WorkerOptions,
     counters: Arc<Counters>,
     shutdown: CancellationToken,
+    /// Present when some queue of the worker has precedence.
+    gate: Option<Arc<PrecedenceGate>>,
+    /// This queue has it.
+    precedence: bool,
 }
+
+/// Shutdown was requested while a loop waited for its turn.
+struct ShutdownRequested;
 
 impl QueueLoop {
     async fn run(self) {
@@ -210,7 +302,13 @@ impl QueueLoop {
         while !self.shutdown.is_cancelled() {
             match self.receive_batch().await {
                 Ok(batch) if batch.is_empty() => {}
-                Ok(batch) => self.process(batch).await,
+                Ok(batch) => match self.turn().await {
+                    Ok(turn) => {
+                        self.process(batch).await;
+                        drop(turn);
+                    }
+                    Err(ShutdownRequested) => self.release(&batch).await,
+                },
                 Err(error) => {
                     tracing::warn!(queue = %self.queue, %error, "receive failed; pausing");
                     tokio::select! {
@@ -219,6 +317,19 @@ impl QueueLoop {
                     }
                 }
             }
+        }
+    }
+
+    /// While precedence queues are at work, a queue without precedence waits for its turn among the
+    /// others before processing what it received (well within the lease). Returns the turn to hold while
+    /// processing, or `None` when no precedence queue is at work.
+    async fn turn(&self) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, ShutdownRequested> {
+        let Some(gate) = self.gate.as_ref().filter(|gate| !self.precedence && gate.engaged()) else {
+            return Ok(None);
+        };
+        tokio::select! {
+            () = self.shutdown.cancelled() => Err(ShutdownRequested),
+            permit = gate.turn.acquire() => permit.map(Some).map_err(|_closed| ShutdownRequested),
         }
     }
 
@@ -260,6 +371,11 @@ impl QueueLoop {
     async fn process(&self, batch: Vec<Delivery>) {
         let started = std::time::Instant::now();
         let size = batch.len();
+        let _precedence = self
+            .gate
+            .as_ref()
+            .filter(|_| self.precedence)
+            .map(PrecedenceGate::enter);
         self.process_batch(batch).await;
         let seconds = started.elapsed().as_secs_f64();
         metrics::histogram!("kontor_queue_batch_seconds", "queue" => self.queue.clone()).record(seconds);
@@ -314,12 +430,17 @@ impl QueueLoop {
             }
             return;
         }
-        tracing::info!(queue = %self.queue, count = unsettled.len(), "shutdown: returning unfinished batch");
-        match self.bus.release(&unsettled).await {
+        self.release(&unsettled).await;
+    }
+
+    /// Hands messages back unprocessed at shutdown, counting no attempt.
+    async fn release(&self, deliveries: &[Delivery]) {
+        tracing::info!(queue = %self.queue, count = deliveries.len(), "shutdown: returning unfinished batch");
+        match self.bus.release(deliveries).await {
             Ok(()) => {
                 self.counters
                     .released
-                    .fetch_add(unsettled.len() as u64, Ordering::Relaxed);
+                    .fetch_add(deliveries.len() as u64, Ordering::Relaxed);
             }
             Err(error) => {
                 // The leases run out (or the connection closes) and the messages come back anyway.

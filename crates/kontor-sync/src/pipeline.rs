@@ -26,6 +26,12 @@ use tokio_util::sync::CancellationToken;
 
 /// Sync operations per sync message (spec §10: 500 per storage batch).
 pub const OPS_PER_MESSAGE: usize = 500;
+/// Sync messages a KV writer applies per batch.
+pub const KV_SYNC_BATCH: usize = 4;
+/// Sync messages a search writer applies per batch: each batch costs one commit per touched index (with
+/// a segment flush and a reader reload), so under a backlog larger batches apply many more documents per
+/// second; a lone change is not delayed by it, as a batch takes what is there.
+pub const SEARCH_SYNC_BATCH: usize = 16;
 /// Relayed outbox rows are kept this long for inspection (spec §2), then purged.
 pub const OUTBOX_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 const OUTBOX_PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
@@ -430,13 +436,48 @@ pub async fn register_all(
                 bus.subscribe(&search_topic(projection.name()), &sync)
                     .await
                     .map_err(|error| SyncError::Queue(error.to_string()))?;
-                worker.register(sync, 4, Arc::new(SearchSyncHandler::new(Arc::clone(search))));
+                worker.register(
+                    sync,
+                    SEARCH_SYNC_BATCH,
+                    Arc::new(SearchSyncHandler::new(Arc::clone(search))),
+                );
             }
         } else {
-            worker.register(sync, 4, Arc::new(KvSyncHandler::new(Arc::clone(kv), notifier.cloned())));
+            worker.register(
+                sync,
+                KV_SYNC_BATCH,
+                Arc::new(KvSyncHandler::new(Arc::clone(kv), notifier.cloned())),
+            );
         }
     }
+    for queue in precedence_queues() {
+        worker.give_precedence(&queue);
+    }
     Ok(())
+}
+
+/// Projections whose queues go first while they have work, besides the search projections: what every
+/// storefront request needs (the store: without it the storefront answers 503) and what every page shows
+/// (glossary, category tree). Each is a handful of documents.
+const FOUNDATION_PROJECTIONS: [&str; 4] = {
+    use kontor_readmodel::storage::projection::{CATEGORY_NODE, CATEGORY_TREE, STORE, TRANSLATION};
+    [STORE, TRANSLATION, CATEGORY_TREE, CATEGORY_NODE]
+};
+
+/// The queues that go first while they have work: the foundation projections' and those that build and
+/// apply search documents. After a bulk import every product is findable long before prices, stock and the
+/// other KV documents of all products are in (see BENCHMARKS.md); a single change is not held back.
+pub fn precedence_queues() -> Vec<String> {
+    projections::all()
+        .iter()
+        .filter(|projection| projection.is_search() || FOUNDATION_PROJECTIONS.contains(&projection.name()))
+        .flat_map(|projection| {
+            [
+                publish_queue(projection.name()),
+                sync_queue(projection.name(), projection.is_search()),
+            ]
+        })
+        .collect()
 }
 
 /// All queue names the pipeline uses, for validating `--queue`.

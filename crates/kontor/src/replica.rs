@@ -14,7 +14,7 @@ use kontor_readmodel::{FeedCursor, FeedPage};
 use kontor_search::{ReplicaStatus, SearchIndex};
 use kontor_storefront::http_gateway::HttpGateway;
 use kontor_sync::messages::replica_queue;
-use kontor_sync::pipeline::{SearchSyncHandler, subscribe_search_queue};
+use kontor_sync::pipeline::{SEARCH_SYNC_BATCH, SearchSyncHandler, subscribe_search_queue};
 use kontor_sync::projections::{self, Projection};
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,7 +102,7 @@ pub async fn run(
     for queue in queues {
         worker.register(
             queue,
-            4,
+            SEARCH_SYNC_BATCH,
             Arc::new(SearchSyncHandler::for_replica(Arc::clone(&search), Arc::clone(&status))),
         );
     }

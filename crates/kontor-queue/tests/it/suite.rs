@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use kontor_queue::worker::{BatchError, BatchHandler, Worker, WorkerOptions};
 use kontor_queue::{BusOptions, Delivery, MessageBus, QueueStats, RetryPolicy};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -387,6 +387,7 @@ fn fast_worker() -> WorkerOptions {
         idle_wait: Duration::from_millis(200),
         shutdown_timeout: Duration::from_secs(5),
         error_pause: Duration::from_millis(100),
+        precedence_grace: Duration::from_millis(200),
     }
 }
 
@@ -510,6 +511,107 @@ async fn worker_shutdown_returns_the_unfinished_batch(h: Arc<Harness>) {
     bus.ack(&returned).await.expect("ack");
 }
 
+/// Batches running at once on a precedence queue and on the others.
+#[derive(Default)]
+struct Contention {
+    precedence_running: AtomicUsize,
+    precedence_handled: AtomicUsize,
+    others_running: AtomicUsize,
+    others_handled: AtomicUsize,
+    /// Most batches of the other queues seen at once while a precedence batch ran.
+    most_others_beside_precedence: AtomicUsize,
+    /// Most batches of the other queues seen at once after every precedence message was handled.
+    most_others_afterwards: AtomicUsize,
+    /// Batches of the other queues that began while a precedence batch ran.
+    others_beside_precedence: AtomicUsize,
+}
+
+struct PrecedenceWork(Arc<Contention>);
+
+#[async_trait]
+impl BatchHandler for PrecedenceWork {
+    async fn handle(&self, batch: &[Delivery]) -> Result<(), BatchError> {
+        self.0.precedence_running.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        self.0.precedence_handled.fetch_add(batch.len(), Ordering::SeqCst);
+        self.0.precedence_running.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+struct OtherWork {
+    contention: Arc<Contention>,
+    precedence_total: usize,
+}
+
+#[async_trait]
+impl BatchHandler for OtherWork {
+    async fn handle(&self, batch: &[Delivery]) -> Result<(), BatchError> {
+        let stats = &self.contention;
+        let running = stats.others_running.fetch_add(1, Ordering::SeqCst) + 1;
+        if stats.precedence_running.load(Ordering::SeqCst) > 0 {
+            stats.others_beside_precedence.fetch_add(1, Ordering::SeqCst);
+            stats.most_others_beside_precedence.fetch_max(running, Ordering::SeqCst);
+        } else if stats.precedence_handled.load(Ordering::SeqCst) >= self.precedence_total {
+            stats.most_others_afterwards.fetch_max(running, Ordering::SeqCst);
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        stats.others_handled.fetch_add(batch.len(), Ordering::SeqCst);
+        stats.others_running.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// While a precedence queue works through its backlog, the other queues' loops (two queues, two loops
+/// each) run one batch at a time among them all, yet keep moving; once it is done they run side by side.
+async fn worker_lets_precedence_queues_go_first(h: Arc<Harness>) {
+    let bus = h.bus(options()).await;
+    let first = h.queue("publish.first");
+    let others = [h.queue("publish.other-a"), h.queue("publish.other-b")];
+    let precedence_total = 10;
+    bus.publish(&first, payloads("p", precedence_total))
+        .await
+        .expect("publish");
+    let contention = Arc::new(Contention::default());
+    let mut worker = Worker::new(Arc::clone(&bus)).with_options(fast_worker());
+    worker.register(first.clone(), 1, Arc::new(PrecedenceWork(Arc::clone(&contention))));
+    for queue in &others {
+        let handler = OtherWork {
+            contention: Arc::clone(&contention),
+            precedence_total,
+        };
+        worker.register(queue.clone(), 1, Arc::new(handler));
+    }
+    assert!(worker.give_precedence(&first));
+    assert!(!worker.give_precedence("publish.not-registered"));
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(worker.run(shutdown.clone()));
+
+    // The other queues' messages arrive once the precedence queue is at work.
+    assert!(eventually(|| async { contention.precedence_running.load(Ordering::SeqCst) > 0 }).await);
+    for queue in &others {
+        bus.publish(queue, payloads("o", 40)).await.expect("publish");
+    }
+    let done = eventually(|| async { contention.others_handled.load(Ordering::SeqCst) >= 80 }).await;
+    shutdown.cancel();
+    running.await.expect("worker task");
+    assert!(done, "every message of the other queues was handled");
+    assert_eq!(contention.precedence_handled.load(Ordering::SeqCst), precedence_total);
+    assert!(
+        contention.others_beside_precedence.load(Ordering::SeqCst) > 0,
+        "the other queues kept moving beside the precedence queue"
+    );
+    assert_eq!(
+        contention.most_others_beside_precedence.load(Ordering::SeqCst),
+        1,
+        "one batch of the other queues at a time while the precedence queue works"
+    );
+    assert!(
+        contention.most_others_afterwards.load(Ordering::SeqCst) >= 2,
+        "the other queues run side by side again afterwards"
+    );
+}
+
 /// Two subscribers of one topic (two storefront nodes' search replicas) each get every message, with
 /// their own acks and retries; a queue subscribed later gets only what came after; an unsubscribed
 /// queue gets nothing more; a topic without subscribers drops its messages.
@@ -602,4 +704,5 @@ bus_test_suite!(
     worker_processes_a_queue,
     worker_isolates_a_poison_message_by_bisection,
     worker_shutdown_returns_the_unfinished_batch,
+    worker_lets_precedence_queues_go_first,
 );
