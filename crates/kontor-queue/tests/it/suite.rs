@@ -568,12 +568,17 @@ async fn worker_lets_precedence_queues_go_first(h: Arc<Harness>) {
     let bus = h.bus(options()).await;
     let first = h.queue("publish.first");
     let others = [h.queue("publish.other-a"), h.queue("publish.other-b")];
-    let precedence_total = 10;
+    let precedence_total = 20;
     bus.publish(&first, payloads("p", precedence_total))
         .await
         .expect("publish");
     let contention = Arc::new(Contention::default());
-    let mut worker = Worker::new(Arc::clone(&bus)).with_options(fast_worker());
+    // A grace far above the gap between two precedence batches even on a loaded machine: the gate never
+    // opens while the precedence queue still has messages.
+    let mut worker = Worker::new(Arc::clone(&bus)).with_options(WorkerOptions {
+        precedence_grace: Duration::from_secs(1),
+        ..fast_worker()
+    });
     worker.register(first.clone(), 1, Arc::new(PrecedenceWork(Arc::clone(&contention))));
     for queue in &others {
         let handler = OtherWork {
@@ -590,9 +595,9 @@ async fn worker_lets_precedence_queues_go_first(h: Arc<Harness>) {
     // The other queues' messages arrive once the precedence queue is at work.
     assert!(eventually(|| async { contention.precedence_running.load(Ordering::SeqCst) > 0 }).await);
     for queue in &others {
-        bus.publish(queue, payloads("o", 40)).await.expect("publish");
+        bus.publish(queue, payloads("o", 60)).await.expect("publish");
     }
-    let done = eventually(|| async { contention.others_handled.load(Ordering::SeqCst) >= 80 }).await;
+    let done = eventually(|| async { contention.others_handled.load(Ordering::SeqCst) >= 120 }).await;
     shutdown.cancel();
     running.await.expect("worker task");
     assert!(done, "every message of the other queues was handled");
