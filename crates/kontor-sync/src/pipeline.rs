@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 /// Sync operations per sync message (spec §10: 500 per storage batch).
 pub const OPS_PER_MESSAGE: usize = 500;
 /// Sync messages a KV writer applies per batch.
-pub const KV_SYNC_BATCH: usize = 4;
+const KV_SYNC_BATCH: usize = 4;
 /// Sync messages a search writer applies per batch: each batch costs one commit per touched index (with
 /// a segment flush and a reader reload), so under a backlog larger batches apply many more documents per
 /// second; a lone change is not delayed by it, as a batch takes what is there.
@@ -418,8 +418,7 @@ pub async fn register_all(
     notifier: Option<&Arc<dyn Notifier>>,
 ) -> Result<(), SyncError> {
     for projection in projections::all() {
-        let publish = publish_queue(projection.name());
-        let sync = sync_queue(projection.name(), projection.is_search());
+        let [publish, sync] = queues_of(projection.as_ref());
         if selection.wants(&publish) {
             let handler = PublishHandler::new(Arc::clone(&projection), db.clone(), Arc::clone(bus));
             worker.register(
@@ -467,29 +466,27 @@ const FOUNDATION_PROJECTIONS: [&str; 4] = {
 /// The queues that go first while they have work: the foundation projections' and those that build and
 /// apply search documents. After a bulk import every product is findable long before prices, stock and the
 /// other KV documents of all products are in (see BENCHMARKS.md); a single change is not held back.
-pub fn precedence_queues() -> Vec<String> {
+fn precedence_queues() -> Vec<String> {
     projections::all()
         .iter()
         .filter(|projection| projection.is_search() || FOUNDATION_PROJECTIONS.contains(&projection.name()))
-        .flat_map(|projection| {
-            [
-                publish_queue(projection.name()),
-                sync_queue(projection.name(), projection.is_search()),
-            ]
-        })
+        .flat_map(|projection| queues_of(projection.as_ref()))
         .collect()
+}
+
+/// A projection's publish queue and sync queue.
+fn queues_of(projection: &dyn Projection) -> [String; 2] {
+    [
+        publish_queue(projection.name()),
+        sync_queue(projection.name(), projection.is_search()),
+    ]
 }
 
 /// All queue names the pipeline uses, for validating `--queue`.
 pub fn queue_names() -> Vec<String> {
     projections::all()
         .iter()
-        .flat_map(|projection| {
-            [
-                publish_queue(projection.name()),
-                sync_queue(projection.name(), projection.is_search()),
-            ]
-        })
+        .flat_map(|projection| queues_of(projection.as_ref()))
         .chain([OMS_EVENTS.to_owned()])
         .collect()
 }
