@@ -7,7 +7,6 @@ use crate::projections::{self, Projection};
 use crate::publisher::{PublishReport, Publisher, publish_concurrency};
 use crate::routing::{Route, routes};
 use crate::writers::{WriteReport, write_kv, write_search};
-use futures_util::TryStreamExt;
 use kontor_db::SqlDatabase;
 use kontor_domain::DomainError;
 use kontor_kv::KvStore;
@@ -133,11 +132,17 @@ impl DirectSync {
 
     /// Re-publishes every entity of a projection (`kontor publish --resource R`), several pages at once.
     pub async fn publish_all(&self, projection: &dyn Projection, report: &mut RoundReport) -> Result<(), SyncError> {
-        let mut pages = std::pin::pin!(self.publisher.publish_all(projection, publish_concurrency()));
-        while let Some((_, published)) = pages.try_next().await? {
-            self.apply(projection, published, report).await?;
-        }
-        Ok(())
+        // Pages finish in any order; their counts go into the one report, one page at a time.
+        let report = tokio::sync::Mutex::new(report);
+        self.publisher
+            .publish_all(projection, publish_concurrency(), |_, published| {
+                let report = &report;
+                async move {
+                    let mut report = report.lock().await;
+                    self.apply(projection, published, &mut report).await
+                }
+            })
+            .await
     }
 
     /// Publishes these entities and applies the resulting ops.

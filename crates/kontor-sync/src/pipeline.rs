@@ -204,14 +204,13 @@ impl PublishHandler {
 
     /// Re-publishes every entity of the projection, page by page (a route such as a warehouse change).
     async fn publish_everything(&self) -> Result<(), SyncError> {
-        let mut pages = std::pin::pin!(
-            self.publisher
-                .publish_all(self.projection.as_ref(), publish_concurrency())
-        );
-        while let Some((_, report)) = pages.try_next().await? {
-            send_ops(self.bus.as_ref(), self.projection.as_ref(), &report.ops).await?;
-        }
-        Ok(())
+        self.publisher
+            .publish_all(
+                self.projection.as_ref(),
+                publish_concurrency(),
+                |_, report| async move { send_ops(self.bus.as_ref(), self.projection.as_ref(), &report.ops).await },
+            )
+            .await
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::SyncError;
 use crate::direct::PUBLISH_BATCH;
 use crate::projections::{Document, Projection};
-use futures_util::{Stream, TryStreamExt};
+use futures_util::TryStreamExt;
 use kontor_db::{RowOutcome, SqlDatabase, StorageRow};
 use kontor_readmodel::{SyncEntry, SyncOp, stamp};
 use serde_json::{Value, json};
@@ -50,12 +50,24 @@ impl Publisher {
     /// Re-publishes every entity of `projection`: pages of [`PUBLISH_BATCH`] ids in ascending order, up to
     /// `concurrency` pages built and written at once. A page's documents are independent of other pages'
     /// (disjoint entities, so disjoint keys), and the storage tables' stale-write guard orders writes per
-    /// key, so pages may finish in any order. Yields each finished page's size and report.
-    pub fn publish_all<'a>(
-        &'a self,
-        projection: &'a dyn Projection,
+    /// key, so pages may finish in any order. Each finished page's size and report go to `on_page`.
+    ///
+    /// `on_page` runs inside the page's own future, beside the others, not in a loop that consumes
+    /// finished pages: such a loop leaves the pending pages unpolled while it waits, and a page that
+    /// meanwhile was handed what it queued for (a pooled connection, SQLite's write turn) holds it
+    /// unpolled. When the loop's own step queues for the same thing (the SQL queue's send needs a
+    /// connection), that is a deadlock: `kontor serve` stalled at its first re-publish in a trial where
+    /// the SQL queue's sends took SQLite's write turn (BENCHMARKS.md, session 9).
+    pub async fn publish_all<F, Fut>(
+        &self,
+        projection: &dyn Projection,
         concurrency: usize,
-    ) -> impl Stream<Item = Result<(usize, PublishReport), SyncError>> + 'a {
+        on_page: F,
+    ) -> Result<(), SyncError>
+    where
+        F: Fn(usize, PublishReport) -> Fut,
+        Fut: Future<Output = Result<(), SyncError>>,
+    {
         let pages = futures_util::stream::try_unfold(Some(i64::MIN), move |after| async move {
             let Some(after) = after else { return Ok(None) };
             let page = projection.ids_after(&self.db, after, PUBLISH_BATCH).await?;
@@ -66,12 +78,13 @@ impl Publisher {
             let next = (page.len() as u64 == PUBLISH_BATCH).then_some(last);
             Ok::<_, SyncError>(Some((page, next)))
         });
+        let on_page = &on_page;
         pages
-            .map_ok(move |page| async move {
+            .try_for_each_concurrent(concurrency.max(1), |page| async move {
                 let report = self.publish(projection, &page).await?;
-                Ok((page.len(), report))
+                on_page(page.len(), report).await
             })
-            .try_buffer_unordered(concurrency.max(1))
+            .await
     }
 
     /// Rebuilds the documents of `ids`. Documents that no longer exist become tombstones; their sync ops

@@ -2,7 +2,6 @@
 //! in the configuration, and the `worker`, `publish`, `sync`, `sync verify` and `queue stats` commands.
 
 use anyhow::{Context, bail};
-use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use kontor_config::{Settings, redact_url_password};
 use kontor_db::SqlDatabase;
@@ -222,14 +221,22 @@ pub async fn publish(settings: &Settings, db: SqlDatabase, resource: Option<&str
         let (mut entities, mut written, mut deleted) = (0_usize, 0_usize, 0_usize);
         let bar = progress(projection.name(), ids.len() as u64);
         if ids.is_empty() {
-            let mut pages = std::pin::pin!(publisher.publish_all(projection.as_ref(), publish_concurrency()));
-            while let Some((size, report)) = pages.try_next().await? {
-                send_ops(bus.as_ref(), projection.as_ref(), &report.ops).await?;
-                entities += size;
-                written += report.written;
-                deleted += report.deleted;
-                bar.inc(size as u64);
-            }
+            let totals = std::sync::Mutex::new((0_usize, 0_usize, 0_usize));
+            publisher
+                .publish_all(projection.as_ref(), publish_concurrency(), |size, report| {
+                    let (bus, projection, totals, bar) = (&bus, &projection, &totals, &bar);
+                    async move {
+                        send_ops(bus.as_ref(), projection.as_ref(), &report.ops).await?;
+                        let mut totals = totals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        totals.0 += size;
+                        totals.1 += report.written;
+                        totals.2 += report.deleted;
+                        bar.inc(size as u64);
+                        Ok(())
+                    }
+                })
+                .await?;
+            (entities, written, deleted) = totals.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         } else {
             let report = publisher.publish(projection.as_ref(), ids).await?;
             send_ops(bus.as_ref(), projection.as_ref(), &report.ops).await?;
