@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | GET | `/admin/orders?filter[store]&filter[customerReference]&filter[email]&filter[state]&filter[createdFrom]&filter[createdTo]&page[offset]&page[limit]` | 200, newest first, `meta.total` |
 //! | GET | `/admin/orders/{reference}` | 200 with items, history, manual events, transition log |
-//! | POST | `/admin/orders/{reference}/events` `{"data": {"type": "oms-events", "attributes": {"event": "pay", "items": [12]}}}` | 200 with the order after the event; 409 while another run holds the order; 422 when no item can take the event |
+//! | POST | `/admin/orders/{reference}/events` `{"data": {"type": "oms-events", "attributes": {"event": "pay", "items": [12]}}}` | 200 with the order after the event (`meta.stoppedBy` when a later step such as a mail failed after the event was saved); 409 while another run holds the order; 422 when no item can take the event |
 //! | GET | `/admin/oms/draw?process=KontorDefault01&format=svg\|dot&state=paid` | the diagram |
 //!
 //! And, outside the admin token, the payment service's callback [`callback_routes`]:
@@ -282,12 +282,12 @@ async fn fire_event(
         ));
     }
     let origin = format!("user:{}", user.0.id.0);
-    match admin
+    let stopped_by = match admin
         .engine
         .trigger_event(order.id, Some(&eligible), &input.event, &origin)
         .await
     {
-        Ok(_) => {}
+        Ok(outcome) => outcome.stopped_by,
         Err(OmsError::Busy(_)) => {
             return Err(AppError::new(
                 ErrorCode::Conflict,
@@ -302,9 +302,14 @@ async fn fire_event(
             ));
         }
         Err(error) => return Err(storage(error)),
-    }
+    };
     let order = find(admin, &reference).await?;
-    Ok(JsonApi(StatusCode::OK, order_document(admin, &order).await?).into_response())
+    let mut document = order_document(admin, &order).await?;
+    if let Some(stop) = stopped_by {
+        document["meta"] =
+            json!({"stoppedBy": format!("{stop}; the items wait where they are and the step is retried")});
+    }
+    Ok(JsonApi(StatusCode::OK, document).into_response())
 }
 
 async fn draw(State(state): State<AdminState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {

@@ -436,7 +436,7 @@ async fn fire(
     order: &StoredOrder,
     pairs: &[(String, String)],
     origin: &str,
-) -> Result<(String, Vec<i64>), Refusal> {
+) -> Result<(String, Vec<i64>, Option<String>), Refusal> {
     let (event, chosen) =
         event_input(pairs).map_err(|message| Refusal::Shown(StatusCode::UNPROCESSABLE_ENTITY, message))?;
     let manual = admin.engine.manual_events(order);
@@ -446,7 +446,7 @@ async fn fire(
         .trigger_event(order.id, Some(&eligible), &event, origin)
         .await
     {
-        Ok(_) => Ok((event, eligible)),
+        Ok(outcome) => Ok((event, eligible, outcome.stopped_by)),
         Err(OmsError::Busy(_)) => Err(Refusal::Shown(
             StatusCode::CONFLICT,
             "The order is being processed right now. Nothing was changed; try again in a moment.".to_owned(),
@@ -494,7 +494,7 @@ async fn fire_event(
         Err(response) => return response,
     };
     let origin = format!("user:{}", principal.user.id.0);
-    let (event, fired) = match fire(admin, &order, &pairs, &origin).await {
+    let (event, fired, stopped_by) = match fire(admin, &order, &pairs, &origin).await {
         Ok(fired) => fired,
         Err(Refusal::Shown(status, message)) => {
             let event = pairs.iter().find(|(name, _)| name == "event").map(|(_, value)| value);
@@ -515,13 +515,22 @@ async fn fire_event(
         1 => "1 item".to_owned(),
         count => format!("{count} items"),
     };
-    flash(
-        &session,
-        "success",
-        format!("The event \"{event}\" was fired for {items_text}."),
-    );
+    match &stopped_by {
+        None => flash(
+            &session,
+            "success",
+            format!("The event \"{event}\" was fired for {items_text}."),
+        ),
+        Some(stop) => flash(
+            &session,
+            "warning",
+            format!(
+                "The event \"{event}\" was fired for {items_text}, then the {stop}. The items wait where they are; the step is retried."
+            ),
+        ),
+    }
     let mut response = Redirect::to(&url).into_response();
-    let detail = json!({"event": event, "items": moves(&order, &after, &fired)});
+    let detail = json!({"event": event, "items": moves(&order, &after, &fired), "stoppedBy": stopped_by});
     response.extensions_mut().insert(AuditDetail(detail));
     response
 }

@@ -176,6 +176,10 @@ pub struct EventOutcome {
     pub moved: Vec<i64>,
     /// Items the event was not possible for, with the reason.
     pub skipped: Vec<(i64, String)>,
+    /// A command that failed after the moves in `moved` were saved (an onEnter step of a state the
+    /// event reached, such as its mail): the run stopped there, the items wait in the state they
+    /// reached, and the condition sweep retries the step. The failure is in the items' transition log.
+    pub stopped_by: Option<String>,
 }
 
 /// Told after items of an order changed state, once the change is committed: live order status in the
@@ -288,7 +292,8 @@ impl OmsEngine {
     }
 
     /// Fires `event` for the order's items (all of them, or those in `item_ids`) and follows onEnter
-    /// events of the states reached.
+    /// events of the states reached. A failed command is an error only when nothing moved; a later
+    /// step's failure ends the run with [`EventOutcome::stopped_by`].
     pub async fn trigger_event(
         &self,
         order_id: i64,
@@ -314,7 +319,14 @@ impl OmsEngine {
             Err(error) => Err(error),
         };
         self.unlock(lock).await;
-        let result = result.map(|()| outcome);
+        let result = match result {
+            // The event itself happened: saying it failed would invite a second try of what is done.
+            Err(OmsError::CommandFailed { command, message }) if !outcome.moved.is_empty() => {
+                outcome.stopped_by = Some(format!("command {command} failed: {message}"));
+                Ok(outcome)
+            }
+            other => other.map(|()| outcome),
+        };
         self.announce(order_id, &result).await;
         result
     }
@@ -389,7 +401,12 @@ impl OmsEngine {
             let items: Vec<i64> = timeouts.iter().map(|timeout| timeout.item_id).collect();
             let result = self.trigger_event(order_id, Some(&items), &event, "timeout").await;
             let moved = match &result {
-                Ok(outcome) => outcome.moved.clone(),
+                Ok(outcome) => {
+                    if let Some(stop) = &outcome.stopped_by {
+                        tracing::warn!(order_id, %event, %stop, "timeout event moved the items, a later step failed; the sweep retries it");
+                    }
+                    outcome.moved.clone()
+                }
                 Err(OmsError::Busy(_)) => continue,
                 Err(error) => {
                     tracing::warn!(order_id, %event, %error, "timeout event failed; retrying later");
