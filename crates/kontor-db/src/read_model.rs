@@ -129,6 +129,7 @@ impl SqlDatabase {
                 stored.insert(key, (source_ts, hash, tombstone));
             }
         }
+        let keys_before = stored.len();
         let mut outcomes = Vec::with_capacity(rows.len());
         // Per key the last accepted row, and whether any accepted row for it changed the document.
         let mut to_write: Vec<(&StorageRow, bool)> = Vec::new();
@@ -226,6 +227,9 @@ impl SqlDatabase {
             transaction.execute(&insert).await.map_err(storage_error)?;
         }
         transaction.commit().await.map_err(storage_error)?;
+        drop(_turn);
+        self.note_growth(&storage_table_name(projection), stored.len() - keys_before)
+            .await?;
         Ok(outcomes)
     }
 
@@ -390,8 +394,12 @@ impl SqlDatabase {
         F: FnOnce(Vec<OutboxEntry>) -> Fut + Send,
         Fut: Future<Output = Result<(), DomainError>> + Send,
     {
+        // Ordered as the (relayed_at, id) index is, which then hands out the oldest unrelayed rows
+        // directly; ordered by id alone, PostgreSQL walked the primary key past every relayed row, or
+        // (without statistics) fetched and sorted the whole backlog, each round (BENCHMARKS.md).
         let unrelayed = outbox::Entity::find()
             .filter(outbox::Column::RelayedAt.is_null())
+            .order_by_asc(outbox::Column::RelayedAt)
             .order_by_asc(outbox::Column::Id)
             .limit(limit);
         if self.backend() == DbBackend::Sqlite {

@@ -248,7 +248,9 @@ impl Importer {
             }
         }
         if !self.options.dry_run {
-            return self.run_steps(&recipe).await;
+            let summary = self.run_steps(&recipe).await?;
+            self.database.refresh_statistics().await?;
+            return Ok(summary);
         }
         let dry_run = self.dry_run().await?;
         let result = dry_run.run_steps(&recipe).await;
@@ -314,7 +316,9 @@ impl Importer {
             entity: data_entity.to_owned(),
         })?;
         if !self.options.dry_run {
-            return self.run_named(entity, path, &display).await;
+            let summary = self.run_named(entity, path, &display).await?;
+            self.database.refresh_statistics().await?;
+            return Ok(summary);
         }
         let dry_run = self.dry_run().await?;
         let result = dry_run.run_named(entity, path, &display).await;

@@ -53,7 +53,20 @@ pub struct SqlDatabase {
     /// Signalled when a write transaction of this process ends, and on PostgreSQL when any process
     /// commits outbox rows; see [`SqlDatabase::outbox_commits`].
     outbox_commits: Arc<tokio::sync::Notify>,
+    /// PostgreSQL: rows this process added per table since it last had the table analyzed; see
+    /// [`SqlDatabase::note_growth`].
+    growth: Arc<std::sync::Mutex<HashMap<String, TableGrowth>>>,
 }
+
+/// Rows added to a table by this process: at the last `ANALYZE` it asked for, and since.
+#[derive(Default)]
+struct TableGrowth {
+    analyzed_at: u64,
+    added: u64,
+}
+
+/// New rows after which a growing table is analyzed the first time; then each time it has doubled.
+const ANALYZE_AFTER_ROWS: u64 = 5_000;
 
 /// How long a cached name → id lookup is trusted. Ids never change; a renamed or re-created row is
 /// found again after this long.
@@ -116,6 +129,7 @@ impl SqlDatabase {
             ids: Arc::new(IdCache::default()),
             order_numbers: Arc::default(),
             outbox_commits: Arc::default(),
+            growth: Arc::default(),
         })
     }
 
@@ -173,6 +187,48 @@ impl SqlDatabase {
 
     pub(crate) fn now_micros(&self) -> i64 {
         self.clock.now().timestamp_micros()
+    }
+
+    /// Has PostgreSQL sample every table's statistics afresh: after a bulk load, the planner otherwise
+    /// plans on the sizes it last saw (an empty table: sequential scans, sorts of whole tables) until
+    /// autovacuum gets round to it, minutes later or, where it is off, never. SQLite plans on its
+    /// indexes without statistics, and InnoDB refreshes its own; nothing to do there.
+    pub async fn refresh_statistics(&self) -> Result<(), DbErr> {
+        if self.backend() == DbBackend::Postgres {
+            self.connection.execute_unprepared("ANALYZE").await?;
+        }
+        Ok(())
+    }
+
+    /// Counts rows this process added to `table` and, on PostgreSQL, has the table analyzed once it
+    /// has grown by [`ANALYZE_AFTER_ROWS`] and then each time it doubled: a storage table filled from
+    /// empty by a first publish would otherwise be planned as empty throughout (BENCHMARKS.md,
+    /// session 9: a sequential scan per page, quadratic over the catalog). A handful of `ANALYZE`s
+    /// per table, each a sample of fixed size.
+    pub(crate) async fn note_growth(&self, table: &str, added: usize) -> Result<(), DomainError> {
+        if added == 0 || self.backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        let due = {
+            let mut growth = self.growth.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let table_growth = growth.entry(table.to_owned()).or_default();
+            table_growth.added += added as u64;
+            let due = table_growth.added >= std::cmp::max(ANALYZE_AFTER_ROWS, table_growth.analyzed_at);
+            if due {
+                table_growth.analyzed_at += table_growth.added;
+                table_growth.added = 0;
+            }
+            due
+        };
+        if due {
+            // The name is one of the schema's tables (a projection's), never user input.
+            self.connection
+                .execute_unprepared(&format!("ANALYZE \"{table}\""))
+                .await
+                .map_err(storage_error)?;
+            tracing::debug!(table, "analyzed a growing table");
+        }
+        Ok(())
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`) so

@@ -4,6 +4,7 @@ use crate::fixtures::*;
 use kontor_db::{OutboxReader, RowOutcome, SqlDatabase, StorageRow};
 use kontor_domain::store::LocaleAttributes;
 use kontor_testkit::repo_test_suite;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -95,6 +96,50 @@ async fn many_rows_are_written_in_chunks_and_scanned_in_order(db: SqlDatabase) {
         seen.extend(page.into_iter().map(|(_, row)| row.entity_id.unwrap_or_default()));
     }
     assert_eq!(seen, (1..=450).collect::<Vec<_>>());
+}
+
+/// A storage table filled from empty by a first publish is analyzed on PostgreSQL once 5 000 rows
+/// were added (then on doubling), so its lookups by entity are not planned as on an empty table.
+async fn a_growing_storage_table_gets_planner_statistics(db: SqlDatabase) {
+    let estimated = || async {
+        if db.backend() != DbBackend::Postgres {
+            return None;
+        }
+        let row = db
+            .connection()
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT reltuples::float8 AS estimate FROM pg_class WHERE relname = 'product_page_search'",
+            ))
+            .await
+            .expect("read pg_class")
+            .expect("the table exists");
+        Some(row.try_get::<f64>("", "estimate").expect("estimate"))
+    };
+    let batch = |first: i64| -> Vec<StorageRow> {
+        (first..first + 1_000)
+            .map(|id| row(&format!("product_page:de:en_us:{id}"), id, Some("{}"), "h", 10))
+            .collect()
+    };
+    for first in (0..4).map(|page| page * 1_000 + 1) {
+        db.write_storage_rows("product_page", &batch(first), 1)
+            .await
+            .expect("write");
+    }
+    // Rewriting known keys adds nothing.
+    db.write_storage_rows("product_page", &batch(1), 1)
+        .await
+        .expect("rewrite");
+    if let Some(estimate) = estimated().await {
+        assert!(estimate <= 0.0, "4 000 new rows: not analyzed yet ({estimate})");
+    }
+    db.write_storage_rows("product_page", &batch(4_001), 1)
+        .await
+        .expect("write");
+    if let Some(estimate) = estimated().await {
+        assert_eq!(estimate, 5_000.0, "analyzed at 5 000 new rows");
+    }
+    assert_eq!(db.count_storage("product_page").await.expect("count"), 5_000);
 }
 
 async fn the_relay_claims_each_outbox_row_once(db: SqlDatabase) {
@@ -238,6 +283,7 @@ repo_test_suite!(
     outbox_rows_carry_the_foreign_keys_to_route_by,
     storage_rows_pass_the_stale_write_guard,
     many_rows_are_written_in_chunks_and_scanned_in_order,
+    a_growing_storage_table_gets_planner_statistics,
     the_relay_claims_each_outbox_row_once,
     concurrent_relays_never_claim_the_same_row,
 );

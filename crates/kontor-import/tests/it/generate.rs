@@ -8,7 +8,7 @@ use kontor_domain::{ListQuery, ResourceRepository};
 use kontor_import::generate::{CatalogSpec, generate};
 use kontor_import::{ImportOptions, Importer};
 use kontor_testkit::{TestBackend, TestDatabase};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Statement};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -389,6 +389,35 @@ async fn generated_catalog_imports_cleanly() {
         .await
         .expect("re-import");
     assert!(again.data_sets.iter().all(|set| set.inserted == 0 && set.updated == 0));
+    drop(test_db);
+}
+
+/// The planner's statistics are fresh after an import on PostgreSQL (`reltuples` stays -1 or 0 until a
+/// table is analyzed): publishing right after a bulk load must not be planned on empty tables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_postgres_leaves_fresh_planner_statistics() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let catalog = generate(&spec(20, 5), dir.path()).expect("generate");
+    let test_db = TestDatabase::new(TestBackend::Postgres).await;
+    let db = test_db.database.clone();
+    let estimated = || async {
+        let row = db
+            .connection()
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT reltuples::float8 AS estimate FROM pg_class WHERE relname = 'product_abstract'",
+            ))
+            .await
+            .expect("read pg_class")
+            .expect("the table exists");
+        row.try_get::<f64>("", "estimate").expect("estimate")
+    };
+    assert!(estimated().await <= 0.0, "not analyzed before the import");
+    Importer::new(db.clone(), ImportOptions::default())
+        .run_recipe(&catalog.recipe)
+        .await
+        .expect("import");
+    assert_eq!(estimated().await, 20.0, "analyzed at the end of the import");
     drop(test_db);
 }
 
