@@ -229,7 +229,8 @@ impl SqlDatabase {
         transaction.commit().await.map_err(storage_error)?;
         drop(_turn);
         self.note_growth(&storage_table_name(projection), stored.len() - keys_before)
-            .await?;
+            .await
+            .map_err(storage_error)?;
         Ok(outcomes)
     }
 

@@ -120,6 +120,10 @@ pub(crate) enum ColumnKind {
 pub(crate) trait DataSet: Sized + Send {
     type Row: Send;
     const REQUIRED: &'static [&'static str];
+    /// Tables the data set fills and, in later batches of the same run, looks up by key: on PostgreSQL
+    /// they are analyzed as they grow (see `SqlDatabase::note_growth`), or a lookup planned on the empty
+    /// table scans the whole growing table (product images at 100k: 2.5-3.3 s per batch).
+    const GROWS: &'static [&'static str] = &[];
     fn column_kind(column: &str) -> ColumnKind;
     fn prepare(
         connection: &DatabaseTransaction,
@@ -524,6 +528,13 @@ impl Importer {
         data_set.write(&transaction, rows, &mut batch).await?;
         batch.flush(&transaction).await?;
         transaction.commit().await?;
+        if self.scope.is_none() {
+            for table in D::GROWS {
+                // Rows of the data set, not of each table: a measure of growth, which is all it needs.
+                let added = usize::try_from(batch.inserted).unwrap_or(usize::MAX);
+                self.database.note_growth(table, added).await?;
+            }
+        }
         summary.inserted += batch.inserted;
         summary.updated += batch.updated;
         summary.unchanged += batch.unchanged;

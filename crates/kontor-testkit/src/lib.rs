@@ -195,3 +195,23 @@ pub async fn admin_token(db: &kontor_db::SqlDatabase, email: &str, roles: &[&str
         .expect("the roles can be granted");
     users.issue_api_token(user.id, "tests").await.expect("token").secret
 }
+
+/// PostgreSQL's row estimate for `table` (`pg_class.reltuples`): -1 or 0 until the table was analyzed,
+/// then the count the last `ANALYZE` saw. `None` on other backends.
+pub async fn planner_row_estimate(db: &SqlDatabase, table: &str) -> Option<f64> {
+    if db.backend() != sea_orm::DbBackend::Postgres {
+        return None;
+    }
+    let statement = sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "SELECT reltuples::float8 AS estimate FROM pg_class WHERE relname = $1",
+        [table.into()],
+    );
+    let row = db
+        .connection()
+        .query_one_raw(statement)
+        .await
+        .expect("pg_class can be read")
+        .unwrap_or_else(|| panic!("table {table} exists"));
+    Some(row.try_get::<f64>("", "estimate").expect("reltuples"))
+}

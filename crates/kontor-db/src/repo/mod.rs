@@ -205,7 +205,7 @@ impl SqlDatabase {
     /// empty by a first publish would otherwise be planned as empty throughout (BENCHMARKS.md,
     /// session 9: a sequential scan per page, quadratic over the catalog). A handful of `ANALYZE`s
     /// per table, each a sample of fixed size.
-    pub(crate) async fn note_growth(&self, table: &str, added: usize) -> Result<(), DomainError> {
+    pub async fn note_growth(&self, table: &str, added: usize) -> Result<(), DbErr> {
         if added == 0 || self.backend() != DbBackend::Postgres {
             return Ok(());
         }
@@ -224,8 +224,7 @@ impl SqlDatabase {
             // The name is one of the schema's tables (a projection's), never user input.
             self.connection
                 .execute_unprepared(&format!("ANALYZE \"{table}\""))
-                .await
-                .map_err(storage_error)?;
+                .await?;
             tracing::debug!(table, "analyzed a growing table");
         }
         Ok(())

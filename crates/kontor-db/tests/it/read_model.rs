@@ -4,7 +4,6 @@ use crate::fixtures::*;
 use kontor_db::{OutboxReader, RowOutcome, SqlDatabase, StorageRow};
 use kontor_domain::store::LocaleAttributes;
 use kontor_testkit::repo_test_suite;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -101,21 +100,7 @@ async fn many_rows_are_written_in_chunks_and_scanned_in_order(db: SqlDatabase) {
 /// A storage table filled from empty by a first publish is analyzed on PostgreSQL once 5 000 rows
 /// were added (then on doubling), so its lookups by entity are not planned as on an empty table.
 async fn a_growing_storage_table_gets_planner_statistics(db: SqlDatabase) {
-    let estimated = || async {
-        if db.backend() != DbBackend::Postgres {
-            return None;
-        }
-        let row = db
-            .connection()
-            .query_one_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SELECT reltuples::float8 AS estimate FROM pg_class WHERE relname = 'product_page_search'",
-            ))
-            .await
-            .expect("read pg_class")
-            .expect("the table exists");
-        Some(row.try_get::<f64>("", "estimate").expect("estimate"))
-    };
+    let estimated = || kontor_testkit::planner_row_estimate(&db, "product_page_search");
     let batch = |first: i64| -> Vec<StorageRow> {
         (first..first + 1_000)
             .map(|id| row(&format!("product_page:de:en_us:{id}"), id, Some("{}"), "h", 10))

@@ -190,6 +190,7 @@ fn sort_order(row: &RowView<'_>) -> Result<Option<i32>, RowError> {
 impl DataSet for Images {
     type Row = ImageRow;
     const REQUIRED: &'static [&'static str] = &["image_set_name", "external_url_large", "external_url_small"];
+    const GROWS: &'static [&'static str] = &["product_image_set", "product_image"];
 
     fn column_kind(column: &str) -> ColumnKind {
         if COLUMNS.contains(&column) {

@@ -8,7 +8,7 @@ use kontor_domain::{ListQuery, ResourceRepository};
 use kontor_import::generate::{CatalogSpec, generate};
 use kontor_import::{ImportOptions, Importer};
 use kontor_testkit::{TestBackend, TestDatabase};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Statement};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -401,16 +401,9 @@ async fn an_import_on_postgres_leaves_fresh_planner_statistics() {
     let test_db = TestDatabase::new(TestBackend::Postgres).await;
     let db = test_db.database.clone();
     let estimated = || async {
-        let row = db
-            .connection()
-            .query_one_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SELECT reltuples::float8 AS estimate FROM pg_class WHERE relname = 'product_abstract'",
-            ))
+        kontor_testkit::planner_row_estimate(&db, "product_abstract")
             .await
-            .expect("read pg_class")
-            .expect("the table exists");
-        row.try_get::<f64>("", "estimate").expect("estimate")
+            .expect("PostgreSQL")
     };
     assert!(estimated().await <= 0.0, "not analyzed before the import");
     Importer::new(db.clone(), ImportOptions::default())
