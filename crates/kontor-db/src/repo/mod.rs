@@ -201,10 +201,10 @@ impl SqlDatabase {
     }
 
     /// Counts rows this process added to `table` and, on PostgreSQL, has the table analyzed once it
-    /// has grown by [`ANALYZE_AFTER_ROWS`] and then each time it doubled: a storage table filled from
-    /// empty by a first publish would otherwise be planned as empty throughout (BENCHMARKS.md,
-    /// session 9: a sequential scan per page, quadratic over the catalog). A handful of `ANALYZE`s
-    /// per table, each a sample of fixed size.
+    /// has grown by [`ANALYZE_AFTER_ROWS`] and then each time it doubled: a table filled from empty by
+    /// a first publish or an import, and read by key meanwhile, would otherwise be planned as empty
+    /// throughout (BENCHMARKS.md, session 9: a sequential scan per page, quadratic over the catalog).
+    /// A handful of `ANALYZE`s per table, each a sample of fixed size.
     pub async fn note_growth(&self, table: &str, added: usize) -> Result<(), DbErr> {
         if added == 0 || self.backend() != DbBackend::Postgres {
             return Ok(());
@@ -221,7 +221,8 @@ impl SqlDatabase {
             due
         };
         if due {
-            // The name is one of the schema's tables (a projection's), never user input.
+            // The name is one of the schema's tables, named in Kontor's code (a projection's storage
+            // table, a data set's table), never input.
             self.connection
                 .execute_unprepared(&format!("ANALYZE \"{table}\""))
                 .await?;
