@@ -395,14 +395,16 @@ impl SqlDatabase {
         F: FnOnce(Vec<OutboxEntry>) -> Fut + Send,
         Fut: Future<Output = Result<(), DomainError>> + Send,
     {
-        // Ordered as the (relayed_at, id) index is, which then hands out the oldest unrelayed rows
-        // directly; ordered by id alone, PostgreSQL walked the primary key past every relayed row, or
-        // (without statistics) fetched and sorted the whole backlog, each round (BENCHMARKS.md).
-        let unrelayed = outbox::Entity::find()
-            .filter(outbox::Column::RelayedAt.is_null())
-            .order_by_asc(outbox::Column::RelayedAt)
-            .order_by_asc(outbox::Column::Id)
-            .limit(limit);
+        let mut unrelayed = outbox::Entity::find().filter(outbox::Column::RelayedAt.is_null());
+        if self.backend() == DbBackend::Postgres {
+            // Ordered as the (relayed_at, id) index is, which then hands out the oldest unrelayed rows
+            // directly; ordered by id alone, PostgreSQL walked the primary key past every relayed row,
+            // or (without statistics) fetched and sorted the whole backlog, each round (BENCHMARKS.md).
+            // Not on MariaDB: there, relays locking through that index while others move rows within
+            // it (marking them relayed) deadlocked (InnoDB error 1213).
+            unrelayed = unrelayed.order_by_asc(outbox::Column::RelayedAt);
+        }
+        let unrelayed = unrelayed.order_by_asc(outbox::Column::Id).limit(limit);
         if self.backend() == DbBackend::Sqlite {
             let rows = unrelayed.all(self.connection()).await.map_err(storage_error)?;
             if rows.is_empty() {

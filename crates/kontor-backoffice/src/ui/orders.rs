@@ -530,7 +530,10 @@ async fn fire_event(
         ),
     }
     let mut response = Redirect::to(&url).into_response();
-    let detail = json!({"event": event, "items": moves(&order, &after, &fired), "stoppedBy": stopped_by});
+    let mut detail = json!({"event": event, "items": moves(&order, &after, &fired)});
+    if let Some(stop) = stopped_by {
+        detail["stoppedBy"] = json!(stop);
+    }
     response.extensions_mut().insert(AuditDetail(detail));
     response
 }
