@@ -395,16 +395,7 @@ impl SqlDatabase {
         F: FnOnce(Vec<OutboxEntry>) -> Fut + Send,
         Fut: Future<Output = Result<(), DomainError>> + Send,
     {
-        let mut unrelayed = outbox::Entity::find().filter(outbox::Column::RelayedAt.is_null());
-        if self.backend() == DbBackend::Postgres {
-            // Ordered as the (relayed_at, id) index is, which then hands out the oldest unrelayed rows
-            // directly; ordered by id alone, PostgreSQL walked the primary key past every relayed row,
-            // or (without statistics) fetched and sorted the whole backlog, each round (BENCHMARKS.md).
-            // Not on MariaDB: there, relays locking through that index while others move rows within
-            // it (marking them relayed) deadlocked (InnoDB error 1213).
-            unrelayed = unrelayed.order_by_asc(outbox::Column::RelayedAt);
-        }
-        let unrelayed = unrelayed.order_by_asc(outbox::Column::Id).limit(limit);
+        let unrelayed = self.unrelayed_outbox().limit(limit);
         if self.backend() == DbBackend::Sqlite {
             let rows = unrelayed.all(self.connection()).await.map_err(storage_error)?;
             if rows.is_empty() {
@@ -418,10 +409,10 @@ impl SqlDatabase {
             return Ok(ids.len());
         }
         // Most rounds find nothing: one plain read says so without opening a transaction.
-        let pending: Option<i64> = outbox::Entity::find()
+        let pending: Option<i64> = self
+            .unrelayed_outbox()
             .select_only()
             .column(outbox::Column::Id)
-            .filter(outbox::Column::RelayedAt.is_null())
             .limit(1)
             .into_tuple()
             .one(self.connection())
@@ -449,6 +440,23 @@ impl SqlDatabase {
         self.mark_relayed(&transaction, &ids).await?;
         transaction.commit().await.map_err(storage_error)?;
         Ok(ids.len())
+    }
+
+    /// Unrelayed outbox rows, oldest first.
+    ///
+    /// On PostgreSQL ordered as the (relayed_at, id) index is, which then hands out the oldest
+    /// unrelayed rows directly. Ordered by id alone, PostgreSQL walked the primary key past every
+    /// relayed row, or (without statistics) fetched and sorted the whole backlog, each round; without
+    /// any order, statistics taken while an import's rows were still unrelayed made it scan the whole
+    /// table for the first NULL on every poll (BENCHMARKS.md). Not on MariaDB: there, relays locking
+    /// through that index while others move rows within it (marking them relayed) deadlocked (InnoDB
+    /// error 1213).
+    fn unrelayed_outbox(&self) -> sea_orm::Select<outbox::Entity> {
+        let mut unrelayed = outbox::Entity::find().filter(outbox::Column::RelayedAt.is_null());
+        if self.backend() == DbBackend::Postgres {
+            unrelayed = unrelayed.order_by_asc(outbox::Column::RelayedAt);
+        }
+        unrelayed.order_by_asc(outbox::Column::Id)
     }
 
     async fn mark_relayed(&self, transaction: &sea_orm::DatabaseTransaction, ids: &[i64]) -> Result<(), DomainError> {
