@@ -124,6 +124,12 @@ pub struct StorefrontSettings {
     /// This node's name among several storefronts (its search replica's queue is
     /// `sync.search.product_page.<node_id>`): `a-z`, `0-9`, `-`, `_`; empty: derived from the host name.
     pub node_id: String,
+    /// Memory for rendered product answers, dropped key by key on `kv.changed`; 0 turns the cache off.
+    /// Used only where every KV write is announced to this node (embedded KV, or `notify.url` on Redis).
+    pub response_cache_mb: u64,
+    /// How long a cached answer is served without any notification about it (bounds staleness for
+    /// writes nobody announces); 1–3600.
+    pub response_cache_ttl_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -325,6 +331,8 @@ impl Default for Settings {
                 public_url: String::new(),
                 cors_origins: Vec::new(),
                 node_id: String::new(),
+                response_cache_mb: 64,
+                response_cache_ttl_seconds: 30,
             },
             search: SearchSettings { replicas: false },
             notify: NotifySettings {
@@ -556,6 +564,18 @@ impl Settings {
             return invalid(
                 "storefront.node_id",
                 "must be at most 64 characters of a-z, 0-9, - and _ (it names the node's search queue)",
+            );
+        }
+        if !(1..=3600).contains(&self.storefront.response_cache_ttl_seconds) {
+            return invalid(
+                "storefront.response_cache_ttl_seconds",
+                "must be between 1 and 3600 seconds",
+            );
+        }
+        if self.storefront.response_cache_mb > 65_536 {
+            return invalid(
+                "storefront.response_cache_mb",
+                "must be at most 65536 (64 GiB); 0 turns the cache off",
             );
         }
         if !(self.notify.url == "broadcast" || self.notify.url.starts_with("redis://")) {

@@ -294,4 +294,11 @@ pub trait SearchIndex: Send + Sync {
 
     /// Removes every document and tombstone of a store × locale (before a rebuild).
     async fn clear(&self, store: &StoreName, locale: &LocaleName) -> Result<(), SearchError>;
+
+    /// A number that changes whenever what searches of a store × locale see may have changed (a commit
+    /// became visible), read before searching; lets callers cache answers per generation. `None` when
+    /// the index cannot tell (or the store × locale has no index yet): such answers are not cached.
+    fn generation(&self, _store: &StoreName, _locale: &LocaleName) -> Option<u64> {
+        None
+    }
 }

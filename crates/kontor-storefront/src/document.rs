@@ -4,6 +4,7 @@
 //! (`Content-Language`, and for catalog reads `ETag`/`Last-Modified` with 304 on a match).
 
 use crate::context::{RequestContext, query_value};
+use crate::response_cache::CachedResponse;
 use axum::http::header::{CONTENT_LANGUAGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LAST_MODIFIED};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -306,14 +307,39 @@ impl Document {
     /// `ETag` over the version, the locale and the request (so variants never share a tag),
     /// `Last-Modified`, and 304 when `If-None-Match` matches.
     pub fn respond(&self, ctx: &RequestContext, request_headers: &HeaderMap, status: StatusCode) -> Response {
-        let fields = Fields::from_query(ctx.path_and_query.split_once('?').map(|(_, query)| query));
+        let (headers, entity_tag) = self.response_headers(ctx);
+        if entity_tag
+            .as_deref()
+            .is_some_and(|tag| none_match(request_headers, tag))
+        {
+            return (StatusCode::NOT_MODIFIED, headers).into_response();
+        }
+        match self.body(ctx) {
+            Ok(body) => (status, headers, body).into_response(),
+            Err(error) => error.into_response(),
+        }
+    }
+
+    /// The whole 200 answer, for the response cache; [`answer_cached`] turns it into a response.
+    pub fn render(&self, ctx: &RequestContext) -> Result<CachedResponse, AppError> {
+        let (headers, entity_tag) = self.response_headers(ctx);
+        Ok(CachedResponse {
+            headers,
+            body: self.body(ctx)?.into(),
+            entity_tag,
+        })
+    }
+
+    /// Content type, language and, for a versioned document, `ETag` and `Last-Modified`.
+    fn response_headers(&self, ctx: &RequestContext) -> (HeaderMap, Option<String>) {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_API_MEDIA_TYPE));
         if let Ok(value) = HeaderValue::from_str(&ctx.locale) {
             headers.insert(CONTENT_LANGUAGE, value);
         }
+        let mut entity_tag = None;
         if let Some(micros) = self.version_micros {
-            let tag = entity_tag(micros, ctx);
+            let tag = entity_tag_of(micros, ctx);
             if let Ok(value) = HeaderValue::from_str(&tag) {
                 headers.insert(ETAG, value);
             }
@@ -322,28 +348,44 @@ impl Document {
             {
                 headers.insert(LAST_MODIFIED, value);
             }
-            let matches = request_headers
-                .get(IF_NONE_MATCH)
-                .and_then(|value| value.to_str().ok())
-                .is_some_and(|candidates| {
-                    candidates
-                        .split(',')
-                        .map(str::trim)
-                        .any(|candidate| candidate == "*" || candidate == tag)
-                });
-            if matches {
-                return (StatusCode::NOT_MODIFIED, headers).into_response();
-            }
+            entity_tag = Some(tag);
         }
-        match serde_json::to_vec(&self.to_json(&fields)) {
-            Ok(body) => (status, headers, body).into_response(),
-            Err(error) => AppError::internal(&error).into_response(),
-        }
+        (headers, entity_tag)
+    }
+
+    fn body(&self, ctx: &RequestContext) -> Result<Vec<u8>, AppError> {
+        let fields = Fields::from_query(ctx.path_and_query.split_once('?').map(|(_, query)| query));
+        serde_json::to_vec(&self.to_json(&fields)).map_err(|error| AppError::internal(&error))
     }
 }
 
+/// A cached 200 answer, or 304 when the request's `If-None-Match` names its `ETag`.
+pub fn answer_cached(cached: &CachedResponse, request_headers: &HeaderMap) -> Response {
+    if cached
+        .entity_tag
+        .as_deref()
+        .is_some_and(|tag| none_match(request_headers, tag))
+    {
+        return (StatusCode::NOT_MODIFIED, cached.headers.clone()).into_response();
+    }
+    (StatusCode::OK, cached.headers.clone(), cached.body.clone()).into_response()
+}
+
+/// Whether `If-None-Match` names `tag` (or `*`).
+fn none_match(request_headers: &HeaderMap, tag: &str) -> bool {
+    request_headers
+        .get(IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|candidates| {
+            candidates
+                .split(',')
+                .map(str::trim)
+                .any(|candidate| candidate == "*" || candidate == tag)
+        })
+}
+
 /// `W/"<version hex>-<hash of store, locale, path and query>"`.
-fn entity_tag(micros: i64, ctx: &RequestContext) -> String {
+fn entity_tag_of(micros: i64, ctx: &RequestContext) -> String {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     ctx.store.name.hash(&mut hasher);

@@ -1,6 +1,7 @@
 //! Cache invalidation across storefront nodes: sync writers publish `kv.changed` notifications (Redis
 //! pub/sub when split, an in-process broadcast in `serve`) naming the resources whose KV documents they
-//! wrote; every node drops its caches of those at once instead of waiting for them to expire. A lost or
+//! wrote and, for batches of up to [`KV_CHANGED_MAX_KEYS`](kontor_readmodel::KV_CHANGED_MAX_KEYS), the
+//! keys; every node drops its caches of those at once instead of waiting for them to expire. A lost or
 //! missed notification drops every cache, so a node never serves stale data for longer than a cache's
 //! own lifetime.
 
@@ -36,15 +37,29 @@ pub async fn follow_kv_changes(state: StorefrontState, notifier: Arc<dyn Notifie
         match received {
             Some(Received::Notification { notification, .. }) => {
                 let changed: KvChanged = serde_json::from_value(notification.payload.clone()).unwrap_or_default();
-                if changed
+                let stores_changed = changed
                     .resources
                     .iter()
-                    .any(|resource| resource == kontor_readmodel::storage::projection::STORE)
-                {
+                    .any(|resource| resource == kontor_readmodel::storage::projection::STORE);
+                if stores_changed {
                     state.invalidate_stores();
                 }
+                if let Some(cache) = &state.response_cache {
+                    match changed.keys.as_deref() {
+                        // Every answer depends on its store's document (currencies, locales).
+                        _ if stores_changed => cache.clear(),
+                        Some(keys) => cache.invalidate_keys(keys.iter().map(String::as_str)),
+                        // A sender that did not list its keys (too many, or an older version).
+                        None => cache.clear(),
+                    }
+                }
             }
-            Some(Received::Missed { .. } | Received::Interrupted { .. }) => state.invalidate_stores(),
+            Some(Received::Missed { .. } | Received::Interrupted { .. }) => {
+                state.invalidate_stores();
+                if let Some(cache) = &state.response_cache {
+                    cache.clear();
+                }
+            }
             None => return,
         }
     }

@@ -19,6 +19,7 @@ pub mod html;
 pub mod http_gateway;
 pub mod invalidation;
 pub mod openapi;
+pub mod response_cache;
 pub mod state;
 mod transport;
 

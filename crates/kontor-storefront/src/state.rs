@@ -1,6 +1,8 @@
 //! What every storefront handler shares: the read ports (KV, search), the backend gateway for writes,
-//! the access-token keys, and a short-lived cache of the store documents every request resolves against.
+//! the access-token keys, a short-lived cache of the store documents every request resolves against, and
+//! the response cache of rendered product answers.
 
+use crate::response_cache::{ResponseCache, ResponseCacheOptions};
 use kontor_domain::gateway::BackendGateway;
 use kontor_kv::KvStore;
 use kontor_readmodel::storage::StoreStorage;
@@ -26,6 +28,10 @@ pub struct StorefrontOptions {
     pub store_cache_ttl: Option<Duration>,
     /// The HTML shop's theme, sessions and CSRF key; `None`: JSON:API only.
     pub html: Option<Arc<crate::html::HtmlKit>>,
+    /// Keep rendered product answers ([`crate::response_cache`]); `None`: every request builds its
+    /// answer. Only for a node that hears every KV change as a `kv.changed` notification with its keys
+    /// ([`crate::invalidation::follow_kv_changes`]).
+    pub response_cache: Option<ResponseCacheOptions>,
 }
 
 /// The router state: cheap to clone.
@@ -38,6 +44,7 @@ pub struct Inner {
     pub gateway: Arc<dyn BackendGateway>,
     pub tokens: AccessTokenKeys,
     pub options: StorefrontOptions,
+    pub response_cache: Option<ResponseCache>,
     stores: RwLock<Option<CachedStores>>,
     /// Counts invalidations, so that a reload that overlapped one does not store what it read as fresh.
     store_invalidations: std::sync::atomic::AtomicU64,
@@ -70,6 +77,7 @@ impl StorefrontState {
             search,
             gateway,
             tokens,
+            response_cache: options.response_cache.map(ResponseCache::new),
             options,
             stores: RwLock::new(None),
             store_invalidations: std::sync::atomic::AtomicU64::new(0),

@@ -17,7 +17,7 @@ use kontor_kv::KvStore;
 use kontor_notify::{Notification, Notifier};
 use kontor_queue::worker::{BatchError, BatchHandler, Worker};
 use kontor_queue::{Delivery, MessageBus};
-use kontor_readmodel::{KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KvChanged, SyncOp};
+use kontor_readmodel::{KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KV_CHANGED_MAX_KEYS, KvChanged, SyncOp};
 use kontor_search::{ReplicaStatus, SearchIndex};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -314,8 +314,10 @@ impl KvSyncHandler {
     async fn announce(&self, ops: &[SyncOp]) {
         let Some(notifier) = &self.notifier else { return };
         let resources: BTreeSet<&str> = ops.iter().map(|op| op.entry().resource.as_str()).collect();
+        let keys = (ops.len() <= KV_CHANGED_MAX_KEYS).then(|| ops.iter().map(|op| op.entry().key.clone()).collect());
         let changed = KvChanged {
             resources: resources.into_iter().map(str::to_owned).collect(),
+            keys,
         };
         let notification = Notification::new(KV_CHANGED_KIND, serde_json::json!(changed));
         if let Err(error) = notifier.publish(KV_CHANGED_CHANNEL, notification).await {

@@ -276,6 +276,7 @@ async fn serve_storefront(
             search_replica,
             store_cache_ttl: Some(kontor_storefront::invalidation::NOTIFIED_STORE_CACHE_TTL),
             html: Some(Arc::new(html)),
+            response_cache: response_cache_options(settings),
         },
     );
     tokio::spawn(kontor_storefront::invalidation::follow_kv_changes(
@@ -302,6 +303,21 @@ async fn serve_storefront(
     .context("serve HTTP")?;
     tracing::info!("storefront stopped");
     Ok(())
+}
+
+/// The response cache, when this node hears of every KV write: an embedded redb file is written only by
+/// the process holding it (whose sync writers announce on the in-process broadcast), and on Redis
+/// notifications reach every node. A shared Redis KV with in-process notifications could be written by
+/// another process's worker unheard, so that combination gets no cache.
+fn response_cache_options(settings: &Settings) -> Option<kontor_storefront::response_cache::ResponseCacheOptions> {
+    let hears_every_write = settings.kv.url.starts_with("redb://") || settings.notify.url.starts_with("redis://");
+    let max_bytes = usize::try_from(settings.storefront.response_cache_mb)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(1024 * 1024);
+    (hears_every_write && max_bytes > 0).then(|| kontor_storefront::response_cache::ResponseCacheOptions {
+        max_bytes,
+        ttl: std::time::Duration::from_secs(settings.storefront.response_cache_ttl_seconds),
+    })
 }
 
 /// `kontor hello-world`: the ceiling the storefront benchmark compares against — the same HTTP stack

@@ -296,7 +296,11 @@ fn chrono_now() -> i64 {
 pub async fn sync(settings: &Settings, db: SqlDatabase, resource: Option<&str>) -> anyhow::Result<()> {
     let kv = open_kv(settings).await?;
     let search = open_search(settings)?;
+    let mut rewritten = Vec::new();
     for projection in selected(resource)? {
+        if !projection.is_search() {
+            rewritten.push(projection.name().to_owned());
+        }
         let total = db.count_storage(projection.name()).await?;
         let bar = progress(projection.name(), total);
         let written = maintenance::rebuild(&db, projection.as_ref(), kv.as_ref(), search.as_ref(), |count| {
@@ -307,7 +311,29 @@ pub async fn sync(settings: &Settings, db: SqlDatabase, resource: Option<&str>) 
         tracing::info!(resource = projection.name(), written, "synchronized");
         println!("{:<24} {written:>8} documents written", projection.name());
     }
+    announce_rewrite(settings, rewritten).await;
     Ok(())
+}
+
+/// Tells running storefronts that KV documents of `resources` were rewritten behind the sync writers'
+/// back, without keys (there may be millions): they drop their cached answers. Best effort: their
+/// caches expire on their own.
+async fn announce_rewrite(settings: &Settings, resources: Vec<String>) {
+    if resources.is_empty() {
+        return;
+    }
+    let changed = kontor_readmodel::KvChanged { resources, keys: None };
+    let notification = kontor_notify::Notification::new(kontor_readmodel::KV_CHANGED_KIND, serde_json::json!(changed));
+    let sent = match open_notifier(settings, &format!("sync-{}", std::process::id())).await {
+        Ok(notifier) => notifier
+            .publish(kontor_readmodel::KV_CHANGED_CHANNEL, notification)
+            .await
+            .map_err(anyhow::Error::from),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = sent {
+        tracing::warn!(error = format!("{error:#}"), "kv.changed notification not sent");
+    }
 }
 
 /// `kontor sync verify`: compares the storage tables with KV and search; returns the total drift.

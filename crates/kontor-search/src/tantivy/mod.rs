@@ -25,11 +25,11 @@ use tantivy::directory::MmapDirectory;
 use tantivy::query::{Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{
-    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED, TantivyDocument,
-    TantivyError, Term,
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, TERMINATED,
+    TantivyDocument, TantivyError, Term,
 };
 
-use self::collectors::{FacetCollector, FacetCounts, HitOrder, HitsCollector, KeysCollector};
+use self::collectors::{FacetCollector, FacetColumnCache, FacetCounts, HitOrder, HitsCollector, KeysCollector};
 use self::query::FilterGroup;
 use self::schema::{FACET_SEPARATOR, Fields, build_schema, json_path, names};
 use crate::{
@@ -79,6 +79,7 @@ struct ScopeIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
+    facet_columns: FacetColumnCache,
 }
 
 /// Where a key's Tantivy document was found.
@@ -184,6 +185,16 @@ impl SearchIndex for TantivySearchIndex {
         let scope = IndexScope::new(store, locale);
         self.blocking(move |inner| inner.clear(&scope)).await
     }
+
+    /// The reader's searcher generation: every reload after a commit (or a clear) makes a new one.
+    fn generation(&self, store: &StoreName, locale: &LocaleName) -> Option<u64> {
+        let index = self
+            .inner
+            .scope_index(&IndexScope::new(store, locale), false)
+            .ok()
+            .flatten()?;
+        Some(index.reader.searcher().generation().generation_id())
+    }
 }
 
 impl Inner {
@@ -230,6 +241,7 @@ impl Inner {
             reader,
             writer: Mutex::new(writer),
             fields,
+            facet_columns: FacetColumnCache::default(),
         });
         indexes.insert(scope.clone(), Arc::clone(&opened));
         Ok(Some(opened))
@@ -362,8 +374,22 @@ impl ScopeIndex {
             }
             return Err(error);
         }
-        self.reader.reload().in_index(&self.name)?;
+        self.reload()?;
         Ok(outcome)
+    }
+
+    /// Makes the last commit searchable and forgets the facet columns of segments merged away.
+    fn reload(&self) -> Result<(), SearchError> {
+        self.reader.reload().in_index(&self.name)?;
+        let live = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(SegmentReader::segment_id)
+            .collect();
+        self.facet_columns.retain(&live);
+        Ok(())
     }
 
     fn write(&self, writer: &mut IndexWriter, ops: impl Iterator<Item = SearchOp>) -> Result<(), SearchError> {
@@ -499,6 +525,7 @@ impl ScopeIndex {
         let facets = FacetCollector {
             string_field: names::STRING_FACET,
             with_categories_and_ranges: true,
+            columns: &self.facet_columns,
         };
         let mut counts = searcher.search(&matching, &facets).in_index(&self.name)?;
         // Each filtered facet is recounted without its own filter (see `query`).
@@ -541,6 +568,7 @@ impl ScopeIndex {
                 &FacetCollector {
                     string_field: names::COMPLETION,
                     with_categories_and_ranges: false,
+                    columns: &self.facet_columns,
                 },
             )
             .in_index(&self.name)?
@@ -582,7 +610,7 @@ impl ScopeIndex {
         let mut writer = self.lock_writer()?;
         writer.delete_all_documents().in_index(&self.name)?;
         writer.commit().in_index(&self.name)?;
-        self.reader.reload().in_index(&self.name)
+        self.reload()
     }
 }
 

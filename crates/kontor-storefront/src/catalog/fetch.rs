@@ -2,6 +2,13 @@
 //! them in one `get_many` ([`KvReader::flush`]), then take the typed documents out. The reader keeps the
 //! newest `_timestamp` of every document it fetched, which becomes the answer's `ETag` version.
 
+use crate::context::RequestContext;
+use crate::document::{Document, answer_cached};
+use crate::response_cache::{ResponseCache, Ticket};
+use crate::state::StorefrontState;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kontor_core::{LocaleName, StoreName};
 use kontor_kv::KvStore;
 use kontor_web::{AppError, ErrorCode};
 use serde::de::DeserializeOwned;
@@ -13,7 +20,24 @@ pub(crate) struct KvReader<'a> {
     pending: Vec<String>,
     pending_set: HashSet<String>,
     loaded: HashMap<String, Value>,
+    /// Every key fetched so far, found or not: what a cached answer depends on.
+    requested: Vec<String>,
     newest: Option<i64>,
+    /// Where [`respond`](Self::respond) keeps the answer, when the storefront caches answers.
+    caching: Option<Caching<'a>>,
+}
+
+struct Caching<'a> {
+    cache: &'a ResponseCache,
+    ticket: Ticket,
+    fingerprint: String,
+    guard: u64,
+}
+
+/// A cacheable handler's start: the cached answer, or a reader that will keep the answer it builds.
+pub(crate) enum Cacheable<'a> {
+    Hit(Response),
+    Miss(KvReader<'a>),
 }
 
 impl<'a> KvReader<'a> {
@@ -23,7 +47,85 @@ impl<'a> KvReader<'a> {
             pending: Vec::new(),
             pending_set: HashSet::new(),
             loaded: HashMap::new(),
+            requested: Vec::new(),
             newest: None,
+            caching: None,
+        }
+    }
+
+    /// For a handler whose answer depends only on `ctx` and the KV documents it reads (not on the
+    /// customer): the cached answer when there is one, otherwise a reader whose
+    /// [`respond`](Self::respond) keeps the answer.
+    pub fn cacheable(state: &'a StorefrontState, ctx: &RequestContext, headers: &HeaderMap) -> Cacheable<'a> {
+        Self::cacheable_under(state, ctx, headers, Some(0))
+    }
+
+    /// Like [`cacheable`](Self::cacheable), for an answer that also depends on the search index of the
+    /// request's store × locale: cached per index generation, so every commit of the index retires the
+    /// answers searched before it. Not cached when the index cannot tell its generation.
+    pub fn cacheable_search(state: &'a StorefrontState, ctx: &RequestContext, headers: &HeaderMap) -> Cacheable<'a> {
+        let generation = match (StoreName::parse(&ctx.store.name), LocaleName::parse(&ctx.locale)) {
+            (Ok(store), Ok(locale)) => state.search.generation(&store, &locale),
+            _ => None,
+        };
+        Self::cacheable_under(state, ctx, headers, generation)
+    }
+
+    fn cacheable_under(
+        state: &'a StorefrontState,
+        ctx: &RequestContext,
+        headers: &HeaderMap,
+        guard: Option<u64>,
+    ) -> Cacheable<'a> {
+        let mut reader = Self::new(state.kv.as_ref());
+        if let (Some(cache), Some(guard)) = (state.response_cache.as_ref(), guard) {
+            // Everything the answer depends on besides KV: store, locale, link base, path and query.
+            let fingerprint = format!(
+                "{}\n{}\n{}\n{}",
+                ctx.store.name, ctx.locale, ctx.api_base, ctx.path_and_query
+            );
+            if let Some(cached) = cache.get(&fingerprint, guard) {
+                return Cacheable::Hit(answer_cached(&cached, headers));
+            }
+            // The ticket is taken before the first read (KV or search), as the cache requires.
+            reader.caching = Some(Caching {
+                cache,
+                ticket: cache.ticket(),
+                fingerprint,
+                guard,
+            });
+        }
+        Cacheable::Miss(reader)
+    }
+
+    /// Answers 200 with `document`, versioned by the newest document read; kept in the response cache
+    /// when the reader came from [`cacheable`](Self::cacheable).
+    pub fn respond(&self, mut document: Document, ctx: &RequestContext, headers: &HeaderMap) -> Response {
+        if let Some(version) = self.newest {
+            document.observe_version(version);
+        }
+        self.respond_unversioned(document, ctx, headers)
+    }
+
+    /// Like [`respond`](Self::respond), without `ETag` and `Last-Modified`: for answers that depend on
+    /// more than the KV documents' timestamps (a search).
+    pub fn respond_unversioned(&self, document: Document, ctx: &RequestContext, headers: &HeaderMap) -> Response {
+        let Some(caching) = &self.caching else {
+            return document.respond(ctx, headers, StatusCode::OK);
+        };
+        match document.render(ctx) {
+            Ok(rendered) => {
+                let rendered = std::sync::Arc::new(rendered);
+                caching.cache.insert(
+                    caching.ticket,
+                    &caching.fingerprint,
+                    caching.guard,
+                    &self.requested,
+                    std::sync::Arc::clone(&rendered),
+                );
+                answer_cached(&rendered, headers)
+            }
+            Err(error) => error.into_response(),
         }
     }
 
@@ -46,6 +148,7 @@ impl<'a> KvReader<'a> {
         let keys = std::mem::take(&mut self.pending);
         self.pending_set.clear();
         let values = self.kv.get_many(&keys).await.map_err(unavailable)?;
+        self.requested.extend(keys.iter().cloned());
         for (key, value) in keys.into_iter().zip(values) {
             if let Some(value) = value {
                 if let Some(micros) = kontor_kv::document_timestamp_micros(&value) {

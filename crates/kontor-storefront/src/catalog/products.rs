@@ -12,7 +12,7 @@
 
 use super::availability::{abstract_attributes, concrete_attributes};
 use super::categories;
-use super::fetch::KvReader;
+use super::fetch::{Cacheable, KvReader};
 use super::images::image_set_attributes;
 use super::prices::{Pricing, price_attributes};
 use super::{attribute_glossary_key, humanize, query_of};
@@ -20,7 +20,7 @@ use crate::context::RequestContext;
 use crate::document::{Document, Includes, Resource};
 use crate::state::StorefrontState;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use kontor_readmodel::storage::{
     AvailabilityStorage, Mapping, PriceProductStorage, ProductAbstractImageStorage, ProductAbstractStorage,
@@ -514,14 +514,6 @@ fn abstract_images_resource(ctx: &RequestContext, sku: &str, sets: &[ProductImag
     )
 }
 
-/// Responds with a document built from the reader's newest timestamp.
-fn respond(mut document: Document, reader: &KvReader<'_>, ctx: &RequestContext, headers: &HeaderMap) -> Response {
-    if let Some(version) = reader.newest() {
-        document.observe_version(version);
-    }
-    document.respond(ctx, headers, StatusCode::OK)
-}
-
 /// `GET /abstract-products/{sku}`.
 pub(crate) async fn abstract_product(
     State(state): State<StorefrontState>,
@@ -531,7 +523,10 @@ pub(crate) async fn abstract_product(
 ) -> Result<Response, AppError> {
     let pricing = Pricing::from_request(&ctx)?;
     let wants = Wants::from_includes(&Includes::from_query(query_of(&ctx)));
-    let mut reader = KvReader::new(state.kv.as_ref());
+    let mut reader = match KvReader::cacheable(&state, &ctx, &headers) {
+        Cacheable::Hit(response) => return Ok(response),
+        Cacheable::Miss(reader) => reader,
+    };
     let id = abstract_id(&mut reader, &ctx, &sku).await?;
     let Some(rendered) = load_abstracts(&mut reader, &ctx, &pricing, wants, &[id]).await?.pop() else {
         return Err(abstract_not_found(&sku));
@@ -540,7 +535,7 @@ pub(crate) async fn abstract_product(
     for related in rendered.related {
         document.include(related);
     }
-    Ok(respond(document, &reader, &ctx, &headers))
+    Ok(reader.respond(document, &ctx, &headers))
 }
 
 /// One document of an abstract product by SKU: round trip 1 the mapping, round trip 2 the document.
@@ -570,10 +565,13 @@ pub(crate) async fn abstract_prices(
     Path(sku): Path<String>,
 ) -> Result<Response, AppError> {
     let pricing = Pricing::from_request(&ctx)?;
-    let mut reader = KvReader::new(state.kv.as_ref());
+    let mut reader = match KvReader::cacheable(&state, &ctx, &headers) {
+        Cacheable::Hit(response) => return Ok(response),
+        Cacheable::Miss(reader) => reader,
+    };
     let (prices, sku) = abstract_part::<PriceProductStorage>(&mut reader, &ctx, &sku, abstract_price_key).await?;
     let resource = abstract_prices_resource(&ctx, &sku, price_attributes(prices.as_ref(), None, &pricing));
-    Ok(respond(Document::many(vec![resource]), &reader, &ctx, &headers))
+    Ok(reader.respond(Document::many(vec![resource]), &ctx, &headers))
 }
 
 /// `GET /abstract-products/{sku}/abstract-product-availabilities`.
@@ -583,10 +581,13 @@ pub(crate) async fn abstract_availabilities(
     headers: HeaderMap,
     Path(sku): Path<String>,
 ) -> Result<Response, AppError> {
-    let mut reader = KvReader::new(state.kv.as_ref());
+    let mut reader = match KvReader::cacheable(&state, &ctx, &headers) {
+        Cacheable::Hit(response) => return Ok(response),
+        Cacheable::Miss(reader) => reader,
+    };
     let (availability, sku) = abstract_part::<AvailabilityStorage>(&mut reader, &ctx, &sku, availability_key).await?;
     let resource = abstract_availability_resource(&ctx, &sku, availability.as_ref());
-    Ok(respond(Document::many(vec![resource]), &reader, &ctx, &headers))
+    Ok(reader.respond(Document::many(vec![resource]), &ctx, &headers))
 }
 
 /// `GET /abstract-products/{sku}/abstract-product-image-sets`.
@@ -596,12 +597,15 @@ pub(crate) async fn abstract_image_sets(
     headers: HeaderMap,
     Path(sku): Path<String>,
 ) -> Result<Response, AppError> {
-    let mut reader = KvReader::new(state.kv.as_ref());
+    let mut reader = match KvReader::cacheable(&state, &ctx, &headers) {
+        Cacheable::Hit(response) => return Ok(response),
+        Cacheable::Miss(reader) => reader,
+    };
     let (images, sku) =
         abstract_part::<ProductAbstractImageStorage>(&mut reader, &ctx, &sku, abstract_image_key).await?;
     let sets = images.map(|images| images.image_sets).unwrap_or_default();
     let resource = abstract_images_resource(&ctx, &sku, &sets);
-    Ok(respond(Document::many(vec![resource]), &reader, &ctx, &headers))
+    Ok(reader.respond(Document::many(vec![resource]), &ctx, &headers))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -793,14 +797,17 @@ pub(crate) async fn concrete_product(
 ) -> Result<Response, AppError> {
     let pricing = Pricing::from_request(&ctx)?;
     let wants = Wants::from_includes(&Includes::from_query(query_of(&ctx)));
-    let mut reader = KvReader::new(state.kv.as_ref());
+    let mut reader = match KvReader::cacheable(&state, &ctx, &headers) {
+        Cacheable::Hit(response) => return Ok(response),
+        Cacheable::Miss(reader) => reader,
+    };
     let parts = load_concrete(&mut reader, &ctx, &sku, wants, true).await?;
     let rendered = render_concrete(&reader, &ctx, &pricing, wants, &parts.view());
     let mut document = Document::one(rendered.resource);
     for related in rendered.related {
         document.include(related);
     }
-    Ok(respond(document, &reader, &ctx, &headers))
+    Ok(reader.respond(document, &ctx, &headers))
 }
 
 /// `GET /concrete-products/{sku}/concrete-product-prices`.
@@ -815,10 +822,13 @@ pub(crate) async fn concrete_prices(
         concrete_prices: true,
         ..Wants::default()
     };
-    let mut reader = KvReader::new(state.kv.as_ref());
+    let mut reader = match KvReader::cacheable(&state, &ctx, &headers) {
+        Cacheable::Hit(response) => return Ok(response),
+        Cacheable::Miss(reader) => reader,
+    };
     let parts = load_concrete(&mut reader, &ctx, &sku, wants, false).await?;
     let resource = concrete_prices_resource(&ctx, &parts.view(), &pricing);
-    Ok(respond(Document::many(vec![resource]), &reader, &ctx, &headers))
+    Ok(reader.respond(Document::many(vec![resource]), &ctx, &headers))
 }
 
 /// `GET /concrete-products/{sku}/concrete-product-availabilities`.
@@ -832,10 +842,13 @@ pub(crate) async fn concrete_availabilities(
         concrete_availability: true,
         ..Wants::default()
     };
-    let mut reader = KvReader::new(state.kv.as_ref());
+    let mut reader = match KvReader::cacheable(&state, &ctx, &headers) {
+        Cacheable::Hit(response) => return Ok(response),
+        Cacheable::Miss(reader) => reader,
+    };
     let parts = load_concrete(&mut reader, &ctx, &sku, wants, false).await?;
     let resource = concrete_availability_resource(&ctx, &parts.view());
-    Ok(respond(Document::many(vec![resource]), &reader, &ctx, &headers))
+    Ok(reader.respond(Document::many(vec![resource]), &ctx, &headers))
 }
 
 /// `GET /concrete-products/{sku}/concrete-product-image-sets`.
@@ -849,8 +862,11 @@ pub(crate) async fn concrete_image_sets(
         concrete_images: true,
         ..Wants::default()
     };
-    let mut reader = KvReader::new(state.kv.as_ref());
+    let mut reader = match KvReader::cacheable(&state, &ctx, &headers) {
+        Cacheable::Hit(response) => return Ok(response),
+        Cacheable::Miss(reader) => reader,
+    };
     let parts = load_concrete(&mut reader, &ctx, &sku, wants, false).await?;
     let resource = concrete_images_resource(&ctx, &parts.view());
-    Ok(respond(Document::many(vec![resource]), &reader, &ctx, &headers))
+    Ok(reader.respond(Document::many(vec![resource]), &ctx, &headers))
 }

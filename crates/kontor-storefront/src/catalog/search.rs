@@ -22,7 +22,7 @@
 
 use super::categories::{by_order, tree_key};
 use super::currency::{currency_json, to_minor_units};
-use super::fetch::KvReader;
+use super::fetch::{Cacheable, KvReader};
 use super::images::{ListingImage, listing_images};
 use super::prices::{DEFAULT_PRICE_TYPE, Pricing, amounts};
 use super::products::{self, Wants, abstract_image_key, abstract_price_key, attribute_label, translation_key};
@@ -483,10 +483,13 @@ pub(crate) async fn catalog_search(
     let pricing = Pricing::from_request(&ctx)?;
     let includes = Includes::from_query(query_of(&ctx));
     let mut params = SearchParams::parse(query_of(&ctx), &pricing, DEFAULT_PAGE_LIMIT)?;
+    let mut reader = match KvReader::cacheable_search(&state, &ctx, &headers) {
+        Cacheable::Hit(response) => return Ok(response),
+        Cacheable::Miss(reader) => reader,
+    };
     let result = run_search(&state, &ctx, &pricing, &mut params).await?;
 
     // One KV round trip for the listing's extras; included products share it and add their own.
-    let mut reader = KvReader::new(state.kv.as_ref());
     want_listing_documents(&mut reader, &ctx, &result);
     let included = if includes.has(products::ABSTRACT_PRODUCTS) {
         let ids: Vec<i64> = result.hits.iter().map(|hit| hit.data.id_product_abstract.0).collect();
@@ -548,7 +551,8 @@ pub(crate) async fn catalog_search(
             document.include(related);
         }
     }
-    Ok(document.respond(&ctx, &headers, StatusCode::OK))
+    // Unversioned: the KV timestamps do not change when only the search index does.
+    Ok(reader.respond_unversioned(document, &ctx, &headers))
 }
 
 /// Tree nodes whose name has a word starting with `prefix` (case-insensitive), depth first.

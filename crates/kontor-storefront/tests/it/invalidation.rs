@@ -67,6 +67,7 @@ async fn new_store_appears_on_notification(node_a: Arc<dyn Notifier>, node_b: Ar
     // Another resource's change does not drop the store list.
     let other = KvChanged {
         resources: vec!["product_abstract".to_owned()],
+        keys: None,
     };
     node_a
         .publish(KV_CHANGED_CHANNEL, Notification::new(KV_CHANGED_KIND, json!(other)))
@@ -81,6 +82,7 @@ async fn new_store_appears_on_notification(node_a: Arc<dyn Notifier>, node_b: Ar
 
     let stores = KvChanged {
         resources: vec!["store".to_owned()],
+        keys: None,
     };
     let started = Instant::now();
     loop {

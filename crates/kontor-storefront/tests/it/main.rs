@@ -30,3 +30,4 @@ mod checkout;
 mod html_catalog;
 mod html_shop;
 mod invalidation;
+mod response_cache;

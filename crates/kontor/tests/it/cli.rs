@@ -349,6 +349,7 @@ async fn serve_feeds_the_embedded_read_model_and_sync_verify_finds_no_drift() {
     let serve = Backend(child);
 
     let client = reqwest::Client::new();
+    let mut price_id = String::new();
     for (kind, attributes) in [
         ("locales", json!({"name": "en_US"})),
         ("currencies", json!({"code": "EUR", "name": "Euro"})),
@@ -374,22 +375,56 @@ async fn serve_feeds_the_embedded_read_model_and_sync_verify_finds_no_drift() {
             .await
             .expect("request");
         assert_eq!(response.status().as_u16(), 201, "{kind}");
+        if kind == "prices" {
+            let created: Value = response.json().await.expect("price JSON");
+            price_id = created["data"]["id"].as_str().expect("price id").to_owned();
+        }
     }
     wait_until_idle(&shop);
     // The write reached the storefront of the same process: KV and search, no SQL on the read path.
-    let product: Value = client
-        .get(format!(
-            "{storefront}/abstract-products/200?include=abstract-product-prices"
-        ))
-        .header("accept", "application/vnd.api+json")
-        .send()
-        .await
-        .expect("storefront product")
-        .json()
-        .await
-        .expect("product JSON");
+    let product_url = format!("{storefront}/abstract-products/200?include=abstract-product-prices");
+    let read_product = || async {
+        client
+            .get(&product_url)
+            .header("accept", "application/vnd.api+json")
+            .send()
+            .await
+            .expect("storefront product")
+            .json::<Value>()
+            .await
+            .expect("product JSON")
+    };
+    let product = read_product().await;
     assert_eq!(product["data"]["attributes"]["name"], "Tripod", "{product}");
     assert_eq!(product["included"][0]["attributes"]["price"], 4999, "{product}");
+    // The second read is answered from the response cache; a price change must still show at once.
+    assert_eq!(read_product().await, product);
+    let changed = client
+        .patch(format!("{base}/admin/prices/{price_id}"))
+        .bearer_auth(&token)
+        .header("content-type", "application/vnd.api+json")
+        .body(json!({"data": {"type": "prices", "id": price_id, "attributes": {"grossAmount": 5999}}}).to_string())
+        .send()
+        .await
+        .expect("price change");
+    assert_eq!(
+        changed.status().as_u16(),
+        200,
+        "{}",
+        changed.text().await.unwrap_or_default()
+    );
+    let changed_at = std::time::Instant::now();
+    loop {
+        let product = read_product().await;
+        if product["included"][0]["attributes"]["price"] == 5999 {
+            break;
+        }
+        assert!(
+            changed_at.elapsed() < std::time::Duration::from_secs(10),
+            "the storefront still shows the old price: {product}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let metrics = client
         .get(format!("{base}/metrics"))
         .send()

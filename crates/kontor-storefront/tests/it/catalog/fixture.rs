@@ -20,6 +20,7 @@ use kontor_search::{
     ApplyOutcome, KeyVersion, SearchError, SearchIndex, SearchOp, SearchRequest, SearchResult, StoredDocument,
     Suggestions, TantivySearchIndex,
 };
+use kontor_storefront::response_cache::ResponseCacheOptions;
 use kontor_storefront::{StorefrontOptions, StorefrontState};
 use kontor_sync::direct::DirectSync;
 use kontor_testkit::{TestBackend, TestDatabase};
@@ -37,7 +38,7 @@ pub enum Backend {
 
 /// Counts the calls a request makes, so tests can hold the storefront to its round-trip budget.
 pub struct CountingKv {
-    inner: Arc<dyn KvStore>,
+    pub inner: Arc<dyn KvStore>,
     pub gets: AtomicUsize,
     pub multi_gets: AtomicUsize,
 }
@@ -73,7 +74,7 @@ impl KvStore for CountingKv {
 
 /// Counts searches, so product reads can be shown to never use the index.
 pub struct CountingSearch {
-    inner: TantivySearchIndex,
+    pub inner: TantivySearchIndex,
     pub searches: AtomicUsize,
 }
 
@@ -104,6 +105,9 @@ impl SearchIndex for CountingSearch {
     }
     async fn clear(&self, store: &StoreName, locale: &LocaleName) -> Result<(), SearchError> {
         self.inner.clear(store, locale).await
+    }
+    fn generation(&self, store: &StoreName, locale: &LocaleName) -> Option<u64> {
+        self.inner.generation(store, locale)
     }
 }
 
@@ -136,6 +140,7 @@ const TOKEN_SECRET: &[u8] = b"catalog-tests-secret-0123456789abcdef";
 /// A published shop and a router over it.
 pub struct Shop {
     pub router: axum::Router,
+    pub state: StorefrontState,
     pub kv: Arc<CountingKv>,
     pub search: Arc<CountingSearch>,
     pub ids: Ids,
@@ -440,16 +445,21 @@ async fn node_ids(db: &SqlDatabase) -> Vec<(String, i64)> {
 impl Shop {
     /// Builds, publishes and serves the test shop on `backend`, with the backend gateway down.
     pub async fn open(backend: Backend) -> Self {
-        Self::build(backend, false).await
+        Self::build(backend, false, None).await
+    }
+
+    /// Like [`Shop::open`], keeping rendered product answers in a response cache.
+    pub async fn open_cached(backend: Backend, cache: ResponseCacheOptions) -> Self {
+        Self::build(backend, false, Some(cache)).await
     }
 
     /// Like [`Shop::open`], with the real backend services (customers, carts) behind the in-process
     /// gateway on the shop's SQLite database.
     pub async fn open_with_backend(backend: Backend) -> Self {
-        Self::build(backend, true).await
+        Self::build(backend, true, None).await
     }
 
-    async fn build(backend: Backend, with_backend: bool) -> Self {
+    async fn build(backend: Backend, with_backend: bool, response_cache: Option<ResponseCacheOptions>) -> Self {
         let database = TestDatabase::new(TestBackend::Sqlite).await;
         let db = database.database.clone();
         let ids = write_catalog(&db).await;
@@ -505,6 +515,7 @@ impl Shop {
             keys,
             StorefrontOptions {
                 public_url: Some("https://shop.example".to_owned()),
+                response_cache,
                 ..StorefrontOptions::default()
             },
         );
@@ -512,7 +523,8 @@ impl Shop {
         kv.gets.store(0, Ordering::SeqCst);
         search.searches.store(0, Ordering::SeqCst);
         Self {
-            router: kontor_storefront::router(state),
+            router: kontor_storefront::router(state.clone()),
+            state,
             kv,
             search,
             ids,
