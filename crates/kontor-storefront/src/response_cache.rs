@@ -42,7 +42,8 @@ pub struct CachedResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket(u64);
 
-/// Hits, misses and what the cache holds, for `/metrics` and tests.
+/// Hits, misses and what the cache holds (also counted on `/metrics` as
+/// `kontor_storefront_response_cache_lookups_total{result}`, `…_refused_total` and `…_bytes`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ResponseCacheStats {
     pub entries: usize,
@@ -115,8 +116,13 @@ impl ResponseCache {
                 .filter(|entry| entry.guard == guard && Instant::now() < entry.expires)
                 .map(|entry| Arc::clone(&entry.response))
         });
-        let counter = if found.is_some() { &self.hits } else { &self.misses };
+        let (counter, result) = if found.is_some() {
+            (&self.hits, "hit")
+        } else {
+            (&self.misses, "miss")
+        };
         counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("kontor_storefront_response_cache_lookups_total", "result" => result).increment(1);
         found
     }
 
@@ -144,6 +150,7 @@ impl ResponseCache {
         };
         if self.generation.load(Ordering::Acquire) != ticket.0 {
             self.refused.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("kontor_storefront_response_cache_refused_total").increment(1);
             return false;
         }
         let fingerprint: Arc<str> = Arc::from(fingerprint);
@@ -173,6 +180,7 @@ impl ResponseCache {
         entries.queue.push_back((Arc::clone(&fingerprint), serial));
         entries.bytes += bytes;
         entries.compact_queue();
+        metrics::gauge!("kontor_storefront_response_cache_bytes").set(entries.bytes as f64);
         entries.by_fingerprint.insert(
             fingerprint,
             Entry {
@@ -201,6 +209,7 @@ impl ResponseCache {
             }
         }
         entries.compact_queue();
+        metrics::gauge!("kontor_storefront_response_cache_bytes").set(entries.bytes as f64);
     }
 
     /// Drops every answer.
@@ -213,6 +222,7 @@ impl ResponseCache {
             serial: entries.serial,
             ..Entries::default()
         };
+        metrics::gauge!("kontor_storefront_response_cache_bytes").set(0.0);
     }
 
     pub fn stats(&self) -> ResponseCacheStats {
