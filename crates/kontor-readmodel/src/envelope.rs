@@ -118,16 +118,16 @@ pub const KV_CHANGED_CHANNEL: &str = "kv.changed";
 /// The kind of a [`KvChanged`] notification.
 pub const KV_CHANGED_KIND: &str = "kv.changed";
 
-/// The most keys a `kv.changed` notification lists; a bigger batch names its resources only, and
-/// receivers treat every cached answer as changed.
-pub const KV_CHANGED_MAX_KEYS: usize = 2_000;
+/// The most bytes of keys a `kv.changed` notification lists (notifications are limited to 64 KiB); a
+/// batch with more names its resources only, and receivers treat every cached answer as changed.
+pub const KV_CHANGED_MAX_KEY_BYTES: usize = 32 * 1024;
 
 /// The payload of a `kv.changed` notification.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvChanged {
     /// Projection names, e.g. `store`, `product_abstract`.
     pub resources: Vec<String>,
-    /// The KV keys written or deleted; `None` when the batch had more than [`KV_CHANGED_MAX_KEYS`] (or
+    /// The KV keys written or deleted; `None` when they were more than [`KV_CHANGED_MAX_KEY_BYTES`] (or
     /// the sender predates key lists).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,

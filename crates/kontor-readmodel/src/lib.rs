@@ -10,7 +10,7 @@ pub mod search;
 pub mod storage;
 
 pub use envelope::{
-    FeedCursor, FeedPage, KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KV_CHANGED_MAX_KEYS, KvChanged, SyncEntry, SyncOp,
+    FeedCursor, FeedPage, KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KV_CHANGED_MAX_KEY_BYTES, KvChanged, SyncEntry, SyncOp,
     stamp, timestamp_micros, timestamp_seconds,
 };
 pub use keys::{KeyTooLong, key, mapping_key};

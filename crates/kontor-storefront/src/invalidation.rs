@@ -1,6 +1,6 @@
 //! Cache invalidation across storefront nodes: sync writers publish `kv.changed` notifications (Redis
 //! pub/sub when split, an in-process broadcast in `serve`) naming the resources whose KV documents they
-//! wrote and, for batches of up to [`KV_CHANGED_MAX_KEYS`](kontor_readmodel::KV_CHANGED_MAX_KEYS), the
+//! wrote and, up to [`KV_CHANGED_MAX_KEY_BYTES`](kontor_readmodel::KV_CHANGED_MAX_KEY_BYTES), the
 //! keys; every node drops its caches of those at once instead of waiting for them to expire. A lost or
 //! missed notification drops every cache, so a node never serves stale data for longer than a cache's
 //! own lifetime.

@@ -17,7 +17,7 @@ use kontor_kv::KvStore;
 use kontor_notify::{Notification, Notifier};
 use kontor_queue::worker::{BatchError, BatchHandler, Worker};
 use kontor_queue::{Delivery, MessageBus};
-use kontor_readmodel::{KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KV_CHANGED_MAX_KEYS, KvChanged, SyncOp};
+use kontor_readmodel::{KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KV_CHANGED_MAX_KEY_BYTES, KvChanged, SyncOp};
 use kontor_search::{ReplicaStatus, SearchIndex};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -314,14 +314,26 @@ impl KvSyncHandler {
     async fn announce(&self, ops: &[SyncOp]) {
         let Some(notifier) = &self.notifier else { return };
         let resources: BTreeSet<&str> = ops.iter().map(|op| op.entry().resource.as_str()).collect();
-        let keys = (ops.len() <= KV_CHANGED_MAX_KEYS).then(|| ops.iter().map(|op| op.entry().key.clone()).collect());
-        let changed = KvChanged {
+        // Quotes and comma per key in JSON.
+        let key_bytes: usize = ops.iter().map(|op| op.entry().key.len() + 3).sum();
+        let mut changed = KvChanged {
             resources: resources.into_iter().map(str::to_owned).collect(),
-            keys,
+            keys: (key_bytes <= KV_CHANGED_MAX_KEY_BYTES)
+                .then(|| ops.iter().map(|op| op.entry().key.clone()).collect()),
         };
-        let notification = Notification::new(KV_CHANGED_KIND, serde_json::json!(changed));
-        if let Err(error) = notifier.publish(KV_CHANGED_CHANNEL, notification).await {
-            tracing::warn!(%error, "kv.changed notification not sent");
+        loop {
+            let notification = Notification::new(KV_CHANGED_KIND, serde_json::json!(changed));
+            match notifier.publish(KV_CHANGED_CHANNEL, notification).await {
+                Ok(()) => return,
+                // Too big after all (escaped keys): without keys, receivers drop every cached answer.
+                Err(kontor_notify::NotifyError::NotificationTooLarge { .. }) if changed.keys.is_some() => {
+                    changed.keys = None;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "kv.changed notification not sent");
+                    return;
+                }
+            }
         }
     }
 }
@@ -490,4 +502,55 @@ pub fn queue_names() -> Vec<String> {
         .flat_map(|projection| queues_of(projection.as_ref()))
         .chain([OMS_EVENTS.to_owned()])
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kontor_kv::{KvOptions, MemoryKv};
+    use kontor_notify::Received;
+    use kontor_readmodel::SyncEntry;
+
+    fn write(key: String) -> SyncOp {
+        SyncOp::Write(SyncEntry {
+            key,
+            resource: "product_abstract".to_owned(),
+            params: serde_json::json!([]),
+            value: serde_json::json!({"_timestamp": 1.0}),
+        })
+    }
+
+    async fn announced(ops: &[SyncOp]) -> KvChanged {
+        let notifier = kontor_notify::open("broadcast", "", "worker").await.expect("broadcast");
+        let mut subscription = notifier.subscribe(&[KV_CHANGED_CHANNEL]).await.expect("subscribe");
+        let handler = KvSyncHandler::new(Arc::new(MemoryKv::new(KvOptions::default())), Some(notifier));
+        handler.announce(ops).await;
+        match subscription.recv().await {
+            Some(Received::Notification { notification, .. }) => {
+                serde_json::from_value(notification.payload.clone()).expect("kv.changed payload")
+            }
+            other => panic!("no notification: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_announces_its_keys_and_a_huge_one_its_resources_only() {
+        let small: Vec<SyncOp> = (0..3)
+            .map(|n| write(format!("product_abstract:de:de_de:{n}")))
+            .collect();
+        let changed = announced(&small).await;
+        assert_eq!(changed.resources, vec!["product_abstract".to_owned()]);
+        assert_eq!(
+            changed.keys.as_deref(),
+            Some(&small.iter().map(|op| op.entry().key.clone()).collect::<Vec<_>>()[..])
+        );
+
+        // 2 000 keys of ~40 bytes are more than a notification may carry: it still goes out, keyless.
+        let big: Vec<SyncOp> = (0..2_000)
+            .map(|n| write(format!("product_abstract:de:de_de:{n:0>16}")))
+            .collect();
+        let changed = announced(&big).await;
+        assert_eq!(changed.resources, vec!["product_abstract".to_owned()]);
+        assert_eq!(changed.keys, None);
+    }
 }
