@@ -37,15 +37,20 @@ async fn announce(notifier: &Arc<dyn Notifier>, resources: &[&str], keys: Option
         .expect("publish");
 }
 
-async fn a_cached_product_answer_changes_when_its_keys_are_announced(backend: Backend) {
-    let shop = Shop::open_cached(
+/// The test shop with a cache that nothing but invalidations empties during a test.
+async fn cached_shop(backend: Backend) -> Shop {
+    Shop::open_cached(
         backend,
         ResponseCacheOptions {
             max_bytes: 16 << 20,
             ttl: Duration::from_secs(3600),
         },
     )
-    .await;
+    .await
+}
+
+async fn a_cached_product_answer_changes_when_its_keys_are_announced(backend: Backend) {
+    let shop = cached_shop(backend).await;
     let cache = shop.state.response_cache.as_ref().expect("cache configured");
     let notifier = kontor_notify::open("broadcast", "", "serve").await.expect("broadcast");
     let shutdown = CancellationToken::new();
@@ -154,14 +159,7 @@ async fn a_cached_product_answer_changes_when_its_keys_are_announced(backend: Ba
 }
 
 async fn a_cached_search_answer_lasts_until_the_index_commits(backend: Backend) {
-    let shop = Shop::open_cached(
-        backend,
-        ResponseCacheOptions {
-            max_bytes: 16 << 20,
-            ttl: Duration::from_secs(3600),
-        },
-    )
-    .await;
+    let shop = cached_shop(backend).await;
     let search = "/catalog-search?q=jacket";
     let first = shop.get_with(search, ENGLISH).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
