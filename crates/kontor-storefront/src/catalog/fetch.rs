@@ -8,7 +8,6 @@ use crate::response_cache::{ResponseCache, Ticket};
 use crate::state::StorefrontState;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kontor_core::{LocaleName, StoreName};
 use kontor_kv::KvStore;
 use kontor_web::{AppError, ErrorCode};
 use serde::de::DeserializeOwned;
@@ -60,18 +59,10 @@ impl<'a> KvReader<'a> {
         Self::cacheable_under(state, ctx, headers, Some(0))
     }
 
-    /// Like [`cacheable`](Self::cacheable), for an answer that also depends on the search index of the
-    /// request's store × locale: cached per index generation, so every commit of the index retires the
-    /// answers searched before it. Not cached when the index cannot tell its generation.
-    pub fn cacheable_search(state: &'a StorefrontState, ctx: &RequestContext, headers: &HeaderMap) -> Cacheable<'a> {
-        let generation = match (StoreName::parse(&ctx.store.name), LocaleName::parse(&ctx.locale)) {
-            (Ok(store), Ok(locale)) => state.search.generation(&store, &locale),
-            _ => None,
-        };
-        Self::cacheable_under(state, ctx, headers, generation)
-    }
-
-    fn cacheable_under(
+    /// Like [`cacheable`](Self::cacheable), for an answer that also depends on something besides KV:
+    /// cached under `guard` (e.g. the search index generation read before searching), so a lookup under
+    /// another guard misses. `None`: not cached.
+    pub fn cacheable_under(
         state: &'a StorefrontState,
         ctx: &RequestContext,
         headers: &HeaderMap,

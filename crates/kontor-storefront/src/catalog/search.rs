@@ -483,7 +483,10 @@ pub(crate) async fn catalog_search(
     let pricing = Pricing::from_request(&ctx)?;
     let includes = Includes::from_query(query_of(&ctx));
     let mut params = SearchParams::parse(query_of(&ctx), &pricing, DEFAULT_PAGE_LIMIT)?;
-    let mut reader = match KvReader::cacheable_search(&state, &ctx, &headers) {
+    // Cached per search index generation: every commit of the index retires the answers searched before it.
+    let (store, locale) = scope(&ctx)?;
+    let generation = state.search.generation(&store, &locale);
+    let mut reader = match KvReader::cacheable_under(&state, &ctx, &headers, generation) {
         Cacheable::Hit(response) => return Ok(response),
         Cacheable::Miss(reader) => reader,
     };
