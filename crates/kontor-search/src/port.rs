@@ -301,4 +301,10 @@ pub trait SearchIndex: Send + Sync {
     fn generation(&self, _store: &StoreName, _locale: &LocaleName) -> Option<u64> {
         None
     }
+
+    /// Reorganises the indexes for searching after a bulk rewrite (a search engine's force-merge), and
+    /// returns when that is done. Searches meanwhile work; nothing to do for a backend without segments.
+    async fn compact(&self) -> Result<(), SearchError> {
+        Ok(())
+    }
 }

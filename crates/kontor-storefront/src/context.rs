@@ -5,8 +5,8 @@
 
 use crate::state::StorefrontState;
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Uri};
 use kontor_readmodel::storage::StoreStorage;
 use kontor_web::{AppError, ErrorCode};
 
@@ -33,19 +33,15 @@ impl RequestContext {
     pub fn resource_link(&self, kind: &str, id: &str) -> String {
         format!("{}/{kind}/{id}", self.api_base)
     }
-}
 
-impl FromRequestParts<StorefrontState> for RequestContext {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &StorefrontState) -> Result<Self, AppError> {
+    /// The context of a request for `uri` (as the client sent it, `/api` included) with `headers`.
+    pub async fn resolve(state: &StorefrontState, headers: &HeaderMap, uri: &Uri) -> Result<Self, AppError> {
         let stores = state.stores().await.map_err(|error| AppError::internal(&error))?;
-        let requested = parts
-            .headers
+        let requested = headers
             .get("store")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
-            .or_else(|| query_value(parts.uri.query(), "_store"));
+            .or_else(|| query_value(uri.query(), "_store"));
         let store = match requested.as_deref().map(str::trim).filter(|name| !name.is_empty()) {
             Some(name) => stores
                 .iter()
@@ -64,24 +60,17 @@ impl FromRequestParts<StorefrontState> for RequestContext {
                     )
                 })?,
         };
-        let locale = negotiate_locale(&parts.headers, store);
+        let locale = negotiate_locale(headers, store);
         let api_base = match &state.options.public_url {
             Some(url) => format!("{}/api", url.trim_end_matches('/')),
             None => {
-                let host = parts
-                    .headers
+                let host = headers
                     .get(axum::http::header::HOST)
                     .and_then(|value| value.to_str().ok())
                     .unwrap_or("localhost");
                 format!("http://{host}/api")
             }
         };
-        // Handlers sit in a router nested under `/api`, which strips the prefix from `parts.uri`; links
-        // must name the path the client asked for.
-        let uri = parts
-            .extensions
-            .get::<axum::extract::OriginalUri>()
-            .map_or(&parts.uri, |original| &original.0);
         let path_and_query = uri
             .path_and_query()
             .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
@@ -91,6 +80,20 @@ impl FromRequestParts<StorefrontState> for RequestContext {
             api_base,
             path_and_query,
         })
+    }
+}
+
+impl FromRequestParts<StorefrontState> for RequestContext {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &StorefrontState) -> Result<Self, AppError> {
+        // Handlers sit in a router nested under `/api`, which strips the prefix from `parts.uri`; links
+        // must name the path the client asked for.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |original| &original.0);
+        Self::resolve(state, &parts.headers, uri).await
     }
 }
 

@@ -9,7 +9,8 @@ use axum::http::header::{CONTENT_LANGUAGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LA
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kontor_web::{AppError, ErrorCode, JSON_API_MEDIA_TYPE};
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Default and largest `page[limit]`.
@@ -61,31 +62,6 @@ impl Resource {
             entry.push(pair);
         }
     }
-
-    fn to_json(&self, fields: &Fields) -> Value {
-        let mut object = Map::new();
-        object.insert("type".to_owned(), Value::String(self.kind.clone()));
-        object.insert("id".to_owned(), self.id.clone().map_or(Value::Null, Value::String));
-        object.insert("attributes".to_owned(), fields.apply(&self.kind, &self.attributes));
-        if !self.relationships.is_empty() {
-            let relationships: Map<String, Value> = self
-                .relationships
-                .iter()
-                .map(|(name, related)| {
-                    let data: Vec<Value> = related
-                        .iter()
-                        .map(|(kind, id)| json!({"type": kind, "id": id}))
-                        .collect();
-                    (name.clone(), json!({"data": data}))
-                })
-                .collect();
-            object.insert("relationships".to_owned(), Value::Object(relationships));
-        }
-        if let Some(link) = &self.self_link {
-            object.insert("links".to_owned(), json!({"self": link}));
-        }
-        Value::Object(object)
-    }
 }
 
 /// The `include` parameter: relationship types to embed (unknown ones are ignored, as Glue does).
@@ -135,16 +111,85 @@ impl Fields {
         Self(fields)
     }
 
-    fn apply(&self, kind: &str, attributes: &Value) -> Value {
-        match (self.0.get(kind), attributes) {
-            (Some(names), Value::Object(map)) => Value::Object(
-                map.iter()
-                    .filter(|(name, _)| names.contains(name.as_str()))
-                    .map(|(name, value)| (name.clone(), value.clone()))
-                    .collect(),
-            ),
-            _ => attributes.clone(),
+    /// The attribute names of `kind` the request asks for; `None`: all of them.
+    fn of(&self, kind: &str) -> Option<&BTreeSet<String>> {
+        self.0.get(kind)
+    }
+}
+
+/// A resource object as it is written out: its attributes (only the requested ones under a sparse
+/// fieldset) are serialized where they are, never copied. Keys come in the order a `serde_json::Map`
+/// would sort them, so the bytes are those of the equivalent `Value`.
+struct ResourceJson<'a> {
+    resource: &'a Resource,
+    fields: &'a Fields,
+}
+
+impl Serialize for ResourceJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let resource = self.resource;
+        let mut object = serializer.serialize_map(None)?;
+        match (self.fields.of(&resource.kind), &resource.attributes) {
+            (Some(names), Value::Object(attributes)) => object.serialize_entry(
+                "attributes",
+                &SerializeMapWith(attributes.iter().filter(|(name, _)| names.contains(name.as_str()))),
+            )?,
+            (_, attributes) => object.serialize_entry("attributes", attributes)?,
         }
+        object.serialize_entry("id", &resource.id)?;
+        if let Some(link) = &resource.self_link {
+            object.serialize_entry("links", &SerializeMapWith(std::iter::once(("self", link))))?;
+        }
+        if !resource.relationships.is_empty() {
+            let relationships = resource.relationships.iter().map(|(name, related)| {
+                let data: Vec<_> = related
+                    .iter()
+                    .map(|(kind, id)| SerializeMapWith([("id", id), ("type", kind)].into_iter()))
+                    .collect();
+                (name, SerializeMapWith(std::iter::once(("data", data))))
+            });
+            object.serialize_entry("relationships", &SerializeMapWith(relationships))?;
+        }
+        object.serialize_entry("type", &resource.kind)?;
+        object.end()
+    }
+}
+
+/// Serializes the (key, value) pairs of an iterator as a JSON object.
+#[derive(Clone)]
+struct SerializeMapWith<I>(I);
+
+impl<K: Serialize, V: Serialize, I: Iterator<Item = (K, V)> + Clone> Serialize for SerializeMapWith<I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.clone())
+    }
+}
+
+/// The whole document as it is written out (see [`ResourceJson`]).
+struct DocumentJson<'a> {
+    document: &'a Document,
+    fields: &'a Fields,
+}
+
+impl Serialize for DocumentJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let view = |resource| ResourceJson {
+            resource,
+            fields: self.fields,
+        };
+        let document = self.document;
+        let mut object = serializer.serialize_map(None)?;
+        match &document.data {
+            Data::One(resource) => object.serialize_entry("data", &view(resource))?,
+            Data::Many(resources) => object.serialize_entry("data", &resources.iter().map(view).collect::<Vec<_>>())?,
+        }
+        if !document.included.is_empty() {
+            object.serialize_entry("included", &document.included.iter().map(view).collect::<Vec<_>>())?;
+        }
+        if let Some(links) = &document.links {
+            object.serialize_entry("links", links)?;
+        }
+        object.end()
     }
 }
 
@@ -284,25 +329,6 @@ impl Document {
         self.version_micros
     }
 
-    pub fn to_json(&self, fields: &Fields) -> Value {
-        let data = match &self.data {
-            Data::One(resource) => resource.to_json(fields),
-            Data::Many(resources) => Value::Array(resources.iter().map(|resource| resource.to_json(fields)).collect()),
-        };
-        let mut object = Map::new();
-        object.insert("data".to_owned(), data);
-        if !self.included.is_empty() {
-            object.insert(
-                "included".to_owned(),
-                Value::Array(self.included.iter().map(|resource| resource.to_json(fields)).collect()),
-            );
-        }
-        if let Some(links) = &self.links {
-            object.insert("links".to_owned(), links.clone());
-        }
-        Value::Object(object)
-    }
-
     /// The HTTP answer: status, media type, `Content-Language`, and for versioned documents a weak
     /// `ETag` over the version, the locale and the request (so variants never share a tag),
     /// `Last-Modified`, and 304 when `If-None-Match` matches.
@@ -355,7 +381,11 @@ impl Document {
 
     fn body(&self, ctx: &RequestContext) -> Result<Vec<u8>, AppError> {
         let fields = Fields::from_query(ctx.path_and_query.split_once('?').map(|(_, query)| query));
-        serde_json::to_vec(&self.to_json(&fields)).map_err(|error| AppError::internal(&error))
+        serde_json::to_vec(&DocumentJson {
+            document: self,
+            fields: &fields,
+        })
+        .map_err(|error| AppError::internal(&error))
     }
 }
 
@@ -392,4 +422,84 @@ fn entity_tag_of(micros: i64, ctx: &RequestContext) -> String {
     ctx.locale.hash(&mut hasher);
     ctx.path_and_query.hash(&mut hasher);
     format!("W/\"{micros:x}-{:x}\"", hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kontor_readmodel::storage::StoreStorage;
+    use serde_json::json;
+
+    fn ctx(path_and_query: &str) -> RequestContext {
+        RequestContext {
+            store: StoreStorage {
+                name: "DE".to_owned(),
+                default_locale: "de_DE".to_owned(),
+                available_locales: vec!["de_DE".to_owned()],
+                default_currency: "EUR".to_owned(),
+                available_currencies: vec!["EUR".to_owned()],
+                timezone: "Europe/Berlin".to_owned(),
+            },
+            locale: "de_DE".to_owned(),
+            api_base: "https://shop.example/api".to_owned(),
+            path_and_query: path_and_query.to_owned(),
+        }
+    }
+
+    fn document(ctx: &RequestContext) -> Document {
+        let mut product = Resource::new(
+            ctx,
+            "abstract-products",
+            "100",
+            json!({"sku": "100", "name": "Jacke", "attributes": {"color": "red"}}),
+        );
+        let price = Resource::with_link(
+            "abstract-product-prices",
+            Some("100"),
+            json!({"price": 1999}),
+            Some("https://shop.example/api/abstract-products/100/abstract-product-prices".to_owned()),
+        );
+        let search = Resource::with_link("catalog-search", None, json!({"q": "x"}), None);
+        product.relate(&price);
+        let mut document = Document::many(vec![product, search]).with_links(json!({"self": "https://shop.example/x"}));
+        document.include(price);
+        document
+    }
+
+    /// The body is written straight from the resources; it must be byte for byte what serializing the
+    /// equivalent `Value` gives (keys sorted), sparse fieldsets applied.
+    #[test]
+    fn the_body_is_the_json_api_document_with_sorted_keys() {
+        let plain = ctx("/api/abstract-products/100?include=abstract-product-prices");
+        let expected = json!({
+            "data": [
+                {
+                    "type": "abstract-products", "id": "100",
+                    "attributes": {"sku": "100", "name": "Jacke", "attributes": {"color": "red"}},
+                    "relationships": {"abstract-product-prices": {"data": [{"type": "abstract-product-prices", "id": "100"}]}},
+                    "links": {"self": "https://shop.example/api/abstract-products/100"},
+                },
+                {"type": "catalog-search", "id": null, "attributes": {"q": "x"}},
+            ],
+            "included": [{
+                "type": "abstract-product-prices", "id": "100", "attributes": {"price": 1999},
+                "links": {"self": "https://shop.example/api/abstract-products/100/abstract-product-prices"},
+            }],
+            "links": {"self": "https://shop.example/x"},
+        });
+        let body = document(&plain).body(&plain).expect("body");
+        assert_eq!(
+            String::from_utf8(body).expect("utf-8"),
+            serde_json::to_string(&expected).expect("json")
+        );
+
+        let sparse = ctx("/api/abstract-products/100?fields[abstract-products]=name,sku");
+        let body: Value = serde_json::from_slice(&document(&sparse).body(&sparse).expect("body")).expect("json");
+        assert_eq!(body["data"][0]["attributes"], json!({"sku": "100", "name": "Jacke"}));
+        assert_eq!(
+            body["included"][0]["attributes"],
+            json!({"price": 1999}),
+            "other types whole"
+        );
+    }
 }

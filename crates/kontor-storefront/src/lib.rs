@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod auth;
+mod cached_reads;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;
@@ -38,7 +39,8 @@ use tower_http::trace::TraceLayer;
 /// Request bodies above this are refused before they are parsed.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// The storefront router: the JSON:API under `/api`, health and readiness at the root.
+/// The storefront router: the JSON:API under `/api`, health and readiness at the root, and the HTML shop
+/// when it is configured. CORS, when origins are configured, applies to all of it.
 pub fn router(state: StorefrontState) -> Router {
     let cors = cors_layer(&state.options.cors_origins);
     let api = Router::new()
@@ -51,15 +53,11 @@ pub fn router(state: StorefrontState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(transport::negotiate));
-    let api = match cors {
-        Some(cors) => api.layer(cors),
-        None => api,
-    };
     let shop = match state.options.html.clone() {
         Some(kit) => html::routes(&state, &kit),
         None => Router::new(),
     };
-    Router::new()
+    let router = Router::new()
         .nest("/api", api)
         .merge(shop)
         .route("/health", get(health))
@@ -73,7 +71,14 @@ pub fn router(state: StorefrontState) -> Router {
             Duration::from_secs(15),
         ))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state.clone());
+    // Cached catalog answers are served ahead of all of the above. CORS wraps both, so that a cached
+    // answer carries the same CORS headers as a routed one.
+    let app = Router::new().fallback_service(cached_reads::CachedReads { state, router });
+    match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    }
 }
 
 /// CORS for the configured origins: the API's methods, the headers Glue clients send, and the headers

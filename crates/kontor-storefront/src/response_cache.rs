@@ -109,21 +109,39 @@ impl ResponseCache {
 
     /// The live entry of a fingerprint, if it was stored under the same `guard` (see [`Self::insert`]).
     pub fn get(&self, fingerprint: &str, guard: u64) -> Option<Arc<CachedResponse>> {
-        let found = self.entries.read().ok().and_then(|entries| {
+        let found = self.find(fingerprint, guard);
+        self.count(found.is_some());
+        found
+    }
+
+    /// Like [`get`](Self::get) for a lookup ahead of routing, which may concern a request no handler
+    /// caches: only a hit is counted, since on a miss the handler (if any) looks up and counts again.
+    pub fn get_ahead(&self, fingerprint: &str, guard: u64) -> Option<Arc<CachedResponse>> {
+        let found = self.find(fingerprint, guard);
+        if found.is_some() {
+            self.count(true);
+        }
+        found
+    }
+
+    fn find(&self, fingerprint: &str, guard: u64) -> Option<Arc<CachedResponse>> {
+        self.entries.read().ok().and_then(|entries| {
             entries
                 .by_fingerprint
                 .get(fingerprint)
                 .filter(|entry| entry.guard == guard && Instant::now() < entry.expires)
                 .map(|entry| Arc::clone(&entry.response))
-        });
-        let (counter, result) = if found.is_some() {
+        })
+    }
+
+    fn count(&self, hit: bool) {
+        let (counter, result) = if hit {
             (&self.hits, "hit")
         } else {
             (&self.misses, "miss")
         };
         counter.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("kontor_storefront_response_cache_lookups_total", "result" => result).increment(1);
-        found
     }
 
     /// Keeps an answer built from `keys`, unless an invalidation happened after `ticket` was taken or

@@ -63,7 +63,7 @@ pub(crate) async fn negotiate(request: Request<Body>, next: Next) -> Response {
     next.run(request).await
 }
 
-fn accepts_json_api(accept: &str) -> bool {
+pub(crate) fn accepts_json_api(accept: &str) -> bool {
     accept.split(',').any(|range| {
         let essence = range.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         matches!(

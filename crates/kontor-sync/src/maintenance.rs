@@ -157,6 +157,12 @@ pub async fn rebuild(
     loop {
         let page = db.scan_storage(projection.name(), after, PAGE).await?;
         let Some((last, _)) = page.last() else {
+            if projection.is_search() && written > 0 {
+                search
+                    .compact()
+                    .await
+                    .map_err(|error| SyncError::Search(error.to_string()))?;
+            }
             return Ok(written);
         };
         after = *last;

@@ -9,11 +9,12 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{self, AtomicU64};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, DynamicColumn, NumericalType, StrColumn};
 use tantivy::index::SegmentId;
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
 
 use super::schema::{json_path, names};
 
@@ -198,6 +199,7 @@ pub(crate) struct FacetCounts {
 
 /// Collects [`FacetCounts`]. `string_field` is the multi-valued raw string field whose terms are counted;
 /// categories and integer ranges are optional because suggestions need neither.
+#[derive(Clone, Copy)]
 pub(crate) struct FacetCollector<'c> {
     pub string_field: &'static str,
     pub with_categories_and_ranges: bool,
@@ -226,11 +228,22 @@ struct FacetColumns {
 #[derive(Default)]
 pub(crate) struct FacetColumnCache {
     by_segment: Mutex<HashMap<(SegmentId, &'static str, bool), FacetColumns>>,
+    /// The searcher generation whose segments were last kept.
+    kept_generation: AtomicU64,
 }
 
 impl FacetColumnCache {
-    /// Keeps the entries of `live` segments only.
-    pub fn retain(&self, live: &HashSet<SegmentId>) {
+    /// Drops the entries of segments `searcher` no longer has (merged away), once per searcher generation.
+    pub fn forget_merged(&self, searcher: &Searcher) {
+        let generation = searcher.generation().generation_id();
+        if self.kept_generation.swap(generation, atomic::Ordering::AcqRel) == generation {
+            return;
+        }
+        let live: HashSet<SegmentId> = searcher
+            .segment_readers()
+            .iter()
+            .map(SegmentReader::segment_id)
+            .collect();
         if let Ok(mut by_segment) = self.by_segment.lock() {
             by_segment.retain(|(segment, _, _), _| live.contains(segment));
         }

@@ -4,8 +4,8 @@
 //! Each index holds exactly one `IndexWriter` (Tantivy allows one per index, and one writer per index is
 //! also the spec's rule) behind a mutex; `apply` takes that mutex for the whole read-check-write-commit
 //! cycle, so the stale-op guard always compares against the committed state plus the batch itself. After
-//! a commit the reader is reloaded by hand (`ReloadPolicy::Manual`), so a search that starts after `apply`
-//! returned sees the batch. All Tantivy work runs on `spawn_blocking`: a commit or a facet count is
+//! a commit the reader is reloaded by hand, so a search that starts after `apply` returned sees the batch;
+//! it also reloads by itself when a background merge has changed the index. All Tantivy work runs on `spawn_blocking`: a commit or a facet count is
 //! milliseconds of CPU and I/O, far beyond what an async task may block.
 
 mod analysis;
@@ -22,11 +22,12 @@ use kontor_core::ids::CategoryNodeId;
 use kontor_core::{LocaleName, StoreName};
 use kontor_readmodel::search::ProductPageDocument;
 use tantivy::directory::MmapDirectory;
+use tantivy::merge_policy::LogMergePolicy;
 use tantivy::query::{Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{
-    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, TERMINATED,
-    TantivyDocument, TantivyError, Term,
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED, TantivyDocument,
+    TantivyError, Term,
 };
 
 use self::collectors::{FacetCollector, FacetColumnCache, FacetCounts, HitOrder, HitsCollector, KeysCollector};
@@ -186,14 +187,26 @@ impl SearchIndex for TantivySearchIndex {
         self.blocking(move |inner| inner.clear(&scope)).await
     }
 
-    /// The reader's searcher generation: every reload after a commit (or a clear) makes a new one.
+    /// A hash of the searcher's segments and their deletes: it changes with every commit (or clear) and
+    /// merge that a reload made visible, but not with a reload that found nothing new.
     fn generation(&self, store: &StoreName, locale: &LocaleName) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
         let index = self
             .inner
             .scope_index(&IndexScope::new(store, locale), false)
             .ok()
             .flatten()?;
-        Some(index.reader.searcher().generation().generation_id())
+        let searcher = index.reader.searcher();
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for (segment, deletes) in searcher.generation().segments() {
+            segment.uuid_string().hash(&mut hasher);
+            deletes.hash(&mut hasher);
+        }
+        Some(hasher.finish())
+    }
+
+    async fn compact(&self) -> Result<(), SearchError> {
+        self.blocking(Inner::compact).await
     }
 }
 
@@ -227,14 +240,17 @@ impl Inner {
             }
         };
         analysis::register_analyzers(&index, scope.language());
+        // `apply` reloads by hand after its commit, so a search after it sees the batch; the reader also
+        // reloads by itself when the index changes otherwise, i.e. when a background merge finishes.
         let reader = index
             .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
             .try_into()
             .in_index(&name)?;
         let writer = index
             .writer_with_num_threads(1, self.options.writer_memory_bytes)
             .in_index(&name)?;
+        writer.set_merge_policy(Box::new(merge_policy()));
         let opened = Arc::new(ScopeIndex {
             name,
             index,
@@ -324,6 +340,22 @@ impl Inner {
             None => Ok(()),
         }
     }
+
+    fn compact(&self) -> Result<(), SearchError> {
+        let open: Vec<Arc<ScopeIndex>> = self
+            .indexes
+            .lock()
+            .map_err(|_| SearchError::Poisoned {
+                index: "search".to_owned(),
+            })?
+            .values()
+            .cloned()
+            .collect();
+        for index in open {
+            index.compact()?;
+        }
+        Ok(())
+    }
 }
 
 impl ScopeIndex {
@@ -378,17 +410,26 @@ impl ScopeIndex {
         Ok(outcome)
     }
 
+    /// Merges all segments into one and makes the result searchable. A merge already running in the
+    /// background may hold some of them: then this one does not start, which only costs the optimisation.
+    fn compact(&self) -> Result<(), SearchError> {
+        let mut writer = self.lock_writer()?;
+        let segments = self.index.searchable_segment_ids().in_index(&self.name)?;
+        if segments.len() < 2 {
+            return Ok(());
+        }
+        if let Err(error) = writer.merge(&segments).wait() {
+            tracing::info!(index = %self.name, %error, "search index not compacted");
+            return Ok(());
+        }
+        drop(writer);
+        self.reload()
+    }
+
     /// Makes the last commit searchable and forgets the facet columns of segments merged away.
     fn reload(&self) -> Result<(), SearchError> {
         self.reader.reload().in_index(&self.name)?;
-        let live = self
-            .reader
-            .searcher()
-            .segment_readers()
-            .iter()
-            .map(SegmentReader::segment_id)
-            .collect();
-        self.facet_columns.retain(&live);
+        self.facet_columns.forget_merged(&self.reader.searcher());
         Ok(())
     }
 
@@ -496,6 +537,8 @@ impl ScopeIndex {
 
     fn search(&self, request: &SearchRequest) -> Result<SearchResult, SearchError> {
         let searcher = self.reader.searcher();
+        // The reader also reloads by itself after a background merge.
+        self.facet_columns.forget_merged(&searcher);
         let text = query::text_query(&self.index, &self.fields, request.query.as_deref()).in_index(&self.name)?;
         let filters = query::filters(&self.fields, &request.filters);
         let matching = query::combine(&self.fields, text.as_deref(), &filters, None);
@@ -512,8 +555,14 @@ impl ScopeIndex {
             },
         };
         let top_n = request.offset.saturating_add(request.limit);
-        let found = searcher
-            .search(&matching, &HitsCollector { order, top_n })
+        let facets = FacetCollector {
+            string_field: names::STRING_FACET,
+            with_categories_and_ranges: true,
+            columns: &self.facet_columns,
+        };
+        // Hits and facet counts in one pass over the matching documents.
+        let (found, mut counts) = searcher
+            .search(&matching, &(HitsCollector { order, top_n }, facets))
             .in_index(&self.name)?;
         let page = found
             .ranked
@@ -521,13 +570,6 @@ impl ScopeIndex {
             .skip(request.offset)
             .map(|(_, address)| address);
         let hits = self.hits(&searcher, page)?;
-
-        let facets = FacetCollector {
-            string_field: names::STRING_FACET,
-            with_categories_and_ranges: true,
-            columns: &self.facet_columns,
-        };
-        let mut counts = searcher.search(&matching, &facets).in_index(&self.name)?;
         // Each filtered facet is recounted without its own filter (see `query`).
         for (group, _) in &filters {
             let without = query::combine(&self.fields, text.as_deref(), &filters, Some(group));
@@ -615,6 +657,18 @@ impl ScopeIndex {
 }
 
 /// Puts the counts of one facet, computed without its own filter, in place of the filtered ones.
+/// Fewer segments than Tantivy's default keeps: a search pays per segment (term lookups, facet
+/// dictionaries), and a storefront searches far more often than it writes. Small segments merge once four
+/// of a size have gathered (Tantivy's default waits for eight), and a segment with a third of its
+/// documents deleted (replaced by updates, which prices and stock cause all day) is merged away
+/// (the default never merges for deletes).
+fn merge_policy() -> LogMergePolicy {
+    let mut policy = LogMergePolicy::default();
+    policy.set_min_num_segments(4);
+    policy.set_del_docs_ratio_before_merge(0.3);
+    policy
+}
+
 fn replace_group(counts: &mut FacetCounts, unfiltered: FacetCounts, group: &FilterGroup) {
     match group {
         FilterGroup::Category => counts.categories = unfiltered.categories,

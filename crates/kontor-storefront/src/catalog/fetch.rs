@@ -33,6 +33,29 @@ struct Caching<'a> {
     guard: u64,
 }
 
+/// Everything a cached answer depends on besides KV (and its [`cache_guard`]): store, locale, link base,
+/// path and query.
+pub(crate) fn cache_fingerprint(ctx: &RequestContext) -> String {
+    format!(
+        "{}\n{}\n{}\n{}",
+        ctx.store.name, ctx.locale, ctx.api_base, ctx.path_and_query
+    )
+}
+
+/// What an answer for `ctx` depends on besides KV and its fingerprint, as the response cache's guard: the
+/// searcher generation of the store × locale for a search (every index commit retires the answers
+/// searched before it), nothing (0) for the other catalog reads. `None`: a search index that does not
+/// tell its generation; such answers are not cached.
+pub(crate) fn cache_guard(state: &StorefrontState, ctx: &RequestContext) -> Option<u64> {
+    let path = ctx.path_and_query.split('?').next().unwrap_or_default();
+    if path.strip_prefix("/api/") == Some(super::search::CATALOG_SEARCH) {
+        let (store, locale) = super::search::scope(ctx).ok()?;
+        state.search.generation(&store, &locale)
+    } else {
+        Some(0)
+    }
+}
+
 /// A cacheable handler's start: the cached answer, or a reader that will keep the answer it builds.
 pub(crate) enum Cacheable<'a> {
     Hit(Response),
@@ -52,29 +75,13 @@ impl<'a> KvReader<'a> {
         }
     }
 
-    /// For a handler whose answer depends only on `ctx` and the KV documents it reads (not on the
-    /// customer): the cached answer when there is one, otherwise a reader whose
-    /// [`respond`](Self::respond) keeps the answer.
+    /// For a handler whose answer depends only on `ctx` and what it reads from KV (not on the customer),
+    /// plus, for a search, the index generation ([`cache_guard`]): the cached answer when there is one,
+    /// otherwise a reader whose [`respond`](Self::respond) keeps the answer.
     pub fn cacheable(state: &'a StorefrontState, ctx: &RequestContext, headers: &HeaderMap) -> Cacheable<'a> {
-        Self::cacheable_under(state, ctx, headers, Some(0))
-    }
-
-    /// Like [`cacheable`](Self::cacheable), for an answer that also depends on something besides KV:
-    /// cached under `guard` (e.g. the search index generation read before searching), so a lookup under
-    /// another guard misses. `None`: not cached.
-    pub fn cacheable_under(
-        state: &'a StorefrontState,
-        ctx: &RequestContext,
-        headers: &HeaderMap,
-        guard: Option<u64>,
-    ) -> Cacheable<'a> {
         let mut reader = Self::new(state.kv.as_ref());
-        if let (Some(cache), Some(guard)) = (state.response_cache.as_ref(), guard) {
-            // Everything the answer depends on besides KV: store, locale, link base, path and query.
-            let fingerprint = format!(
-                "{}\n{}\n{}\n{}",
-                ctx.store.name, ctx.locale, ctx.api_base, ctx.path_and_query
-            );
+        if let (Some(cache), Some(guard)) = (state.response_cache.as_ref(), cache_guard(state, ctx)) {
+            let fingerprint = cache_fingerprint(ctx);
             if let Some(cached) = cache.get(&fingerprint, guard) {
                 return Cacheable::Hit(answer_cached(&cached, headers));
             }

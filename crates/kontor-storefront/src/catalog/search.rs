@@ -46,7 +46,7 @@ use kontor_web::{AppError, ErrorCode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
-const CATALOG_SEARCH: &str = "catalog-search";
+pub(crate) const CATALOG_SEARCH: &str = "catalog-search";
 const SUGGESTIONS: &str = "catalog-search-suggestions";
 /// Most entries per list of a suggestion answer.
 const SUGGESTION_LIMIT: usize = 10;
@@ -67,7 +67,7 @@ fn search_unavailable(error: SearchError) -> AppError {
     AppError::new(ErrorCode::Unavailable, "the catalog search is temporarily unavailable")
 }
 
-fn scope(ctx: &RequestContext) -> Result<(StoreName, LocaleName), AppError> {
+pub(crate) fn scope(ctx: &RequestContext) -> Result<(StoreName, LocaleName), AppError> {
     let store = StoreName::parse(&ctx.store.name).map_err(|error| AppError::internal(&error))?;
     let locale = LocaleName::parse(&ctx.locale).map_err(|error| AppError::internal(&error))?;
     Ok((store, locale))
@@ -372,13 +372,14 @@ fn abstract_product_json(reader: &KvReader<'_>, ctx: &RequestContext, pricing: &
             })]
         })
         .unwrap_or_default();
-    json!({
+    let mut product = json!({
         "abstractSku": hit.data.abstract_sku,
         "abstractName": hit.data.abstract_name,
         "price": price,
-        "prices": prices,
         "images": hit_images(reader, ctx, &hit.data),
-    })
+    });
+    product["prices"] = Value::Array(prices);
+    product
 }
 
 /// A value facet of a search answer as listings show it.
@@ -428,14 +429,21 @@ fn value_facets_json(
                 (true, true) => json!(view.active),
                 (true, false) => json!(view.active.first()),
             };
-            json!({
+            let mut facet = json!({
                 "name": view.facet.name,
                 "localizedName": view.label,
                 "docCount": null,
-                "values": view.facet.values.iter().map(|value| json!({"value": value.value, "doc_count": value.doc_count})).collect::<Vec<_>>(),
                 "activeValue": active_value,
                 "config": {"parameterName": view.parameter, "isMultiValued": view.multi},
-            })
+            });
+            facet["values"] = Value::Array(
+                view.facet
+                    .values
+                    .iter()
+                    .map(|value| json!({"value": value.value, "doc_count": value.doc_count}))
+                    .collect(),
+            );
+            facet
         })
         .collect()
 }
@@ -464,12 +472,14 @@ fn category_filter_json(nodes: &[CategoryTreeNode], counts: &HashMap<i64, u64>) 
     by_order(nodes)
         .into_iter()
         .map(|node| {
-            json!({
+            let mut entry = json!({
                 "nodeId": node.node_id,
                 "name": node.name,
                 "docCount": counts.get(&node.node_id).copied().unwrap_or(0),
-                "children": category_filter_json(&node.children, counts),
-            })
+            });
+            // Moved in: `json!` would copy a `Value` by serializing it, at every level of the tree.
+            entry["children"] = Value::Array(category_filter_json(&node.children, counts));
+            entry
         })
         .collect()
 }
@@ -483,10 +493,7 @@ pub(crate) async fn catalog_search(
     let pricing = Pricing::from_request(&ctx)?;
     let includes = Includes::from_query(query_of(&ctx));
     let mut params = SearchParams::parse(query_of(&ctx), &pricing, DEFAULT_PAGE_LIMIT)?;
-    // Cached per search index generation: every commit of the index retires the answers searched before it.
-    let (store, locale) = scope(&ctx)?;
-    let generation = state.search.generation(&store, &locale);
-    let mut reader = match KvReader::cacheable_under(&state, &ctx, &headers, generation) {
+    let mut reader = match KvReader::cacheable(&state, &ctx, &headers) {
         Cacheable::Hit(response) => return Ok(response),
         Cacheable::Miss(reader) => reader,
     };
@@ -522,7 +529,7 @@ pub(crate) async fn catalog_search(
         .iter()
         .map(|(name, label)| ((*name).to_owned(), json!(label)))
         .collect();
-    let attributes = json!({
+    let mut attributes = json!({
         "spellingSuggestion": null,
         "sort": {
             "sortParamNames": sort_names,
@@ -538,11 +545,18 @@ pub(crate) async fn catalog_search(
             "config": {"parameterName": "page", "itemsPerPageParameterName": "ipp",
                        "defaultItemsPerPage": DEFAULT_PAGE_LIMIT, "validItemsPerPageOptions": [12, 24, 36]},
         },
-        "abstractProducts": result.hits.iter().map(|hit| abstract_product_json(&reader, &ctx, &pricing, hit)).collect::<Vec<_>>(),
-        "valueFacets": value_facets_json(&reader, &ctx, &result, &params),
-        "rangeFacets": range_facets,
-        "categoryTreeFilter": category_filter_json(&tree.category_nodes_storage, &counts),
     });
+    // The large parts are moved in: `json!` would copy each `Value` by serializing it.
+    attributes["abstractProducts"] = Value::Array(
+        result
+            .hits
+            .iter()
+            .map(|hit| abstract_product_json(&reader, &ctx, &pricing, hit))
+            .collect(),
+    );
+    attributes["valueFacets"] = Value::Array(value_facets_json(&reader, &ctx, &result, &params));
+    attributes["rangeFacets"] = Value::Array(range_facets);
+    attributes["categoryTreeFilter"] = Value::Array(category_filter_json(&tree.category_nodes_storage, &counts));
     let mut resource = Resource::with_link(CATALOG_SEARCH, None, attributes, None);
     for rendered in &included {
         resource.relate(&rendered.resource);

@@ -12,6 +12,7 @@ use kontor_notify::{Notification, Notifier};
 use kontor_readmodel::storage::projection;
 use kontor_readmodel::{KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KvChanged};
 use kontor_search::SearchIndex;
+use kontor_storefront::StorefrontOptions;
 use kontor_storefront::response_cache::ResponseCacheOptions;
 use serde_json::json;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 on_both_kv_backends!(
     a_cached_product_answer_changes_when_its_keys_are_announced,
+    a_cached_answer_is_served_only_where_the_router_would_serve_it,
     a_cached_search_answer_lasts_until_the_index_commits
 );
 
@@ -155,6 +157,73 @@ async fn a_cached_product_answer_changes_when_its_keys_are_announced(backend: Ba
 
     shutdown.cancel();
     follower.await.expect("follower");
+    shop.close().await;
+}
+
+/// Cached answers are served ahead of routing; what the router and its layers would answer differently
+/// (media type, store, method, CORS) must still be answered as without the cache.
+async fn a_cached_answer_is_served_only_where_the_router_would_serve_it(backend: Backend) {
+    const ORIGIN: &str = "https://app.example";
+    let shop = Shop::open_with_options(
+        backend,
+        StorefrontOptions {
+            response_cache: Some(ResponseCacheOptions {
+                max_bytes: 16 << 20,
+                ttl: Duration::from_secs(3600),
+            }),
+            cors_origins: vec![ORIGIN.to_owned()],
+            ..StorefrontOptions::default()
+        },
+    )
+    .await;
+    let cache = shop.state.response_cache.as_ref().expect("cache configured");
+    let first = shop.get_with(PRODUCT, &[("origin", ORIGIN)]).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(cache.stats().entries, 1);
+    shop.take_round_trips();
+
+    // A hit carries the CORS headers of a routed answer.
+    let hit = shop.get_with(PRODUCT, &[("origin", ORIGIN)]).await;
+    assert_eq!((hit.status, &hit.body), (StatusCode::OK, &first.body));
+    assert_eq!(shop.take_round_trips(), (0, 0, 0), "answered from the cache");
+    assert_eq!(cache.stats().hits, 1);
+    for answer in [&first, &hit] {
+        assert_eq!(
+            answer
+                .headers
+                .get("access-control-allow-origin")
+                .map(|value| value.as_bytes()),
+            Some(ORIGIN.as_bytes())
+        );
+    }
+    assert_eq!(hit.headers.get("vary"), first.headers.get("vary"));
+
+    // What the router refuses is refused, cached or not.
+    let html_only = shop.get_with(PRODUCT, &[("accept", "text/html")]).await;
+    assert_eq!(html_only.status, StatusCode::NOT_ACCEPTABLE, "{}", html_only.body);
+    let unknown_store = shop.get_with(PRODUCT, &[("store", "XX")]).await;
+    assert_eq!(unknown_store.status, StatusCode::BAD_REQUEST, "{}", unknown_store.body);
+    assert_eq!(unknown_store.body["errors"][0]["detail"], "store XX does not exist");
+    let post = shop
+        .request_json("POST", PRODUCT, &[], Some(json!({"data": {}}).to_string()))
+        .await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED, "{}", post.body);
+    assert_eq!(cache.stats().hits, 1, "none of them was a hit");
+
+    // A preflight is answered by the CORS layer, not from the cache.
+    let preflight = shop
+        .send(
+            axum::http::Request::builder()
+                .method("OPTIONS")
+                .uri(format!("/api{PRODUCT}"))
+                .header("origin", ORIGIN)
+                .header("access-control-request-method", "GET")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(preflight.status, StatusCode::OK);
+    assert!(preflight.headers.contains_key("access-control-allow-methods"));
     shop.close().await;
 }
 

@@ -445,21 +445,33 @@ async fn node_ids(db: &SqlDatabase) -> Vec<(String, i64)> {
 impl Shop {
     /// Builds, publishes and serves the test shop on `backend`, with the backend gateway down.
     pub async fn open(backend: Backend) -> Self {
-        Self::build(backend, false, None).await
+        Self::build(backend, false, StorefrontOptions::default()).await
     }
 
     /// Like [`Shop::open`], keeping rendered product answers in a response cache.
     pub async fn open_cached(backend: Backend, cache: ResponseCacheOptions) -> Self {
-        Self::build(backend, false, Some(cache)).await
+        Self::open_with_options(
+            backend,
+            StorefrontOptions {
+                response_cache: Some(cache),
+                ..StorefrontOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// Like [`Shop::open`] with `options` (its `public_url` is the test shop's).
+    pub async fn open_with_options(backend: Backend, options: StorefrontOptions) -> Self {
+        Self::build(backend, false, options).await
     }
 
     /// Like [`Shop::open`], with the real backend services (customers, carts) behind the in-process
     /// gateway on the shop's SQLite database.
     pub async fn open_with_backend(backend: Backend) -> Self {
-        Self::build(backend, true, None).await
+        Self::build(backend, true, StorefrontOptions::default()).await
     }
 
-    async fn build(backend: Backend, with_backend: bool, response_cache: Option<ResponseCacheOptions>) -> Self {
+    async fn build(backend: Backend, with_backend: bool, options: StorefrontOptions) -> Self {
         let database = TestDatabase::new(TestBackend::Sqlite).await;
         let db = database.database.clone();
         let ids = write_catalog(&db).await;
@@ -515,8 +527,7 @@ impl Shop {
             keys,
             StorefrontOptions {
                 public_url: Some("https://shop.example".to_owned()),
-                response_cache,
-                ..StorefrontOptions::default()
+                ..options
             },
         );
         kv.multi_gets.store(0, Ordering::SeqCst);
