@@ -109,7 +109,15 @@ pub struct BackendSettings {
     pub listen: SocketAddr,
     /// Where a split storefront reaches the backend's internal API.
     pub url: String,
+    /// Guest carts untouched for this many days are deleted by `kontor carts purge-guests` and the
+    /// built-in `carts-purge-guests` job; 1 to [`MAX_GUEST_CART_LIFETIME_DAYS`].
+    pub guest_cart_lifetime_days: u32,
 }
+
+/// Default of `backend.guest_cart_lifetime_days`: a week, as most shops keep an anonymous basket.
+pub const DEFAULT_GUEST_CART_LIFETIME_DAYS: u32 = 7;
+/// Largest `backend.guest_cart_lifetime_days`.
+pub const MAX_GUEST_CART_LIFETIME_DAYS: u32 = 365;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -324,6 +332,7 @@ impl Default for Settings {
             backend: BackendSettings {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
                 url: "http://127.0.0.1:8081".to_owned(),
+                guest_cart_lifetime_days: DEFAULT_GUEST_CART_LIFETIME_DAYS,
             },
             storefront: StorefrontSettings {
                 listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
@@ -626,6 +635,12 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "oms.transition_log_retention_days",
                 reason: format!("must be between 1 and {MAX_TRANSITION_LOG_RETENTION_DAYS} days"),
+            });
+        }
+        if !(1..=MAX_GUEST_CART_LIFETIME_DAYS).contains(&self.backend.guest_cart_lifetime_days) {
+            return Err(ConfigError::Invalid {
+                key: "backend.guest_cart_lifetime_days",
+                reason: format!("must be between 1 and {MAX_GUEST_CART_LIFETIME_DAYS} days"),
             });
         }
         if self.database.max_connections == 0 {
@@ -981,6 +996,22 @@ mod tests {
             let err = load(&[("KONTOR_OMS__TRANSITION_LOG_RETENTION_DAYS", value)]).expect_err("rejected");
             assert!(
                 err.to_string().contains("oms.transition_log_retention_days"),
+                "{value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn guest_cart_lifetime_defaults_to_a_week_and_bad_values_name_the_key() {
+        let settings = load(&[]).expect("defaults load");
+        assert_eq!(settings.backend.guest_cart_lifetime_days, 7);
+        let longer = load(&[("KONTOR_BACKEND__GUEST_CART_LIFETIME_DAYS", "30")]).expect("loads");
+        assert_eq!(longer.backend.guest_cart_lifetime_days, 30);
+        // Zero would delete a guest's cart while the guest is still shopping.
+        for value in ["0", "366", "-1", "week"] {
+            let err = load(&[("KONTOR_BACKEND__GUEST_CART_LIFETIME_DAYS", value)]).expect_err("rejected");
+            assert!(
+                err.to_string().contains("backend.guest_cart_lifetime_days"),
                 "{value}: {err}"
             );
         }

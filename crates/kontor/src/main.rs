@@ -122,6 +122,11 @@ enum Command {
         #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
         products: u32,
     },
+    /// Maintain carts.
+    Carts {
+        #[command(subcommand)]
+        command: CartsCommand,
+    },
     /// Inspect the message queues.
     Queue {
         #[command(subcommand)]
@@ -147,6 +152,17 @@ enum Command {
     Scheduler {
         #[command(subcommand)]
         command: Option<scheduler::SchedulerCommand>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CartsCommand {
+    /// Delete guest carts untouched for `backend.guest_cart_lifetime_days` (a daily job does this), a
+    /// bounded batch per transaction.
+    PurgeGuests {
+        /// Delete those untouched for this many days instead of the configured lifetime.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(kontor_config::MAX_GUEST_CART_LIFETIME_DAYS)))]
+        older_than_days: Option<u32>,
     },
 }
 
@@ -378,6 +394,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::Roles,
         } => commands::list_roles(&settings).await,
+        Command::Carts {
+            command: CartsCommand::PurgeGuests { older_than_days },
+        } => {
+            let days = older_than_days.unwrap_or(settings.backend.guest_cart_lifetime_days);
+            let database = commands::connect_current(&settings).await?;
+            println!("{}", commands::purge_guest_carts(&database, days).await?);
+            Ok(())
+        }
         Command::Oms { command } => commands::oms(&settings, command).await,
         Command::Scheduler { command } => scheduler::command(&settings, command).await,
         Command::Config {

@@ -218,6 +218,17 @@ fn registry(settings: &Settings, database: &SqlDatabase, read_side: ReadSide) ->
         async move { Ok(crate::oms::purge_log(&log, retention_days).await?) }
     });
 
+    let carts = database.clone();
+    let lifetime_days = settings.backend.guest_cart_lifetime_days;
+    registry.register_fn("carts purge-guests", move |_context: JobContext| {
+        let carts = carts.clone();
+        async move {
+            crate::commands::purge_guest_carts(&carts, lifetime_days)
+                .await
+                .map_err(|error| JobError::new(error.to_string()))
+        }
+    });
+
     let settings_for_purge = settings.clone();
     let storage = database.clone();
     registry.register_fn("sync purge-tombstones", move |_context: JobContext| {

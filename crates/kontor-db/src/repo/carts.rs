@@ -580,12 +580,31 @@ impl CartRepository for SqlDatabase {
         retrying!(self.try_merge_guest_cart(anonymous_id, customer_reference, store))
     }
 
-    async fn delete_guest_carts_untouched_since(&self, cutoff: DateTime<Utc>) -> Result<u64, CartError> {
+    async fn delete_stale_guest_carts(&self, cutoff: DateTime<Utc>, batch: u64) -> Result<u64, CartError> {
+        let stale = || {
+            Condition::all()
+                .add(cart::Column::AnonymousId.is_not_null())
+                .add(cart::Column::UpdatedAt.lt(cutoff.timestamp_micros()))
+        };
         let (transaction, _turn) = self.cart_transaction().await?;
-        // Lines go with their cart (ON DELETE CASCADE).
+        let ids: Vec<i64> = cart::Entity::find()
+            .select_only()
+            .column(cart::Column::Id)
+            .filter(stale())
+            .order_by_asc(cart::Column::Id)
+            .limit(batch)
+            .into_tuple()
+            .all(&transaction)
+            .await
+            .map_err(storage)?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        // Lines go with their cart (ON DELETE CASCADE). The condition is repeated: a guest who touched
+        // the cart since it was selected keeps it.
         let deleted = cart::Entity::delete_many()
-            .filter(cart::Column::AnonymousId.is_not_null())
-            .filter(cart::Column::UpdatedAt.lt(cutoff.timestamp_micros()))
+            .filter(cart::Column::Id.is_in(ids))
+            .filter(stale())
             .exec(&transaction)
             .await
             .map_err(storage)?;

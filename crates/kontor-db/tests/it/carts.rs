@@ -809,6 +809,10 @@ async fn stale_guest_carts_are_purged(db: SqlDatabase) {
     let (service, clock, _) = shop(db).await;
     let old_guest = guest("anon-old");
     let old = cart_of(add(&service, &old_guest, None, "100_blue", 1).await);
+    let other_old_guests = ["anon-old-2", "anon-old-3"].map(guest);
+    for other in &other_old_guests {
+        cart_of(add(&service, other, None, "100_blue", 1).await);
+    }
     let erika = customer("DE--1");
     let customer_cart = cart_of(add(&service, &erika, None, "100_blue", 1).await);
     clock.advance(Duration::from_secs(6 * 24 * 3600));
@@ -818,11 +822,15 @@ async fn stale_guest_carts_are_purged(db: SqlDatabase) {
     let fresh_guest = guest("anon-fresh");
     cart_of(add(&service, &fresh_guest, None, "100_blue", 1).await);
 
+    // Two carts per transaction: the purge takes two batches of old carts and a short last one.
     let purged = service
-        .purge_stale_guest_carts(DEFAULT_GUEST_CART_LIFETIME)
+        .purge_stale_guest_carts(DEFAULT_GUEST_CART_LIFETIME, 2)
         .await
         .expect("purge");
-    assert_eq!(purged, 1, "only the guest cart untouched for 8 days");
+    assert_eq!(purged, 3, "only the guest carts untouched for 8 days");
+    for other in &other_old_guests {
+        assert!(list(&service, other).await.is_empty());
+    }
     assert_eq!(
         rejection_codes(get(&service, &old_guest, &old.id).await),
         [code("101", None)]

@@ -31,8 +31,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long an untouched guest cart is kept by default (storefront-api.md §7).
+/// How long an untouched guest cart is kept by default (storefront-api.md §7;
+/// `backend.guest_cart_lifetime_days`).
 pub const DEFAULT_GUEST_CART_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Guest carts deleted per transaction by [`CartService::purge_stale_guest_carts`]: each batch is a short
+/// write, so carts stay writable (and SQLite's other writers get their turn) while a purge of many runs.
+pub const GUEST_CART_PURGE_BATCH: u64 = 500;
 
 /// The name of a cart created without one.
 pub const DEFAULT_CART_NAME: &str = "My Cart";
@@ -227,16 +232,27 @@ impl CartService {
         Ok(())
     }
 
-    /// Deletes guest carts untouched for `older_than` (the scheduler passes
-    /// [`DEFAULT_GUEST_CART_LIFETIME`] unless configured); returns how many went.
-    pub async fn purge_stale_guest_carts(&self, older_than: Duration) -> Result<u64, GatewayError> {
+    /// Deletes guest carts untouched for `older_than` (`kontor carts purge-guests` and the
+    /// `carts-purge-guests` job pass `backend.guest_cart_lifetime_days`), at most `batch` per transaction
+    /// until none is left; returns how many went. Carts touched while it runs are newer than the cut-off,
+    /// so the loop ends.
+    pub async fn purge_stale_guest_carts(&self, older_than: Duration, batch: u64) -> Result<u64, GatewayError> {
         let age = chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
         let cutoff = self
             .clock
             .now()
             .checked_sub_signed(age)
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-        Ok(self.carts.delete_guest_carts_untouched_since(cutoff).await?)
+        // A batch of zero would delete nothing forever.
+        let batch = batch.max(1);
+        let mut purged: u64 = 0;
+        loop {
+            let deleted = self.carts.delete_stale_guest_carts(cutoff, batch).await?;
+            purged = purged.saturating_add(deleted);
+            if deleted < batch {
+                return Ok(purged);
+            }
+        }
     }
 
     async fn store_settings(&self, store: &str) -> Result<StoreSettings, GatewayError> {

@@ -184,8 +184,9 @@ pub trait CartRepository: Send + Sync {
         store: &str,
     ) -> Result<bool, CartError>;
 
-    /// Deletes guest carts not changed since `cutoff`; returns how many.
-    async fn delete_guest_carts_untouched_since(&self, cutoff: DateTime<Utc>) -> Result<u64, CartError>;
+    /// Deletes at most `batch` guest carts not changed since `cutoff` (with their lines) in one short
+    /// transaction; returns how many.
+    async fn delete_stale_guest_carts(&self, cutoff: DateTime<Utc>, batch: u64) -> Result<u64, CartError>;
 }
 
 /// What the cart needs to know about one concrete product in a store, currency and price mode.

@@ -216,3 +216,106 @@ async fn purge_log_keeps_the_configured_days_of_the_transition_log() {
     );
     assert_eq!(remaining(&database).await, ["a week old"]);
 }
+
+/// A cart of store 1 last changed `age` ago, named `label`: a guest's, or a customer's when `customer`.
+async fn cart_row(database: &kontor_db::SqlDatabase, label: &str, customer: bool, age: chrono::Duration) {
+    use sea_orm::ConnectionTrait;
+    let changed = (chrono::Utc::now() - age).timestamp_micros();
+    let (reference, anonymous) = if customer {
+        (format!("'DE--{label}'"), "NULL".to_owned())
+    } else {
+        ("NULL".to_owned(), format!("'anon-{label}'"))
+    };
+    database
+        .connection()
+        .execute_unprepared(&format!(
+            "INSERT INTO cart (uuid, store_id, customer_reference, anonymous_id, name, currency_id, price_mode, \
+             is_default, created_at, updated_at, version) \
+             VALUES ('cart-{}', 1, {reference}, {anonymous}, '{label}', 1, 'GROSS_MODE', 0, {changed}, {changed}, 1)",
+            label.replace(' ', "-")
+        ))
+        .await
+        .expect("cart row written");
+}
+
+async fn cart_names(database: &kontor_db::SqlDatabase) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = database.connection().get_database_backend();
+    database
+        .connection()
+        .query_all_raw(Statement::from_string(backend, "SELECT name FROM cart ORDER BY name"))
+        .await
+        .expect("carts read")
+        .iter()
+        .map(|row| row.try_get::<String>("", "name").expect("name"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_guests_deletes_guest_carts_untouched_for_the_configured_days() {
+    use sea_orm::ConnectionTrait;
+    let site = Site::new();
+    succeeded(&site.run(&["migrate"]));
+    let url = format!("sqlite://{}/kontor.db", site.dir.join("var").display());
+    let database = kontor_db::SqlDatabase::connect(&url, 1)
+        .await
+        .expect("open the site's database");
+    let now = chrono::Utc::now().timestamp_micros();
+    database
+        .connection()
+        .execute_unprepared(&format!(
+            "INSERT INTO locale (id, name, is_active) VALUES (1, 'de_DE', 1); \
+             INSERT INTO currency (id, code, name, fraction_digits) VALUES (1, 'EUR', 'Euro', 2); \
+             INSERT INTO store (id, name, default_locale_id, default_currency_id, timezone, created_at, updated_at) \
+             VALUES (1, 'DE', 1, 1, 'Europe/Berlin', {now}, {now})"
+        ))
+        .await
+        .expect("a store");
+    let days = chrono::Duration::days;
+    for (label, customer, age) in [
+        ("guest a month old", false, days(30)),
+        ("guest 8 days old", false, days(8)),
+        ("guest 3 days old", false, days(3)),
+        ("customer a month old", true, days(30)),
+    ] {
+        cart_row(&database, label, customer, age).await;
+    }
+
+    // The configured lifetime, 7 days by default; customers' carts are never purged.
+    let by_default = succeeded(&site.run(&["carts", "purge-guests"]));
+    assert!(
+        by_default.contains("2 guest cart(s) untouched for 7 day(s) deleted"),
+        "{by_default}"
+    );
+    assert_eq!(
+        cart_names(&database).await,
+        ["customer a month old", "guest 3 days old"]
+    );
+
+    // The flag wins over the configuration; a bad value of either is refused, naming it.
+    let flagged = succeeded(&site.run(&["carts", "purge-guests", "--older-than-days", "2"]));
+    assert!(
+        flagged.contains("1 guest cart(s) untouched for 2 day(s) deleted"),
+        "{flagged}"
+    );
+    let zero_days = failed(&site.run(&["carts", "purge-guests", "--older-than-days", "0"]));
+    assert!(zero_days.contains("--older-than-days"), "{zero_days}");
+    let bad_config = failed(
+        &site
+            .command()
+            .args(["carts", "purge-guests"])
+            .env("KONTOR_BACKEND__GUEST_CART_LIFETIME_DAYS", "0")
+            .output()
+            .expect("run"),
+    );
+    assert!(bad_config.contains("backend.guest_cart_lifetime_days"), "{bad_config}");
+
+    // The built-in job does the same with the configured lifetime.
+    cart_row(&database, "guest two weeks old", false, days(14)).await;
+    let job = succeeded(&site.run(&["scheduler", "run-now", "carts-purge-guests"]));
+    assert!(
+        job.contains("succeeded") && job.contains("1 guest cart(s) untouched for 7 day(s) deleted"),
+        "{job}"
+    );
+    assert_eq!(cart_names(&database).await, ["customer a month old"]);
+}
