@@ -120,6 +120,28 @@ fn a_bad_jobs_file_is_refused_naming_file_job_and_field() {
 }
 
 /// Writes a transition-log row of order 1 into the site's SQLite file, `age` before now.
+/// A site with a migrated embedded database, and that database.
+async fn migrated_site() -> (Site, kontor_db::SqlDatabase) {
+    let site = Site::new();
+    succeeded(&site.run(&["migrate"]));
+    let url = format!("sqlite://{}/kontor.db", site.dir.join("var").display());
+    let database = kontor_db::SqlDatabase::connect(&url, 1)
+        .await
+        .expect("open the site's database");
+    (site, database)
+}
+
+/// A purge `command` refuses zero days, from its flag and from its configuration `key` (set through the
+/// environment), naming each.
+fn refuses_zero_days(site: &Site, command: &[&str], key: &str) {
+    let flag = [command, &["--older-than-days", "0"]].concat();
+    let zero_days = failed(&site.run(&flag));
+    assert!(zero_days.contains("--older-than-days"), "{zero_days}");
+    let variable = format!("KONTOR_{}", key.to_ascii_uppercase().replace('.', "__"));
+    let bad_config = failed(&site.command().args(command).env(variable, "0").output().expect("run"));
+    assert!(bad_config.contains(key), "{bad_config}");
+}
+
 async fn old_log_row(database: &kontor_db::SqlDatabase, label: &str, age: chrono::Duration) {
     use kontor_domain::oms::{OmsRepository, TransitionFailure};
     let failure = TransitionFailure {
@@ -152,12 +174,7 @@ async fn remaining(database: &kontor_db::SqlDatabase) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn purge_log_keeps_the_configured_days_of_the_transition_log() {
-    let site = Site::new();
-    succeeded(&site.run(&["migrate"]));
-    let url = format!("sqlite://{}/kontor.db", site.dir.join("var").display());
-    let database = kontor_db::SqlDatabase::connect(&url, 1)
-        .await
-        .expect("open the site's database");
+    let (site, database) = migrated_site().await;
     let days = chrono::Duration::days;
     for (label, age) in [
         ("a year old", days(365)),
@@ -195,17 +212,7 @@ async fn purge_log_keeps_the_configured_days_of_the_transition_log() {
         flagged.contains("1 transition log row(s) older than 10 day(s) deleted"),
         "{flagged}"
     );
-    let zero_days = failed(&site.run(&["oms", "purge-log", "--older-than-days", "0"]));
-    assert!(zero_days.contains("--older-than-days"), "{zero_days}");
-    let bad_config = failed(
-        &site
-            .command()
-            .args(["oms", "purge-log"])
-            .env("KONTOR_OMS__TRANSITION_LOG_RETENTION_DAYS", "0")
-            .output()
-            .expect("run"),
-    );
-    assert!(bad_config.contains("oms.transition_log_retention_days"), "{bad_config}");
+    refuses_zero_days(&site, &["oms", "purge-log"], "oms.transition_log_retention_days");
 
     // The built-in job does the same with the configured retention.
     old_log_row(&database, "two years old", days(730)).await;
@@ -254,12 +261,7 @@ async fn cart_names(database: &kontor_db::SqlDatabase) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn purge_guests_deletes_guest_carts_untouched_for_the_configured_days() {
     use sea_orm::ConnectionTrait;
-    let site = Site::new();
-    succeeded(&site.run(&["migrate"]));
-    let url = format!("sqlite://{}/kontor.db", site.dir.join("var").display());
-    let database = kontor_db::SqlDatabase::connect(&url, 1)
-        .await
-        .expect("open the site's database");
+    let (site, database) = migrated_site().await;
     let now = chrono::Utc::now().timestamp_micros();
     database
         .connection()
@@ -298,17 +300,7 @@ async fn purge_guests_deletes_guest_carts_untouched_for_the_configured_days() {
         flagged.contains("1 guest cart(s) untouched for 2 day(s) deleted"),
         "{flagged}"
     );
-    let zero_days = failed(&site.run(&["carts", "purge-guests", "--older-than-days", "0"]));
-    assert!(zero_days.contains("--older-than-days"), "{zero_days}");
-    let bad_config = failed(
-        &site
-            .command()
-            .args(["carts", "purge-guests"])
-            .env("KONTOR_BACKEND__GUEST_CART_LIFETIME_DAYS", "0")
-            .output()
-            .expect("run"),
-    );
-    assert!(bad_config.contains("backend.guest_cart_lifetime_days"), "{bad_config}");
+    refuses_zero_days(&site, &["carts", "purge-guests"], "backend.guest_cart_lifetime_days");
 
     // The built-in job does the same with the configured lifetime.
     cart_row(&database, "guest two weeks old", false, days(14)).await;
