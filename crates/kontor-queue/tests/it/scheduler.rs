@@ -519,6 +519,7 @@ fn builtin_commands() -> JobRegistry {
         "oms purge-log",
         "sync purge-tombstones",
         "sync verify",
+        "carts purge-guests",
     ] {
         registry.register_fn(command, |_context: JobContext| async move { Ok(String::new()) });
     }
@@ -548,6 +549,7 @@ fn the_shipped_jobs_file_is_valid() {
             "oms-clear-locks",
             "oms-purge-log",
             "sync-purge-tombstones",
+            "carts-purge-guests",
             "sync-verify"
         ]
     );

@@ -41,6 +41,7 @@ fn scheduler_runs_jobs_by_hand_and_on_schedule_and_keeps_their_history() {
         "oms-clear-locks",
         "oms-purge-log",
         "sync-verify",
+        "carts-purge-guests",
     ] {
         assert!(jobs.contains(job), "{jobs}");
     }
