@@ -6,8 +6,8 @@
 //! up again and keeps what it builds.
 //!
 //! A request is answered here only when nothing the layers do could change the answer: the method is
-//! `GET`, `Accept` admits JSON:API (otherwise the router answers 406), and the store and locale resolve as
-//! they would for the handler. The answer is the one [`answer_cached`] gives, 304 on `If-None-Match`.
+//! `GET`, `Accept` admits JSON:API (otherwise the router answers 406), the store list is fresh in memory
+//! (the lookup never waits for KV), and the store and locale resolve as they would for the handler. The answer is the one [`answer_cached`] gives, 304 on `If-None-Match`.
 
 use crate::catalog::fetch::{cache_fingerprint, cache_guard};
 use crate::context::RequestContext;
@@ -45,21 +45,16 @@ impl Service<Request<Body>> for CachedReads {
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let state = self.state.clone();
-        let router = self.router.clone();
-        Box::pin(async move {
-            // The body is not `Sync`: only the head is looked at across the lookup's await.
-            let (head, body) = request.into_parts();
-            if let Some(response) = cached_answer(&state, &head).await {
-                return Ok(response);
-            }
-            router.oneshot(Request::from_parts(head, body)).await
-        })
+        let (head, body) = request.into_parts();
+        if let Some(response) = cached_answer(&self.state, &head) {
+            return Box::pin(std::future::ready(Ok(response)));
+        }
+        Box::pin(self.router.clone().oneshot(Request::from_parts(head, body)))
     }
 }
 
 /// The cached answer to `request`, if it is a catalog read the cache holds.
-async fn cached_answer(state: &StorefrontState, request: &Parts) -> Option<Response> {
+fn cached_answer(state: &StorefrontState, request: &Parts) -> Option<Response> {
     let cache = state.response_cache.as_ref()?;
     if request.method != Method::GET || !request.uri.path().starts_with("/api/") {
         return None;
@@ -69,10 +64,10 @@ async fn cached_answer(state: &StorefrontState, request: &Parts) -> Option<Respo
     {
         return None;
     }
-    // A request whose store does not resolve gets its error from the router.
-    let ctx = RequestContext::resolve(state, &request.headers, &request.uri)
-        .await
-        .ok()?;
+    // Only a fresh store list: reloading it reads KV, which belongs under the router's timeout. A
+    // request whose store does not resolve gets its error from the router.
+    let stores = state.fresh_stores()?;
+    let ctx = RequestContext::resolve_among(&stores, state, &request.headers, &request.uri).ok()?;
     let cached = cache.get_ahead(&cache_fingerprint(&ctx), cache_guard(state, &ctx)?)?;
     Some(answer_cached(&cached, &request.headers))
 }

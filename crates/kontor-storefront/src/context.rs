@@ -37,6 +37,16 @@ impl RequestContext {
     /// The context of a request for `uri` (as the client sent it, `/api` included) with `headers`.
     pub async fn resolve(state: &StorefrontState, headers: &HeaderMap, uri: &Uri) -> Result<Self, AppError> {
         let stores = state.stores().await.map_err(|error| AppError::internal(&error))?;
+        Self::resolve_among(&stores, state, headers, uri)
+    }
+
+    /// Like [`resolve`](Self::resolve), among `stores` (the state's store list, already read).
+    pub fn resolve_among(
+        stores: &[StoreStorage],
+        state: &StorefrontState,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<Self, AppError> {
         let requested = headers
             .get("store")
             .and_then(|value| value.to_str().ok())

@@ -127,6 +127,11 @@ impl StorefrontState {
         Ok(stores)
     }
 
+    /// The cached store list while it is fresh; never reads KV.
+    pub(crate) fn fresh_stores(&self) -> Option<Arc<Vec<StoreStorage>>> {
+        self.cached_stores().and_then(|(stores, fresh)| fresh.then_some(stores))
+    }
+
     /// The cached list and whether it is still fresh.
     fn cached_stores(&self) -> Option<(Arc<Vec<StoreStorage>>, bool)> {
         let guard = self.0.stores.read().ok()?;
