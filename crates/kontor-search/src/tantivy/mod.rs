@@ -5,8 +5,9 @@
 //! also the spec's rule) behind a mutex; `apply` takes that mutex for the whole read-check-write-commit
 //! cycle, so the stale-op guard always compares against the committed state plus the batch itself. After
 //! a commit the reader is reloaded by hand, so a search that starts after `apply` returned sees the batch;
-//! it also reloads by itself when a background merge has changed the index. All Tantivy work runs on `spawn_blocking`: a commit or a facet count is
-//! milliseconds of CPU and I/O, far beyond what an async task may block.
+//! it also reloads by itself when a background merge has changed the index. All Tantivy work runs on
+//! `spawn_blocking`: a commit or a facet count is milliseconds of CPU and I/O, far beyond what an async
+//! task may block.
 
 mod analysis;
 mod collectors;
