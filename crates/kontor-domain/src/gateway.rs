@@ -111,10 +111,13 @@ pub enum CartCommand {
     /// → [`GatewayReply::Cart`].
     GetCart { owner: CartOwner, cart_id: String },
     /// → [`GatewayReply::Cart`]. Guests cannot create carts this way (their cart appears with the first item).
+    /// With `idempotency_key`, a repeat within 24 h answers as the first request did and creates nothing.
     CreateCart {
         owner: CartOwner,
         store: String,
         cart: CartInput,
+        #[serde(default)]
+        idempotency_key: Option<String>,
     },
     /// → [`GatewayReply::Cart`]. Changing the price mode of a cart with items is `111`.
     UpdateCart {
@@ -126,12 +129,15 @@ pub enum CartCommand {
     DeleteCart { owner: CartOwner, cart_id: String },
     /// → [`GatewayReply::Cart`]. `cart_id: None` means the guest's one cart (created on first use) or the
     /// customer's default cart. Unknown or inactive SKU, or more than is available → `113` naming the SKU.
-    /// Adding a SKU already in the cart adds to its quantity.
+    /// Adding a SKU already in the cart adds to its quantity. With `idempotency_key`, a repeat within 24 h
+    /// answers as the first request did and adds nothing.
     AddItem {
         owner: CartOwner,
         store: String,
         cart_id: Option<String>,
         item: ItemInput,
+        #[serde(default)]
+        idempotency_key: Option<String>,
     },
     /// → [`GatewayReply::Cart`]. Quantity 0 removes the item.
     UpdateItem {
@@ -146,6 +152,18 @@ pub enum CartCommand {
         cart_id: String,
         group_key: String,
     },
+}
+
+impl CartCommand {
+    /// Takes the `Idempotency-Key` out of the command (leaving the request it guards) and returns it.
+    pub fn take_idempotency_key(&mut self) -> Option<String> {
+        match self {
+            CartCommand::CreateCart { idempotency_key, .. } | CartCommand::AddItem { idempotency_key, .. } => {
+                idempotency_key.take()
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Checkout and the customer's orders (storefront-api.md §8.10–§8.11).
@@ -856,6 +874,7 @@ mod tests {
                 sku: "100_blue".to_owned(),
                 quantity: 2,
             },
+            idempotency_key: Some("7d2c0f3e-retry".to_owned()),
         });
         let json = serde_json::to_string(&request).expect("serialises");
         let back: GatewayRequest = serde_json::from_str(&json).expect("parses");

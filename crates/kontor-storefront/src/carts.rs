@@ -7,6 +7,7 @@ use crate::account::{attributes_of, unexpected};
 use crate::auth::{Customer, Guest};
 use crate::context::RequestContext;
 use crate::document::{Document, Includes, Resource};
+use crate::idempotency::IdempotencyKey;
 use crate::state::StorefrontState;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, State};
@@ -249,6 +250,7 @@ async fn create_cart(
     State(state): State<StorefrontState>,
     ctx: RequestContext,
     customer: Customer,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
     body: JsonApiRequest,
 ) -> Result<Response, AppError> {
     body.expect_type("carts")?;
@@ -257,6 +259,7 @@ async fn create_cart(
         owner: customer.owner(),
         store: ctx.store.name.clone(),
         cart,
+        idempotency_key,
     };
     respond_cart(
         &ctx,
@@ -323,6 +326,7 @@ async fn add_item(
     flavour: Flavour,
     owner: CartOwner,
     cart_id: Option<String>,
+    idempotency_key: Option<String>,
     body: JsonApiRequest,
 ) -> Result<Response, AppError> {
     body.expect_type(flavour.item_type)?;
@@ -332,6 +336,7 @@ async fn add_item(
         store: ctx.store.name.clone(),
         cart_id,
         item,
+        idempotency_key,
     };
     respond_cart(ctx, flavour, cart_command(state, command).await?, StatusCode::CREATED)
 }
@@ -341,9 +346,11 @@ async fn add_to<C: CartCaller>(
     ctx: RequestContext,
     caller: C,
     Path(cart_id): Path<String>,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
     body: JsonApiRequest,
 ) -> Result<Response, AppError> {
-    add_item(&state, &ctx, C::FLAVOUR, caller.owner(), Some(cart_id), body).await
+    let owner = caller.owner();
+    add_item(&state, &ctx, C::FLAVOUR, owner, Some(cart_id), idempotency_key, body).await
 }
 
 /// `POST /guest-cart-items`: adds to the guest's cart, creating it on first use.
@@ -351,9 +358,10 @@ async fn add_guest_item(
     State(state): State<StorefrontState>,
     ctx: RequestContext,
     guest: Guest,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
     body: JsonApiRequest,
 ) -> Result<Response, AppError> {
-    add_item(&state, &ctx, GUEST, guest.owner(), None, body).await
+    add_item(&state, &ctx, GUEST, guest.owner(), None, idempotency_key, body).await
 }
 
 async fn update_item<C: CartCaller>(

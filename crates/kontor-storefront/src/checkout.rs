@@ -7,6 +7,7 @@ use crate::account::{attributes_of, unexpected};
 use crate::auth::{Customer, anonymous_id};
 use crate::context::RequestContext;
 use crate::document::{Document, Includes, Page, Resource};
+use crate::idempotency::IdempotencyKey;
 use crate::state::StorefrontState;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, State};
@@ -20,9 +21,6 @@ use kontor_domain::gateway::{
 };
 use kontor_web::jsonapi::parse_attributes;
 use kontor_web::{AppError, ErrorCode, JsonApiRequest};
-
-/// The longest `Idempotency-Key` accepted.
-const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 pub fn routes() -> Router<StorefrontState> {
     Router::new()
@@ -132,23 +130,10 @@ async fn checkout(
     State(state): State<StorefrontState>,
     ctx: RequestContext,
     Orderer(owner): Orderer,
-    headers: HeaderMap,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
     body: JsonApiRequest,
 ) -> Result<Response, AppError> {
     body.expect_type("checkout")?;
-    let idempotency_key = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => {
-            let key = value.to_str().map(str::trim).unwrap_or("");
-            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.chars().all(|ch| ch.is_ascii_graphic()) {
-                return Err(AppError::new(
-                    ErrorCode::InvalidParameter,
-                    "Idempotency-Key must be 1 to 255 printable ASCII characters",
-                ));
-            }
-            Some(key.to_owned())
-        }
-    };
     let input: CheckoutInput = parse_attributes(body.attributes)?;
     let placed = match command(
         &state,

@@ -18,6 +18,7 @@ pub mod context;
 pub mod document;
 pub mod html;
 pub mod http_gateway;
+pub mod idempotency;
 pub mod invalidation;
 pub mod openapi;
 pub mod response_cache;

@@ -331,7 +331,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "post",
         "/carts",
-        "Creates a cart",
+        "Creates a cart (Idempotency-Key makes retries safe)",
         Customer,
         Some("carts"),
         201,
@@ -359,7 +359,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "post",
         "/carts/{cartId}/items",
-        "Adds an item",
+        "Adds an item (Idempotency-Key makes retries safe)",
         Customer,
         Some("items"),
         201,
@@ -422,7 +422,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "post",
         "/guest-cart-items",
-        "Adds an item, creating the guest cart on first use",
+        "Adds an item, creating the guest cart on first use (Idempotency-Key makes retries safe)",
         Guest,
         Some("guest-cart-items"),
         201,
@@ -431,7 +431,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "post",
         "/guest-carts/{cartId}/guest-cart-items",
-        "Adds an item",
+        "Adds an item (Idempotency-Key makes retries safe)",
         Guest,
         Some("guest-cart-items"),
         201,

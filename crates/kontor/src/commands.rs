@@ -807,23 +807,28 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `kontor oms …`.
-/// `kontor carts purge-guests` and the `carts purge-guests` job: deletes guest carts untouched for
-/// `lifetime_days`, a bounded batch per transaction; answers with a one-line summary.
+/// `kontor carts purge-guests` and the `carts-purge-guests` job: deletes guest carts untouched for
+/// `lifetime_days` and the expired idempotency keys of cart writes, a bounded batch per transaction;
+/// answers with a one-line summary.
 pub async fn purge_guest_carts(
     database: &SqlDatabase,
     lifetime_days: u32,
 ) -> Result<String, kontor_domain::gateway::GatewayError> {
-    use kontor_domain::cart::{CartService, GUEST_CART_PURGE_BATCH};
+    use kontor_domain::cart::{CartService, GUEST_CART_PURGE_BATCH, IDEMPOTENCY_KEY_PURGE_BATCH};
     let shared = Arc::new(database.clone());
     let carts = CartService::new(shared.clone(), shared);
     let lifetime = std::time::Duration::from_secs(u64::from(lifetime_days) * 24 * 60 * 60);
     let purged = carts.purge_stale_guest_carts(lifetime, GUEST_CART_PURGE_BATCH).await?;
+    let expired_keys = carts
+        .purge_expired_idempotency_keys(IDEMPOTENCY_KEY_PURGE_BATCH)
+        .await?;
     Ok(format!(
-        "{purged} guest cart(s) untouched for {lifetime_days} day(s) deleted"
+        "{purged} guest cart(s) untouched for {lifetime_days} day(s) deleted; \
+         {expired_keys} expired idempotency key(s) deleted"
     ))
 }
 
+/// `kontor oms …`.
 pub async fn oms(settings: &Settings, command: crate::OmsCommand) -> anyhow::Result<()> {
     use crate::OmsCommand;
     let files_only = matches!(&command, OmsCommand::Validate { .. } | OmsCommand::Draw { .. });

@@ -157,8 +157,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum CartsCommand {
-    /// Delete guest carts untouched for `backend.guest_cart_lifetime_days` (a daily job does this), a
-    /// bounded batch per transaction.
+    /// Delete guest carts untouched for `backend.guest_cart_lifetime_days` and cart idempotency keys older
+    /// than 24 h (a daily job does this), a bounded batch per transaction.
     PurgeGuests {
         /// Delete those untouched for this many days instead of the configured lifetime.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(kontor_config::MAX_GUEST_CART_LIFETIME_DAYS)))]

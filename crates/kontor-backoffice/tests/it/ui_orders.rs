@@ -188,6 +188,7 @@ impl OrderShop {
                     sku: "100_black".to_owned(),
                     quantity: 1,
                 },
+                idempotency_key: None,
             })
             .await
             .expect("added to the cart");

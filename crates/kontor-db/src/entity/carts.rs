@@ -1,5 +1,5 @@
-//! SeaORM entities of the carts tables (`cart`, `cart_item`); see the carts migration for the meaning
-//! of `default_owner_key`.
+//! SeaORM entities of the carts tables (`cart`, `cart_item`, `cart_idempotency_key`); see the carts
+//! migration for the meaning of `default_owner_key` and the cart idempotency migration for the keys.
 
 pub mod cart {
     use sea_orm::entity::prelude::*;
@@ -41,6 +41,28 @@ pub mod cart_item {
         pub sku: String,
         pub group_key: String,
         pub quantity: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod cart_idempotency_key {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cart_idempotency_key")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub owner_key: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub idempotency_key: String,
+        pub fingerprint: String,
+        pub cart_uuid: String,
+        pub reply: Option<String>,
+        pub created_at: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,10 +8,14 @@
 //! deadlock on its gap lock on MariaDB); the loser's transaction is rolled back and retried, and then
 //! finds the winner's cart.
 //!
+//! An `Idempotency-Key` is inserted in the transaction of the write it guards, after the cart lock, so a
+//! repeat running at the same time either waits for the lock and then finds the key, or collides on the
+//! key's primary key and is retried, and then finds it.
+//!
 //! Carts are not published to the storefront, so their writes add no outbox rows.
 
 use super::{SqlDatabase, WriteTurn, names_by_id, rows_in, storage_error};
-use crate::entity::carts::{cart, cart_item};
+use crate::entity::carts::{cart, cart_idempotency_key, cart_item};
 use crate::entity::{
     currency, locale, price_product, price_type, product_abstract, product_abstract_store, product_concrete,
     stock_product, store, store_currency, tax_rate,
@@ -20,9 +24,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kontor_core::ids::StoreId;
 use kontor_domain::cart::{
-    CartCatalog, CartEdit, CartError, CartLocator, CartRepository, CatalogItem, NewCart, PriceMode, StoreSettings,
-    StoredCart, StoredItem, store_tax_country, tax_percent,
+    CartCatalog, CartEdit, CartError, CartLocator, CartRepository, CatalogItem, ClaimedWrite, IdempotencyClaim,
+    IdempotentWrite, NewCart, PriceMode, StoreSettings, StoredCart, StoredItem, store_tax_country, tax_percent,
 };
+use kontor_domain::checkout::owner_key;
 use kontor_domain::gateway::CartOwner;
 use kontor_domain::pricing::PRICE_TYPE_DEFAULT;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -87,14 +92,6 @@ macro_rules! retrying {
 
 pub(crate) fn storage(error: DbErr) -> CartError {
     CartError::Storage(storage_error(error).to_string())
-}
-
-/// `c:<reference>` / `g:<anonymous id>`: the value of `default_owner_key` on the owner's default cart.
-fn default_owner_key(owner: &CartOwner) -> String {
-    match owner {
-        CartOwner::Customer(reference) => format!("c:{reference}"),
-        CartOwner::Guest(anonymous_id) => format!("g:{anonymous_id}"),
-    }
 }
 
 fn owned_by(owner: &CartOwner) -> Condition {
@@ -213,12 +210,69 @@ async fn locate<C: ConnectionTrait>(
         CartLocator::Default { store } => store_id_by_name(connection, store).await?.map(|store_id| {
             owned_by(owner)
                 .add(cart::Column::StoreId.eq(store_id))
-                .add(cart::Column::DefaultOwnerKey.eq(default_owner_key(owner)))
+                .add(cart::Column::DefaultOwnerKey.eq(owner_key(owner)))
         }),
     })
 }
 
+fn idempotent_write(row: cart_idempotency_key::Model) -> IdempotentWrite {
+    IdempotentWrite {
+        fingerprint: row.fingerprint,
+        cart_uuid: row.cart_uuid,
+        reply: row.reply,
+    }
+}
+
+/// The unexpired write made under `claim`'s key, read with a lock; an expired one is deleted, which frees
+/// the key.
+async fn claimed_before(
+    transaction: &DatabaseTransaction,
+    claim: Option<&IdempotencyClaim>,
+) -> Result<Option<IdempotentWrite>, DbErr> {
+    let Some(claim) = claim else {
+        return Ok(None);
+    };
+    let key = (claim.owner_key.clone(), claim.key.clone());
+    let Some(row) = cart_idempotency_key::Entity::find_by_id(key.clone())
+        .lock_exclusive()
+        .one(transaction)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.created_at >= claim.valid_since {
+        return Ok(Some(idempotent_write(row)));
+    }
+    cart_idempotency_key::Entity::delete_by_id(key)
+        .exec(transaction)
+        .await?;
+    Ok(None)
+}
+
 impl SqlDatabase {
+    /// Stores `claim` for the write to `cart_uuid` in the write's transaction.
+    async fn insert_claim(
+        &self,
+        transaction: &DatabaseTransaction,
+        claim: Option<&IdempotencyClaim>,
+        cart_uuid: &str,
+    ) -> Result<(), DbErr> {
+        let Some(claim) = claim else {
+            return Ok(());
+        };
+        cart_idempotency_key::ActiveModel {
+            owner_key: Set(claim.owner_key.clone()),
+            idempotency_key: Set(claim.key.clone()),
+            fingerprint: Set(claim.fingerprint.clone()),
+            cart_uuid: Set(cart_uuid.to_owned()),
+            reply: Set(None),
+            created_at: Set(self.now_micros()),
+        }
+        .insert(transaction)
+        .await?;
+        Ok(())
+    }
+
     async fn cart_transaction(&self) -> Result<(DatabaseTransaction, WriteTurn), CartError> {
         self.write_transaction().await.map_err(CartError::from)
     }
@@ -246,7 +300,7 @@ impl SqlDatabase {
             store_id: Set(store_id),
             customer_reference: Set(customer_reference),
             anonymous_id: Set(anonymous_id),
-            default_owner_key: Set(is_default.then(|| default_owner_key(&new.owner))),
+            default_owner_key: Set(is_default.then(|| owner_key(&new.owner))),
             name: Set(new.name.clone()),
             currency_id: Set(currency_id),
             price_mode: Set(new.price_mode.as_str().to_owned()),
@@ -261,7 +315,11 @@ impl SqlDatabase {
         Ok(row)
     }
 
-    async fn try_create_cart(&self, new: &NewCart) -> Result<StoredCart, Attempt> {
+    async fn try_create_cart(
+        &self,
+        new: &NewCart,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<ClaimedWrite<StoredCart>, Attempt> {
         let (transaction, _turn) = self.cart_transaction().await?;
         let locator = CartLocator::Default {
             store: new.store.clone(),
@@ -275,10 +333,14 @@ impl SqlDatabase {
                 .is_some(),
             None => false,
         };
+        if let Some(earlier) = claimed_before(&transaction, claim).await? {
+            return Ok(ClaimedWrite::Repeated(earlier));
+        }
         let row = self.insert_cart(&transaction, new, !has_default).await?;
         let created = stored_cart(&transaction, row).await?;
+        self.insert_claim(&transaction, claim, &created.uuid).await?;
         transaction.commit().await?;
-        Ok(created)
+        Ok(ClaimedWrite::Written(created))
     }
 
     async fn try_change_cart(
@@ -286,8 +348,9 @@ impl SqlDatabase {
         owner: &CartOwner,
         locator: &CartLocator,
         create_missing: Option<&NewCart>,
+        claim: Option<&IdempotencyClaim>,
         edit: &CartEdit<'_>,
-    ) -> Result<Option<StoredCart>, Attempt> {
+    ) -> Result<ClaimedWrite<Option<StoredCart>>, Attempt> {
         let (transaction, _turn) = self.cart_transaction().await?;
         let found = match locate(&transaction, owner, locator).await? {
             Some(condition) => {
@@ -302,8 +365,11 @@ impl SqlDatabase {
         let row = match (found, create_missing, locator) {
             (Some(row), _, _) => row,
             (None, Some(new), CartLocator::Default { .. }) => self.insert_cart(&transaction, new, true).await?,
-            (None, _, _) => return Ok(None),
+            (None, _, _) => return Ok(ClaimedWrite::Written(None)),
         };
+        if let Some(earlier) = claimed_before(&transaction, claim).await? {
+            return Ok(ClaimedWrite::Repeated(earlier));
+        }
         let cart_id = row.id;
         let lines = cart_item::Entity::find()
             .filter(cart_item::Column::CartId.eq(cart_id))
@@ -345,9 +411,10 @@ impl SqlDatabase {
             update = update.col_expr(cart::Column::CurrencyId, Expr::value(currency_id));
         }
         update.filter(cart::Column::Id.eq(cart_id)).exec(&transaction).await?;
+        self.insert_claim(&transaction, claim, &edited.uuid).await?;
         transaction.commit().await?;
         edited.updated_at = now;
-        Ok(Some(edited))
+        Ok(ClaimedWrite::Written(Some(edited)))
     }
 
     /// Brings the stored lines of `cart_id` from `before` to `after`, matching lines by group key.
@@ -422,7 +489,7 @@ impl SqlDatabase {
             if let Some(successor) = successor {
                 cart::Entity::update_many()
                     .col_expr(cart::Column::IsDefault, Expr::value(true))
-                    .col_expr(cart::Column::DefaultOwnerKey, Expr::value(default_owner_key(owner)))
+                    .col_expr(cart::Column::DefaultOwnerKey, Expr::value(owner_key(owner)))
                     .col_expr(cart::Column::Version, Expr::col(cart::Column::Version).add(1))
                     .filter(cart::Column::Id.eq(successor.id))
                     .exec(&transaction)
@@ -448,7 +515,7 @@ impl SqlDatabase {
         let default_of = |owner: &CartOwner| {
             owned_by(owner)
                 .add(cart::Column::StoreId.eq(store_id))
-                .add(cart::Column::DefaultOwnerKey.eq(default_owner_key(owner)))
+                .add(cart::Column::DefaultOwnerKey.eq(owner_key(owner)))
         };
         // Guest first, then customer: every merge locks in this order, so merges cannot deadlock each other.
         let Some(guest_cart) = cart::Entity::find()
@@ -471,7 +538,7 @@ impl SqlDatabase {
                 cart::Entity::update_many()
                     .col_expr(cart::Column::CustomerReference, Expr::value(customer_reference))
                     .col_expr(cart::Column::AnonymousId, Expr::value(Option::<String>::None))
-                    .col_expr(cart::Column::DefaultOwnerKey, Expr::value(default_owner_key(&customer)))
+                    .col_expr(cart::Column::DefaultOwnerKey, Expr::value(owner_key(&customer)))
                     .col_expr(cart::Column::IsDefault, Expr::value(true))
                     .col_expr(cart::Column::UpdatedAt, Expr::value(now))
                     .col_expr(cart::Column::Version, Expr::col(cart::Column::Version).add(1))
@@ -554,7 +621,10 @@ impl CartRepository for SqlDatabase {
     }
 
     async fn create_cart(&self, cart: &NewCart) -> Result<StoredCart, CartError> {
-        retrying!(self.try_create_cart(cart))
+        match retrying!(self.try_create_cart(cart, None))? {
+            ClaimedWrite::Written(created) => Ok(created),
+            ClaimedWrite::Repeated(_) => Err(CartError::Storage("an unclaimed write was repeated".to_owned())),
+        }
     }
 
     async fn change_cart(
@@ -564,7 +634,80 @@ impl CartRepository for SqlDatabase {
         create_missing: Option<&NewCart>,
         edit: &CartEdit<'_>,
     ) -> Result<Option<StoredCart>, CartError> {
-        retrying!(self.try_change_cart(owner, locator, create_missing, edit))
+        match retrying!(self.try_change_cart(owner, locator, create_missing, None, edit))? {
+            ClaimedWrite::Written(changed) => Ok(changed),
+            ClaimedWrite::Repeated(_) => Err(CartError::Storage("an unclaimed write was repeated".to_owned())),
+        }
+    }
+
+    async fn create_cart_once(
+        &self,
+        cart: &NewCart,
+        claim: &IdempotencyClaim,
+    ) -> Result<ClaimedWrite<StoredCart>, CartError> {
+        retrying!(self.try_create_cart(cart, Some(claim)))
+    }
+
+    async fn change_cart_once(
+        &self,
+        owner: &CartOwner,
+        locator: &CartLocator,
+        create_missing: Option<&NewCart>,
+        claim: &IdempotencyClaim,
+        edit: &CartEdit<'_>,
+    ) -> Result<ClaimedWrite<Option<StoredCart>>, CartError> {
+        retrying!(self.try_change_cart(owner, locator, create_missing, Some(claim), edit))
+    }
+
+    async fn find_idempotent_write(
+        &self,
+        owner_key: &str,
+        key: &str,
+        valid_since: i64,
+    ) -> Result<Option<IdempotentWrite>, CartError> {
+        let row = cart_idempotency_key::Entity::find_by_id((owner_key.to_owned(), key.to_owned()))
+            .filter(cart_idempotency_key::Column::CreatedAt.gte(valid_since))
+            .one(self.connection())
+            .await
+            .map_err(storage)?;
+        Ok(row.map(idempotent_write))
+    }
+
+    async fn record_idempotent_reply(&self, owner_key: &str, key: &str, reply: &str) -> Result<(), CartError> {
+        let (transaction, _turn) = self.cart_transaction().await?;
+        cart_idempotency_key::Entity::update_many()
+            .col_expr(cart_idempotency_key::Column::Reply, Expr::value(reply))
+            .filter(cart_idempotency_key::Column::OwnerKey.eq(owner_key))
+            .filter(cart_idempotency_key::Column::IdempotencyKey.eq(key))
+            .exec(&transaction)
+            .await
+            .map_err(storage)?;
+        transaction.commit().await.map_err(storage)
+    }
+
+    async fn delete_expired_idempotency_keys(&self, cutoff: DateTime<Utc>, batch: u64) -> Result<u64, CartError> {
+        let expired = || cart_idempotency_key::Column::CreatedAt.lt(cutoff.timestamp_micros());
+        let (transaction, _turn) = self.cart_transaction().await?;
+        // The batch ends at the creation time of its last key; keys created in the same microsecond go
+        // with it, so a batch may be a little larger, never endless.
+        let last: Option<i64> = cart_idempotency_key::Entity::find()
+            .select_only()
+            .column(cart_idempotency_key::Column::CreatedAt)
+            .filter(expired())
+            .order_by_asc(cart_idempotency_key::Column::CreatedAt)
+            .offset(batch.saturating_sub(1))
+            .limit(1)
+            .into_tuple()
+            .one(&transaction)
+            .await
+            .map_err(storage)?;
+        let mut delete = cart_idempotency_key::Entity::delete_many().filter(expired());
+        if let Some(last) = last {
+            delete = delete.filter(cart_idempotency_key::Column::CreatedAt.lte(last));
+        }
+        let deleted = delete.exec(&transaction).await.map_err(storage)?.rows_affected;
+        transaction.commit().await.map_err(storage)?;
+        Ok(deleted)
     }
 
     async fn delete_cart(&self, owner: &CartOwner, cart_id: &str) -> Result<bool, CartError> {

@@ -1,13 +1,15 @@
 //! Carts end to end through `CartService` on each SQL backend: multi-carts, guest carts and their merge,
-//! ownership, availability, pricing and totals, concurrent adds and the purge of stale guest carts.
+//! ownership, availability, pricing and totals, concurrent adds, idempotency keys and the purge of stale
+//! guest carts and expired keys.
 
 use crate::fixtures::*;
 use crate::pricing::insert_product;
 use chrono::{DateTime, Utc};
 use kontor_core::{Clock, Sku};
 use kontor_db::SqlDatabase;
+use kontor_db::entity::carts::cart_idempotency_key;
 use kontor_db::entity::{product_abstract, product_abstract_store, product_concrete};
-use kontor_domain::cart::{CartService, DEFAULT_GUEST_CART_LIFETIME};
+use kontor_domain::cart::{CartService, DEFAULT_GUEST_CART_LIFETIME, IDEMPOTENCY_KEY_LIFETIME};
 use kontor_domain::gateway::{
     Cart, CartChanges, CartCommand, CartInput, CartOwner, GatewayError, GatewayReply, ItemInput,
 };
@@ -15,7 +17,8 @@ use kontor_domain::pricing::PriceAttributes;
 use kontor_domain::stock::{StockAttributes, WarehouseAttributes};
 use kontor_domain::tax::{TaxRateAttributes, TaxSetAttributes};
 use kontor_testkit::repo_test_suite;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -212,6 +215,7 @@ async fn create_cart(service: &CartService, owner: &CartOwner, cart: CartInput) 
                 owner: owner.clone(),
                 store: "DE".to_owned(),
                 cart,
+                idempotency_key: None,
             })
             .await,
     )
@@ -233,6 +237,30 @@ async fn add(
                 sku: sku.to_owned(),
                 quantity,
             },
+            idempotency_key: None,
+        })
+        .await
+}
+
+/// [`add`] with an `Idempotency-Key`.
+async fn add_once(
+    service: &CartService,
+    owner: &CartOwner,
+    cart_id: Option<&str>,
+    sku: &str,
+    quantity: u32,
+    key: &str,
+) -> Result<GatewayReply, GatewayError> {
+    service
+        .execute(CartCommand::AddItem {
+            owner: owner.clone(),
+            store: "DE".to_owned(),
+            cart_id: cart_id.map(str::to_owned),
+            item: ItemInput {
+                sku: sku.to_owned(),
+                quantity,
+            },
+            idempotency_key: Some(key.to_owned()),
         })
         .await
 }
@@ -353,6 +381,7 @@ async fn cart_input_is_validated_with_glue_codes(db: SqlDatabase) {
         owner: erika.clone(),
         store: store.to_owned(),
         cart,
+        idempotency_key: None,
     };
     let missing = CartInput {
         name: Some("x".repeat(256)),
@@ -383,6 +412,7 @@ async fn cart_input_is_validated_with_glue_codes(db: SqlDatabase) {
         owner: guest("anon-1"),
         store: "DE".to_owned(),
         cart: new_cart(None, "EUR", "GROSS_MODE"),
+        idempotency_key: None,
     };
     assert_eq!(
         rejection_codes(service.execute(guest_create).await),
@@ -846,6 +876,107 @@ async fn stale_guest_carts_are_purged(db: SqlDatabase) {
     assert_ne!(again.id, old.id);
 }
 
+async fn idempotent_writes_happen_once_and_repeat_the_first_answer(db: SqlDatabase) {
+    let (service, clock, db) = shop(db).await;
+    let erika = customer("DE--1");
+    let create = |key: &str, name: &str| CartCommand::CreateCart {
+        owner: erika.clone(),
+        store: "DE".to_owned(),
+        cart: new_cart(Some(name), "EUR", "GROSS_MODE"),
+        idempotency_key: Some(key.to_owned()),
+    };
+    let created = cart_of(service.execute(create("create-1", "Weekly")).await);
+    let repeated = cart_of(service.execute(create("create-1", "Weekly")).await);
+    assert_eq!(repeated, created, "a repeat answers with the first cart");
+    assert_eq!(list(&service, &erika).await.len(), 1, "and creates none");
+    let (code, detail) = rejection_detail(service.execute(create("create-1", "Party")).await);
+    assert_eq!(code, "107");
+    assert!(detail.contains("Idempotency-Key"), "{detail}");
+    assert_eq!(
+        list(&service, &erika).await.len(),
+        1,
+        "a different request under a used key writes nothing"
+    );
+
+    // Adding: the repeat adds nothing and answers as the first time, even after later changes.
+    let first = cart_of(add_once(&service, &erika, Some(&created.id), "100_blue", 2, "add-1").await);
+    assert_eq!(quantities(&first), [("100_blue".to_owned(), 2)]);
+    cart_of(add(&service, &erika, Some(&created.id), "100_blue", 3).await);
+    let repeat = cart_of(add_once(&service, &erika, Some(&created.id), "100_blue", 2, "add-1").await);
+    assert_eq!(repeat, first, "the first answer, although the cart has changed since");
+    assert_eq!(
+        quantities(&cart_of(get(&service, &erika, &created.id).await)),
+        [("100_blue".to_owned(), 5)],
+        "2 + 3, the repeat added nothing (it would exceed the stock of 5)"
+    );
+    let (code, detail) = rejection_detail(add_once(&service, &erika, Some(&created.id), "100_blue", 1, "add-1").await);
+    assert_eq!(code, "113");
+    assert!(detail.contains("different request"), "{detail}");
+
+    // Keys are per owner: a guest's key of the same spelling is its own.
+    let anon = guest("anon-1");
+    let guest_cart = cart_of(add_once(&service, &anon, None, "100_red", 1, "add-1").await);
+    assert_eq!(quantities(&guest_cart), [("100_red".to_owned(), 1)]);
+    let guest_repeat = cart_of(add_once(&service, &anon, None, "100_red", 1, "add-1").await);
+    assert_eq!(
+        guest_repeat.id, guest_cart.id,
+        "the guest cart created by the first add, not a second one"
+    );
+    assert_eq!(quantities(&guest_repeat), [("100_red".to_owned(), 1)]);
+
+    // Died after the commit, before the answer was kept: the repeat changes nothing and shows the cart.
+    cart_idempotency_key::Entity::update_many()
+        .col_expr(cart_idempotency_key::Column::Reply, Expr::value(Option::<String>::None))
+        .filter(cart_idempotency_key::Column::OwnerKey.eq("g:anon-1"))
+        .exec(db.connection())
+        .await
+        .expect("forget the answer");
+    cart_of(add(&service, &anon, None, "100_red", 2).await);
+    let unrecorded = cart_of(add_once(&service, &anon, None, "100_red", 1, "add-1").await);
+    assert_eq!(quantities(&unrecorded), [("100_red".to_owned(), 3)]);
+
+    // Keys expire after 24 h: then the same key is a new request, and the purge deletes the old ones.
+    clock.advance(IDEMPOTENCY_KEY_LIFETIME + Duration::from_secs(1));
+    let fresh = cart_of(add_once(&service, &anon, None, "100_red", 1, "add-1").await);
+    assert_eq!(quantities(&fresh), [("100_red".to_owned(), 4)]);
+    let stored = || cart_idempotency_key::Entity::find().count(db.connection());
+    assert_eq!(
+        stored().await.expect("count"),
+        3,
+        "the guest's expired key was replaced"
+    );
+    let purged = service.purge_expired_idempotency_keys(1).await.expect("purge");
+    assert_eq!(purged, 2, "erika's two expired keys; the guest's renewed key stays");
+    assert_eq!(stored().await.expect("count"), 1);
+}
+
+async fn concurrent_repeats_of_one_key_write_once(db: SqlDatabase) {
+    let (service, _, _) = shop(db).await;
+    let service = Arc::new(service);
+    let erika = customer("DE--1");
+    let cart = create_cart(&service, &erika, new_cart(None, "EUR", "GROSS_MODE")).await;
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let service = Arc::clone(&service);
+        let (owner, cart_id) = (erika.clone(), cart.id.clone());
+        tasks.push(tokio::spawn(async move {
+            cart_of(add_once(&service, &owner, Some(&cart_id), "100_red", 2, "double-click").await)
+        }));
+    }
+    for task in tasks {
+        let answer = task.await.expect("task");
+        assert_eq!(
+            quantities(&answer),
+            [("100_red".to_owned(), 2)],
+            "every repeat sees the one write"
+        );
+    }
+    assert_eq!(
+        quantities(&cart_of(get(&service, &erika, &cart.id).await)),
+        [("100_red".to_owned(), 2)]
+    );
+}
+
 repo_test_suite!(
     customers_create_list_update_and_delete_carts,
     cart_input_is_validated_with_glue_codes,
@@ -859,4 +990,6 @@ repo_test_suite!(
     guest_carts_are_single_and_merge_into_the_customer_default_cart,
     concurrent_adds_never_lose_a_quantity,
     stale_guest_carts_are_purged,
+    idempotent_writes_happen_once_and_repeat_the_first_answer,
+    concurrent_repeats_of_one_key_write_once,
 );

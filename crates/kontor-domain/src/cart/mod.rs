@@ -13,13 +13,16 @@
 //! - Tax country: stores have no country of their own, so a store named with two letters (`DE`, `AT`)
 //!   taxes as that country, any other store as the region of its default locale (`en_US` → `US`). An
 //!   abstract product without tax set, or without a rate for that country, is taxed at 0 %.
+//! - `Idempotency-Key` on creating a cart or adding an item (storefront-api.md §1): the key is stored in
+//!   the transaction of the write, so a repeat (a retry after a timeout or a crash) within 24 h changes
+//!   nothing and gets the first answer; the same key on a different request is refused. Keys are per owner.
 
 mod ports;
 pub mod totals;
 
 pub use ports::{
-    CartCatalog, CartEdit, CartError, CartLocator, CartRepository, CatalogItem, NewCart, PriceMode, StoreSettings,
-    StoredCart, StoredItem,
+    CartCatalog, CartEdit, CartError, CartLocator, CartRepository, CatalogItem, ClaimedWrite, IdempotencyClaim,
+    IdempotentWrite, NewCart, PriceMode, StoreSettings, StoredCart, StoredItem,
 };
 
 use crate::gateway::{
@@ -38,6 +41,15 @@ pub const DEFAULT_GUEST_CART_LIFETIME: Duration = Duration::from_secs(7 * 24 * 6
 /// Guest carts deleted per transaction by [`CartService::purge_stale_guest_carts`]: each batch is a short
 /// write, so carts stay writable (and SQLite's other writers get their turn) while a purge of many runs.
 pub const GUEST_CART_PURGE_BATCH: u64 = 500;
+
+/// How long an `Idempotency-Key` of a cart write holds (storefront-api.md §1).
+pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Expired idempotency keys deleted per transaction by [`CartService::purge_expired_idempotency_keys`].
+pub const IDEMPOTENCY_KEY_PURGE_BATCH: u64 = 1000;
+
+/// The longest `Idempotency-Key` accepted.
+pub const MAX_IDEMPOTENCY_KEY_LENGTH: usize = 255;
 
 /// The name of a cart created without one.
 pub const DEFAULT_CART_NAME: &str = "My Cart";
@@ -139,7 +151,11 @@ impl CartService {
     }
 
     /// Runs one cart command; every change is one transaction, and every cart comes back priced.
-    pub async fn execute(&self, command: CartCommand) -> Result<GatewayReply, GatewayError> {
+    pub async fn execute(&self, mut command: CartCommand) -> Result<GatewayReply, GatewayError> {
+        let claim = match command.take_idempotency_key() {
+            Some(key) => Some(self.claim(&command, key)?),
+            None => None,
+        };
         match command {
             CartCommand::ListCarts { owner, store } => {
                 check_owner(&owner)?;
@@ -152,10 +168,14 @@ impl CartService {
                 let cart = self.owned_cart(&owner, &cart_id).await?;
                 Ok(GatewayReply::Cart(self.view(cart).await?))
             }
-            CartCommand::CreateCart { owner, store, cart } => {
+            CartCommand::CreateCart { owner, store, cart, .. } => {
                 check_owner(&owner)?;
-                let created = self.create_cart(owner, &store, cart).await?;
-                Ok(GatewayReply::Cart(self.view(created).await?))
+                if let Some(earlier) = self.earlier_write(claim.as_ref()).await? {
+                    return self.repeat(&owner, claim.as_ref(), earlier, code::CREATE_FAILED).await;
+                }
+                let created = self.create_cart(owner.clone(), &store, cart, claim.as_ref()).await?;
+                self.answer_once(&owner, claim.as_ref(), created, code::CREATE_FAILED)
+                    .await
             }
             CartCommand::UpdateCart {
                 owner,
@@ -179,10 +199,15 @@ impl CartService {
                 store,
                 cart_id,
                 item,
+                ..
             } => {
                 check_owner(&owner)?;
-                let cart = self.add_item(&owner, &store, cart_id, item).await?;
-                Ok(GatewayReply::Cart(self.view(cart).await?))
+                if let Some(earlier) = self.earlier_write(claim.as_ref()).await? {
+                    return self.repeat(&owner, claim.as_ref(), earlier, code::ITEM_NOT_ADDED).await;
+                }
+                let cart = self.add_item(&owner, &store, cart_id, item, claim.as_ref()).await?;
+                self.answer_once(&owner, claim.as_ref(), cart, code::ITEM_NOT_ADDED)
+                    .await
             }
             CartCommand::UpdateItem {
                 owner,
@@ -255,6 +280,118 @@ impl CartService {
         }
     }
 
+    /// Deletes the idempotency keys of cart writes older than [`IDEMPOTENCY_KEY_LIFETIME`], at most
+    /// `batch` per transaction until none is left; returns how many went.
+    pub async fn purge_expired_idempotency_keys(&self, batch: u64) -> Result<u64, GatewayError> {
+        let cutoff = self.idempotency_cutoff();
+        let batch = batch.max(1);
+        let mut purged: u64 = 0;
+        loop {
+            let deleted = self.carts.delete_expired_idempotency_keys(cutoff, batch).await?;
+            purged = purged.saturating_add(deleted);
+            if deleted < batch {
+                return Ok(purged);
+            }
+        }
+    }
+
+    fn idempotency_cutoff(&self) -> chrono::DateTime<chrono::Utc> {
+        let lifetime = chrono::Duration::from_std(IDEMPOTENCY_KEY_LIFETIME).unwrap_or(chrono::Duration::MAX);
+        self.clock
+            .now()
+            .checked_sub_signed(lifetime)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+    }
+
+    /// The claim of `key` for `command` (the command without its key, which the fingerprint covers).
+    fn claim(&self, command: &CartCommand, key: String) -> Result<IdempotencyClaim, GatewayError> {
+        if key.trim().is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LENGTH {
+            return Err(GatewayError::rejected(
+                code::INVALID_DATA,
+                "Idempotency-Key must be 1 to 255 characters",
+            ));
+        }
+        let owner = match command {
+            CartCommand::CreateCart { owner, .. } | CartCommand::AddItem { owner, .. } => owner,
+            _ => return Err(GatewayError::Internal("an idempotency key on a read".to_owned())),
+        };
+        let request = serde_json::to_vec(command).map_err(|error| GatewayError::Internal(error.to_string()))?;
+        Ok(IdempotencyClaim {
+            owner_key: crate::checkout::owner_key(owner),
+            key,
+            fingerprint: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&request)),
+            valid_since: self.idempotency_cutoff().timestamp_micros(),
+        })
+    }
+
+    /// The write made earlier under the claimed key, if any. Looked up before anything else, so a repeat
+    /// gets the first answer even when the request would now be refused (the product sold out meanwhile).
+    async fn earlier_write(&self, claim: Option<&IdempotencyClaim>) -> Result<Option<IdempotentWrite>, GatewayError> {
+        let Some(claim) = claim else {
+            return Ok(None);
+        };
+        Ok(self
+            .carts
+            .find_idempotent_write(&claim.owner_key, &claim.key, claim.valid_since)
+            .await?)
+    }
+
+    /// The answer to a write under a claim: the priced cart, recorded for repeats; or, when the key turned
+    /// out to be used (a concurrent repeat won), the first answer.
+    async fn answer_once(
+        &self,
+        owner: &CartOwner,
+        claim: Option<&IdempotencyClaim>,
+        written: ClaimedWrite<StoredCart>,
+        code: &str,
+    ) -> Result<GatewayReply, GatewayError> {
+        let cart = match written {
+            ClaimedWrite::Written(cart) => cart,
+            ClaimedWrite::Repeated(earlier) => return self.repeat(owner, claim, earlier, code).await,
+        };
+        let reply = GatewayReply::Cart(self.view(cart).await?);
+        if let Some(claim) = claim {
+            // The write has committed: failing to keep its answer must not fail the request. A repeat then
+            // answers with the cart as it is.
+            let recorded = match serde_json::to_string(&reply) {
+                Ok(json) => self
+                    .carts
+                    .record_idempotent_reply(&claim.owner_key, &claim.key, &json)
+                    .await
+                    .map_err(|error| error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            if let Err(reason) = recorded {
+                tracing::warn!(%reason, "could not record the answer to an idempotent cart write");
+            }
+        }
+        Ok(reply)
+    }
+
+    /// The answer to a repeat of an earlier write: refused if the request differs, else the first answer
+    /// (or, if it was never recorded, the cart as it is now).
+    async fn repeat(
+        &self,
+        owner: &CartOwner,
+        claim: Option<&IdempotencyClaim>,
+        earlier: IdempotentWrite,
+        code: &str,
+    ) -> Result<GatewayReply, GatewayError> {
+        if claim.is_some_and(|claim| claim.fingerprint != earlier.fingerprint) {
+            return Err(GatewayError::rejected(
+                code,
+                "this Idempotency-Key was already used for a different request; use a new key",
+            ));
+        }
+        if let Some(reply) = earlier.reply.as_deref()
+            && let Ok(reply) = serde_json::from_str::<GatewayReply>(reply)
+        {
+            return Ok(reply);
+        }
+        let cart = self.owned_cart(owner, &earlier.cart_uuid).await?;
+        Ok(GatewayReply::Cart(self.view(cart).await?))
+    }
+
     async fn store_settings(&self, store: &str) -> Result<StoreSettings, GatewayError> {
         self.catalog
             .store_settings(store)
@@ -269,7 +406,13 @@ impl CartService {
             .ok_or_else(|| cart_not_found(cart_id))
     }
 
-    async fn create_cart(&self, owner: CartOwner, store: &str, input: CartInput) -> Result<StoredCart, GatewayError> {
+    async fn create_cart(
+        &self,
+        owner: CartOwner,
+        store: &str,
+        input: CartInput,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<ClaimedWrite<StoredCart>, GatewayError> {
         if matches!(owner, CartOwner::Guest(_)) {
             return Err(GatewayError::rejected(
                 code::CREATE_FAILED,
@@ -318,7 +461,10 @@ impl CartService {
             currency,
             price_mode,
         };
-        Ok(self.carts.create_cart(&cart).await?)
+        Ok(match claim {
+            Some(claim) => self.carts.create_cart_once(&cart, claim).await?,
+            None => ClaimedWrite::Written(self.carts.create_cart(&cart).await?),
+        })
     }
 
     async fn update_cart(
@@ -379,7 +525,8 @@ impl CartService {
         store: &str,
         cart_id: Option<String>,
         item: ItemInput,
-    ) -> Result<StoredCart, GatewayError> {
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<ClaimedWrite<StoredCart>, GatewayError> {
         if item.quantity == 0 {
             return Err(GatewayError::rejected_at(
                 code::INVALID_DATA,
@@ -464,10 +611,24 @@ impl CartService {
             CartLocator::Id(id) => id.clone(),
             CartLocator::Default { store } => format!("default cart in {store}"),
         };
-        self.carts
-            .change_cart(owner, &locator, create_missing.as_ref(), &edit)
-            .await?
-            .ok_or_else(|| cart_not_found(&cart_reference))
+        let written = match claim {
+            Some(claim) => {
+                self.carts
+                    .change_cart_once(owner, &locator, create_missing.as_ref(), claim, &edit)
+                    .await?
+            }
+            None => ClaimedWrite::Written(
+                self.carts
+                    .change_cart(owner, &locator, create_missing.as_ref(), &edit)
+                    .await?,
+            ),
+        };
+        match written {
+            ClaimedWrite::Written(cart) => cart
+                .map(ClaimedWrite::Written)
+                .ok_or_else(|| cart_not_found(&cart_reference)),
+            ClaimedWrite::Repeated(earlier) => Ok(ClaimedWrite::Repeated(earlier)),
+        }
     }
 
     async fn update_item(

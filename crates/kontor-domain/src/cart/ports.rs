@@ -116,6 +116,38 @@ pub enum CartLocator {
     Default { store: String },
 }
 
+/// An `Idempotency-Key` on a cart write (storefront-api.md §1). The repository stores it in the
+/// transaction of the write, so it exists exactly when the write committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    /// `c:<customer reference>` / `g:<anonymous id>`: every owner has keys of its own.
+    pub owner_key: String,
+    pub key: String,
+    /// Hex SHA-256 of the request without its key: a repeat must be the same request.
+    pub fingerprint: String,
+    /// Epoch microseconds: a key stored before this has expired and is free again.
+    pub valid_since: i64,
+}
+
+/// What the first write under an idempotency key left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentWrite {
+    pub fingerprint: String,
+    /// The cart the write created or changed.
+    pub cart_uuid: String,
+    /// The first answer as gateway JSON; `None` until it is recorded after the commit.
+    pub reply: Option<String>,
+}
+
+/// The outcome of a write under an [`IdempotencyClaim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimedWrite<T> {
+    /// The write happened now.
+    Written(T),
+    /// The key was used before (and has not expired): nothing was written.
+    Repeated(IdempotentWrite),
+}
+
 /// An edit of a cart under its lock: it may change the name, currency, price mode and items, or refuse
 /// with [`CartError::Rejected`], in which case nothing is written.
 pub type CartEdit<'a> = dyn Fn(&mut StoredCart) -> Result<(), CartError> + Send + Sync + 'a;
@@ -169,6 +201,39 @@ pub trait CartRepository: Send + Sync {
         create_missing: Option<&NewCart>,
         edit: &CartEdit<'_>,
     ) -> Result<Option<StoredCart>, CartError>;
+
+    /// [`CartRepository::create_cart`] that also stores `claim` in its transaction, unless the claimed key
+    /// was used before: then nothing is written.
+    async fn create_cart_once(
+        &self,
+        cart: &NewCart,
+        claim: &IdempotencyClaim,
+    ) -> Result<ClaimedWrite<StoredCart>, CartError>;
+
+    /// [`CartRepository::change_cart`] that also stores `claim` in its transaction, unless the claimed key
+    /// was used before: then nothing is written and `edit` does not run.
+    async fn change_cart_once(
+        &self,
+        owner: &CartOwner,
+        locator: &CartLocator,
+        create_missing: Option<&NewCart>,
+        claim: &IdempotencyClaim,
+        edit: &CartEdit<'_>,
+    ) -> Result<ClaimedWrite<Option<StoredCart>>, CartError>;
+
+    /// The unexpired write an owner made under `key`, if any.
+    async fn find_idempotent_write(
+        &self,
+        owner_key: &str,
+        key: &str,
+        valid_since: i64,
+    ) -> Result<Option<IdempotentWrite>, CartError>;
+
+    /// Records the answer to the write made under `key`, for repeats to return.
+    async fn record_idempotent_reply(&self, owner_key: &str, key: &str, reply: &str) -> Result<(), CartError>;
+
+    /// Deletes at most `batch` idempotency keys stored before `cutoff`; returns how many.
+    async fn delete_expired_idempotency_keys(&self, cutoff: DateTime<Utc>, batch: u64) -> Result<u64, CartError>;
 
     /// Deletes the owner's cart; when it was the default, the owner's oldest remaining cart in that
     /// store becomes the default. `false` when there is no such cart of the owner.

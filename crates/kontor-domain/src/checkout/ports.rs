@@ -100,7 +100,8 @@ pub struct NewOrder {
     pub created_at_micros: i64,
 }
 
-/// The owner's key in `sales_order.owner_key`: `c:<reference>` or `g:<anonymous id>`.
+/// The owner as one string, `c:<reference>` or `g:<anonymous id>`: `sales_order.owner_key`, the default
+/// cart's `cart.default_owner_key` and the owner of a cart's idempotency keys.
 pub fn owner_key(owner: &CartOwner) -> String {
     match owner {
         CartOwner::Customer(reference) => format!("c:{reference}"),

@@ -451,6 +451,7 @@ async fn add(
             sku: sku.clone(),
             quantity,
         },
+        idempotency_key: None,
     };
     match state.gateway.execute(GatewayRequest::Cart(command)).await {
         Ok(GatewayReply::Cart(cart)) => {

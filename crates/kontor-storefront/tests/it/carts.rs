@@ -239,4 +239,81 @@ async fn guest_carts_and_the_merge_at_sign_in(backend: Backend) {
     shop.close().await;
 }
 
-on_both_kv_backends!(customer_carts_items_and_totals, guest_carts_and_the_merge_at_sign_in);
+/// `Idempotency-Key` on `POST /carts` and the item POSTs: a retry answers as the first request and
+/// writes nothing; the key on a different request, or a malformed key, is refused.
+async fn retried_cart_writes_with_an_idempotency_key_happen_once(backend: Backend) {
+    let shop = Shop::open_with_backend(backend).await;
+    let guest = [
+        ("x-anonymous-customer-unique-id", "guest-retry"),
+        ("idempotency-key", "0b6f1a52-add-1"),
+    ];
+    let first = shop
+        .post(
+            "/guest-cart-items?include=guest-cart-items",
+            &guest,
+            item("guest-cart-items", "100_blue", json!(1)),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let retry = shop
+        .post(
+            "/guest-cart-items?include=guest-cart-items",
+            &guest,
+            item("guest-cart-items", "100_blue", json!(1)),
+        )
+        .await;
+    assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.body);
+    assert_eq!(retry.body, first.body, "the same answer");
+    assert_eq!(
+        retry.body["included"][0]["attributes"]["quantity"],
+        json!(1),
+        "added once"
+    );
+    let other = shop
+        .post(
+            "/guest-cart-items",
+            &guest,
+            item("guest-cart-items", "100_blue", json!(2)),
+        )
+        .await;
+    assert_eq!(
+        (other.status, other.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "113"),
+        "{}",
+        other.body
+    );
+
+    let token = customer_token(&shop, "erika@example.com", None).await;
+    let create = json!({"data": {"type": "carts", "attributes": {"name": "Weekend", "currency": "EUR", "priceMode": "GROSS_MODE"}}});
+    let keyed = [
+        ("authorization", token.as_str()),
+        ("idempotency-key", "0b6f1a52-create-1"),
+    ];
+    let created = shop.post("/carts", &keyed, create.clone()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let again = shop.post("/carts", &keyed, create.clone()).await;
+    assert_eq!(again.body["data"]["id"], created.body["data"]["id"], "{}", again.body);
+    let carts = shop.get_with("/carts", &[("authorization", token.as_str())]).await;
+    assert_eq!(carts.body["data"].as_array().map(Vec::len), Some(1), "{}", carts.body);
+
+    let too_long = "k".repeat(256);
+    for bad in ["", "two words", too_long.as_str()] {
+        let refused = shop
+            .post(
+                "/carts",
+                &[("authorization", token.as_str()), ("idempotency-key", bad)],
+                create.clone(),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad:?}: {}", refused.body);
+        let detail = refused.body["errors"][0]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("Idempotency-Key"), "{detail}");
+    }
+    shop.close().await;
+}
+
+on_both_kv_backends!(
+    customer_carts_items_and_totals,
+    guest_carts_and_the_merge_at_sign_in,
+    retried_cart_writes_with_an_idempotency_key_happen_once
+);

@@ -280,6 +280,7 @@ impl OrderShop {
                     sku: "200_tent".to_owned(),
                     quantity,
                 },
+                idempotency_key: None,
             })
             .await
             .expect("add to cart");
