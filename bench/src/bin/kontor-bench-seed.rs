@@ -194,6 +194,7 @@ async fn insert_chunk(db: &SqlDatabase, refs: &Refs, first: i64, last: i64) -> a
             currency_id: Set(refs.currency),
             net_amount: Set(Some(1000 + id % 9000)),
             gross_amount: Set(Some(1190 + id % 9000)),
+            volume_prices: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         });

@@ -119,6 +119,17 @@ pub struct Mapping {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PriceProductStorage {
     pub prices: BTreeMap<String, BTreeMap<String, BTreeMap<String, i64>>>,
+    /// currency → price mode → the DEFAULT price's volume prices, ascending by quantity. Absent when there
+    /// are none, so documents without volume prices keep their shape.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volume_prices: BTreeMap<String, BTreeMap<String, Vec<VolumeAmount>>>,
+}
+
+/// A unit amount that applies from `quantity` pieces on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeAmount {
+    pub quantity: u32,
+    pub amount: i64,
 }
 
 pub const GROSS_MODE: &str = "GROSS_MODE";

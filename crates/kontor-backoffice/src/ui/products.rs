@@ -817,6 +817,7 @@ fn price_of_form(
                     currency,
                     net_amount: None,
                     gross_amount: None,
+                    volume_prices: Vec::new(),
                 }),
                 _ => None,
             }

@@ -482,6 +482,8 @@ pub mod price_product {
         pub gross_amount: Option<i64>,
         pub created_at: i64,
         pub updated_at: i64,
+        /// JSON list of `kontor_domain::pricing::VolumePrice`; NULL for none.
+        pub volume_prices: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

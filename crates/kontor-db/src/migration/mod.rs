@@ -15,6 +15,7 @@ mod m20261125_000010_acl_audit;
 mod m20261126_000011_image_keys;
 mod m20261126_000012_outbox_notify;
 mod m20261127_000013_cart_idempotency;
+mod m20261127_000014_volume_prices;
 pub(crate) mod schema;
 
 use sea_orm_migration::prelude::*;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000011_image_keys::Migration),
             Box::new(m20261126_000012_outbox_notify::Migration),
             Box::new(m20261127_000013_cart_idempotency::Migration),
+            Box::new(m20261127_000014_volume_prices::Migration),
         ]
     }
 }

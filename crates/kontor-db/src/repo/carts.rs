@@ -29,13 +29,16 @@ use kontor_domain::cart::{
 };
 use kontor_domain::checkout::owner_key;
 use kontor_domain::gateway::CartOwner;
-use kontor_domain::pricing::PRICE_TYPE_DEFAULT;
+use kontor_domain::pricing::{PRICE_TYPE_DEFAULT, decode_volume_prices};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, SqlErr,
 };
 use std::collections::{HashMap, HashSet};
+
+/// A DEFAULT price in one mode: the base unit amount and the volume prices (from quantity, unit amount).
+type UnitPrice = (i64, Vec<(u32, i64)>);
 
 /// How often a transaction that lost a race (unique violation, deadlock) is retried.
 const MAX_RETRIES: u32 = 3;
@@ -920,8 +923,8 @@ impl SqlDatabase {
         .collect();
 
         // DEFAULT prices in the store and currency: the concrete's own, else the abstract's, per mode.
-        let mut concrete_prices: HashMap<i64, i64> = HashMap::new();
-        let mut abstract_prices: HashMap<i64, i64> = HashMap::new();
+        let mut concrete_prices: HashMap<i64, UnitPrice> = HashMap::new();
+        let mut abstract_prices: HashMap<i64, UnitPrice> = HashMap::new();
         let currency_id = self
             .cached_id("currency", currency_code, || {
                 currency_id_by_code(connection, currency_code)
@@ -944,9 +947,17 @@ impl SqlDatabase {
                 .add(price_product::Column::StoreId.eq(store_id))
                 .add(price_product::Column::CurrencyId.eq(currency_id))
                 .add(price_product::Column::PriceTypeId.eq(default_type));
-            let amount = |row: &price_product::Model| match price_mode {
-                PriceMode::Gross => row.gross_amount,
-                PriceMode::Net => row.net_amount,
+            let gross = price_mode == PriceMode::Gross;
+            // The base amount in the cart's mode, and the volume prices that have an amount in it.
+            let amount = |row: &price_product::Model| {
+                let base = if gross { row.gross_amount } else { row.net_amount };
+                base.map(|base| {
+                    let tiers = decode_volume_prices(row.volume_prices.as_deref())
+                        .iter()
+                        .filter_map(|tier| tier.amount(gross).map(|amount| (tier.quantity, amount)))
+                        .collect::<Vec<_>>();
+                    (base, tiers)
+                })
             };
             for row in rows_in_where::<price_product::Entity, _>(
                 connection,
@@ -1039,8 +1050,8 @@ impl SqlDatabase {
         abstracts: &HashMap<i64, product_abstract::Model>,
         in_store: &HashSet<i64>,
         rates: &HashMap<i64, i32>,
-        concrete_prices: &HashMap<i64, i64>,
-        abstract_prices: &HashMap<i64, i64>,
+        concrete_prices: &HashMap<i64, UnitPrice>,
+        abstract_prices: &HashMap<i64, UnitPrice>,
         stock: &HashMap<i64, (i64, bool)>,
         reserved: &HashMap<String, i64>,
     ) -> HashMap<String, CatalogItem> {
@@ -1055,14 +1066,16 @@ impl SqlDatabase {
                     .unwrap_or(0);
                 let (on_hand, is_never_out_of_stock) = stock.get(&concrete.id).copied().unwrap_or((0, false));
                 let available_quantity = Ord::max(on_hand - reserved.get(&concrete.sku).copied().unwrap_or(0), 0);
+                // A concrete's own price, volume prices included, replaces its abstract's.
+                let price = concrete_prices
+                    .get(&concrete.id)
+                    .or_else(|| abstract_prices.get(&concrete.product_abstract_id));
                 let item = CatalogItem {
                     abstract_sku: product.map(|product| product.sku.clone()).unwrap_or_default(),
                     is_active: concrete.is_active,
                     is_in_store: in_store.contains(&concrete.product_abstract_id),
-                    unit_price: concrete_prices
-                        .get(&concrete.id)
-                        .or_else(|| abstract_prices.get(&concrete.product_abstract_id))
-                        .copied(),
+                    unit_price: price.map(|(base, _)| *base),
+                    volume_prices: price.map(|(_, tiers)| tiers.clone()).unwrap_or_default(),
                     tax_rate: tax_percent(rate),
                     available_quantity,
                     is_never_out_of_stock,

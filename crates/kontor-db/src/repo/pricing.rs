@@ -3,7 +3,7 @@
 //! The owning product is either abstract or concrete, so the row carries a natural key `price_key`
 //! (`a<abstract id>` or `c<concrete id>`, then `:<price type id>:<store id>:<currency id>`) whose unique
 //! index guards against a second price for the same thing; a unique index over the two nullable owner
-//! columns could not, because NULLs never collide.
+//! columns could not, because NULLs never collide. Volume prices live in the row, as JSON.
 
 use super::resource::SqlResource;
 use super::rows_in;
@@ -11,7 +11,7 @@ use super::store::in_id_order;
 use super::{References, fail_on, names_by_id, resolve, starts_with, storage_error, stored};
 use crate::entity::{currency, price_product, price_type, product_abstract, product_concrete, store, store_currency};
 use kontor_core::{CurrencyCode, Sku, StoreName};
-use kontor_domain::pricing::PriceAttributes;
+use kontor_domain::pricing::{PriceAttributes, decode_volume_prices, encode_volume_prices};
 use kontor_domain::{DomainError, FieldError, ListQuery};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
@@ -145,6 +145,7 @@ impl SqlResource for PriceAttributes {
             currency_id: Set(currency_id),
             net_amount: Set(attributes.net_amount),
             gross_amount: Set(attributes.gross_amount),
+            volume_prices: Set(encode_volume_prices(&attributes.volume_prices)),
             created_at: if id.is_some() { NotSet } else { Set(now) },
             updated_at: Set(now),
         };
@@ -216,6 +217,7 @@ impl SqlResource for PriceAttributes {
                     currency: stored(CurrencyCode::parse(currency_code), "currency", currency_code)?,
                     net_amount: row.net_amount,
                     gross_amount: row.gross_amount,
+                    volume_prices: decode_volume_prices(row.volume_prices.as_deref()),
                 })
             },
         )

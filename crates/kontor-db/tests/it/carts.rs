@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 use kontor_core::{Clock, Sku};
 use kontor_db::SqlDatabase;
 use kontor_db::entity::carts::cart_idempotency_key;
-use kontor_db::entity::{product_abstract, product_abstract_store, product_concrete};
+use kontor_db::entity::{price_product, product_abstract, product_abstract_store, product_concrete};
 use kontor_domain::cart::{CartService, DEFAULT_GUEST_CART_LIFETIME, IDEMPOTENCY_KEY_LIFETIME};
 use kontor_domain::gateway::{
     Cart, CartChanges, CartCommand, CartInput, CartOwner, GatewayError, GatewayReply, ItemInput,
 };
-use kontor_domain::pricing::PriceAttributes;
+use kontor_domain::pricing::{PriceAttributes, VolumePrice, encode_volume_prices};
 use kontor_domain::stock::{StockAttributes, WarehouseAttributes};
 use kontor_domain::tax::{TaxRateAttributes, TaxSetAttributes};
 use kontor_testkit::repo_test_suite;
@@ -61,6 +61,7 @@ fn price(
         currency: currency(code),
         net_amount: net,
         gross_amount: gross,
+        volume_prices: Vec::new(),
     }
 }
 
@@ -876,6 +877,53 @@ async fn stale_guest_carts_are_purged(db: SqlDatabase) {
     assert_ne!(again.id, old.id);
 }
 
+async fn volume_prices_price_a_line_by_its_quantity(db: SqlDatabase) {
+    let (service, _, db) = shop(db).await;
+    // 200_a's own price (1999 gross / 1680 net) gets tiers from 5 (both modes) and 10 (gross only).
+    let concrete_id = product_concrete::Entity::find()
+        .filter(product_concrete::Column::Sku.eq("200_a"))
+        .one(db.connection())
+        .await
+        .expect("read")
+        .expect("concrete")
+        .id;
+    let tiers = [
+        VolumePrice {
+            quantity: 10,
+            net_amount: None,
+            gross_amount: Some(1600),
+        },
+        VolumePrice {
+            quantity: 5,
+            net_amount: Some(1500),
+            gross_amount: Some(1785),
+        },
+    ];
+    price_product::Entity::update_many()
+        .col_expr(
+            price_product::Column::VolumePrices,
+            Expr::value(encode_volume_prices(&tiers)),
+        )
+        .filter(price_product::Column::ProductConcreteId.eq(concrete_id))
+        .exec(db.connection())
+        .await
+        .expect("volume prices");
+    let erika = customer("DE--1");
+    let gross = create_cart(&service, &erika, new_cart(None, "EUR", "GROSS_MODE")).await;
+    let unit_price_at = |cart: Cart| (cart.items[0].quantity, cart.items[0].calculations.unit_price);
+    let line = cart_of(add(&service, &erika, Some(&gross.id), "200_a", 4).await);
+    assert_eq!(unit_price_at(line), (4, 1999), "below every tier: the base price");
+    let line = cart_of(update_item(&service, &erika, &gross.id, "200_a", 5).await);
+    assert_eq!(unit_price_at(line), (5, 1785));
+    let line = cart_of(update_item(&service, &erika, &gross.id, "200_a", 12).await);
+    assert_eq!(unit_price_at(line.clone()), (12, 1600));
+    assert_eq!(line.totals.grand_total, 12 * 1600);
+    // In net mode the 10-piece tier has no amount, so 12 pieces cost the 5-piece tier's.
+    let net = create_cart(&service, &erika, new_cart(None, "EUR", "NET_MODE")).await;
+    let line = cart_of(add(&service, &erika, Some(&net.id), "200_a", 12).await);
+    assert_eq!(unit_price_at(line), (12, 1500));
+}
+
 async fn idempotent_writes_happen_once_and_repeat_the_first_answer(db: SqlDatabase) {
     let (service, clock, db) = shop(db).await;
     let erika = customer("DE--1");
@@ -990,6 +1038,7 @@ repo_test_suite!(
     guest_carts_are_single_and_merge_into_the_customer_default_cart,
     concurrent_adds_never_lose_a_quantity,
     stale_guest_carts_are_purged,
+    volume_prices_price_a_line_by_its_quantity,
     idempotent_writes_happen_once_and_repeat_the_first_answer,
     concurrent_repeats_of_one_key_write_once,
 );

@@ -5,7 +5,7 @@ use crate::fixtures::*;
 use kontor_core::{PageRequest, Sku};
 use kontor_db::SqlDatabase;
 use kontor_db::entity::{price_product, price_type, product_abstract, product_concrete};
-use kontor_domain::pricing::PriceAttributes;
+use kontor_domain::pricing::{PriceAttributes, VolumePrice};
 use kontor_domain::store::{CurrencyAttributes, StoreAttributes};
 use kontor_domain::{DomainError, ListQuery, ResourceRepository, Valid};
 use kontor_testkit::repo_test_suite;
@@ -58,6 +58,7 @@ fn abstract_price(abstract_sku: &str, gross: i64) -> PriceAttributes {
         currency: currency("EUR"),
         net_amount: None,
         gross_amount: Some(gross),
+        volume_prices: Vec::new(),
     }
 }
 
@@ -87,11 +88,33 @@ async fn prices_round_trip_with_their_natural_key(db: SqlDatabase) {
         &db,
         PriceAttributes {
             net_amount: Some(8403),
+            // Given in any order, kept ascending by quantity.
+            volume_prices: vec![
+                VolumePrice {
+                    quantity: 10,
+                    net_amount: Some(7500),
+                    gross_amount: Some(8925),
+                },
+                VolumePrice {
+                    quantity: 5,
+                    net_amount: None,
+                    gross_amount: Some(9499),
+                },
+            ],
             ..abstract_price("001", 9999)
         },
     )
     .await;
     assert_eq!(created.attributes.net_amount, Some(8403));
+    assert_eq!(
+        created
+            .attributes
+            .volume_prices
+            .iter()
+            .map(|price| price.quantity)
+            .collect::<Vec<_>>(),
+        [5, 10]
+    );
     let read = ResourceRepository::<PriceAttributes>::get(&db, created.id)
         .await
         .expect("read back");

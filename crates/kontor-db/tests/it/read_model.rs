@@ -248,6 +248,7 @@ async fn outbox_rows_carry_the_foreign_keys_to_route_by(db: SqlDatabase) {
             currency: currency("EUR"),
             net_amount: None,
             gross_amount: Some(999),
+            volume_prices: Vec::new(),
         },
     )
     .await;

@@ -8,7 +8,8 @@
 //!   quantity never exceeds the SKU's availability in the store unless it is never out of stock; lowering
 //!   a quantity is always allowed.
 //! - Nothing about prices is stored: every view is priced with the catalog's current DEFAULT prices in the
-//!   cart's currency and price mode ([`totals`] has the arithmetic). A line whose product can no longer be
+//!   cart's currency and price mode, volume prices applied to each line's quantity ([`totals`] has the
+//!   arithmetic). A line whose product can no longer be
 //!   priced (deactivated, price removed) is shown with zero amounts and counts for nothing until removed.
 //! - Tax country: stores have no country of their own, so a store named with two letters (`DE`, `AT`)
 //!   taxes as that country, any other store as the region of its default locale (`en_US` → `US`). An
@@ -747,7 +748,9 @@ pub fn price_cart(cart: StoredCart, products: &HashMap<String, CatalogItem>) -> 
         .map(|line| {
             let product = products.get(&line.sku);
             let sellable = product.filter(|product| product.is_active && product.is_in_store);
-            let calculations = match sellable.and_then(|product| product.unit_price.map(|price| (product, price))) {
+            let priced =
+                sellable.and_then(|product| product.unit_price_for(line.quantity).map(|price| (product, price)));
+            let calculations = match priced {
                 Some((product, price)) => totals::item_calculations(mode, price, line.quantity, product.tax_rate),
                 None => ItemCalculations::default(),
             };
@@ -918,6 +921,7 @@ mod tests {
             is_active: true,
             is_in_store: true,
             unit_price: price,
+            volume_prices: Vec::new(),
             tax_rate: Decimal::from(19),
             available_quantity: 5,
             is_never_out_of_stock: false,

@@ -266,6 +266,8 @@ pub struct CatalogItem {
     /// The DEFAULT price in the asked currency and mode, minor units: the concrete's own price, else the
     /// abstract's. `None` when neither has one.
     pub unit_price: Option<i64>,
+    /// The volume prices of that same price in the asked mode: (from quantity, unit amount).
+    pub volume_prices: Vec<(u32, i64)>,
     /// Percent (19 for 19 %), from the abstract's tax set for the store's tax country; 0 without one.
     pub tax_rate: Decimal,
     /// Σ stock of the SKU in the active warehouses that deliver to the store, less the units reserved by
@@ -276,6 +278,12 @@ pub struct CatalogItem {
 }
 
 impl CatalogItem {
+    /// The unit price of a line of `quantity` pieces, volume prices applied; `None` without a price.
+    pub fn unit_price_for(&self, quantity: u32) -> Option<i64> {
+        self.unit_price
+            .map(|base| crate::pricing::unit_price_for(base, &self.volume_prices, quantity))
+    }
+
     /// Whether `quantity` pieces can be sold.
     pub fn can_supply(&self, quantity: u64) -> bool {
         self.is_never_out_of_stock || i64::try_from(quantity).is_ok_and(|wanted| wanted <= self.available_quantity)

@@ -430,7 +430,7 @@ impl CheckoutService {
                 ));
                 continue;
             };
-            let Some(unit_price) = product.unit_price else {
+            let Some(unit_price) = product.unit_price_for(line.quantity) else {
                 rejections.push(Rejection::new(
                     code::ORDER_NOT_PLACED,
                     format!("product {} has no price in {}", line.sku, cart.currency),

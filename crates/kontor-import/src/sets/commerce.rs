@@ -15,6 +15,7 @@ use kontor_db::entity::{
     warehouse,
 };
 use kontor_domain::outbox::ChangeKind;
+use kontor_domain::pricing::{VolumePrice, encode_volume_prices};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter, Set,
 };
@@ -41,6 +42,8 @@ pub(crate) struct PriceRow {
     currency_id: i64,
     net: Option<i64>,
     gross: Option<i64>,
+    /// The stored form of the volume prices (`price_product.volume_prices`).
+    volume_prices: Option<String>,
 }
 
 /// `product_price.csv`. An abstract-level price has an empty `concrete_sku`; a concrete-level one
@@ -56,16 +59,46 @@ pub(crate) struct Prices {
     new_types: HashSet<String>,
 }
 
-/// `[{"quantity":5,"net_price":…,"gross_price":…}]`: an array of objects with a positive quantity.
-fn volume_prices_are_valid(raw: &str) -> bool {
-    match serde_json::from_str::<serde_json::Value>(raw) {
-        Ok(serde_json::Value::Array(items)) => items.iter().all(|item| {
-            item.get("quantity")
-                .and_then(serde_json::Value::as_u64)
-                .is_some_and(|quantity| quantity > 0)
-        }),
-        _ => false,
+/// `[{"quantity":5,"net_price":10840,"gross_price":11900}, …]` (Spryker's `price_data.volume_prices`; tiers
+/// in any order, an amount as a number, a digit string or null) → volume prices ascending by quantity.
+/// `None` when it is not such a list, a quantity is below 2 or repeated, an amount is negative, or a tier
+/// has no amount at all.
+fn parse_volume_prices(raw: &str) -> Option<Vec<VolumePrice>> {
+    use serde_json::Value;
+    let amount = |tier: &Value, field: &str| -> Result<Option<i64>, ()> {
+        match tier.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(number)) => number.as_i64().filter(|value| *value >= 0).map(Some).ok_or(()),
+            Some(Value::String(text)) if text.is_empty() => Ok(None),
+            Some(Value::String(text)) => text.parse::<i64>().ok().filter(|value| *value >= 0).map(Some).ok_or(()),
+            Some(_) => Err(()),
+        }
+    };
+    let Ok(Value::Array(tiers)) = serde_json::from_str::<Value>(raw) else {
+        return None;
+    };
+    let mut prices = Vec::with_capacity(tiers.len());
+    for tier in &tiers {
+        let quantity = tier
+            .get("quantity")
+            .and_then(Value::as_u64)
+            .and_then(|quantity| u32::try_from(quantity).ok())
+            .filter(|quantity| *quantity >= 2)?;
+        let (net_amount, gross_amount) = (amount(tier, "net_price").ok()?, amount(tier, "gross_price").ok()?);
+        if net_amount.is_none() && gross_amount.is_none() {
+            return None;
+        }
+        prices.push(VolumePrice {
+            quantity,
+            net_amount,
+            gross_amount,
+        });
     }
+    prices.sort_by_key(|price| price.quantity);
+    if prices.windows(2).any(|pair| pair[0].quantity == pair[1].quantity) {
+        return None;
+    }
+    Some(prices)
 }
 
 impl DataSet for Prices {
@@ -156,14 +189,20 @@ impl DataSet for Prices {
         if net.is_none() && gross.is_none() {
             return Err(RowError::new("value_gross", "value_net and value_gross are both empty"));
         }
-        if let Some(raw) = row.value("price_data.volume_prices")
-            && !volume_prices_are_valid(raw)
-        {
-            warnings.push(RowError::new(
-                "price_data.volume_prices",
-                "not a JSON list of volume prices ([{\"quantity\":5,\"net_price\":…,\"gross_price\":…}]), left empty",
-            ));
-        }
+        let volume_prices = match row.value("price_data.volume_prices") {
+            None => None,
+            Some(raw) => match parse_volume_prices(raw) {
+                Some(prices) => encode_volume_prices(&prices),
+                None => {
+                    warnings.push(RowError::new(
+                        "price_data.volume_prices",
+                        "not a JSON list of volume prices ([{\"quantity\":5,\"net_price\":…,\"gross_price\":…}], \
+                         quantities of at least 2, each once), left empty",
+                    ));
+                    None
+                }
+            },
+        };
         let type_key = self
             .price_types
             .get(type_name)
@@ -190,6 +229,7 @@ impl DataSet for Prices {
             currency_id,
             net,
             gross,
+            volume_prices,
         })
     }
 
@@ -232,13 +272,18 @@ impl DataSet for Prices {
         let mut new_keys = Vec::new();
         for (key, row) in &keyed {
             match stored.get(key) {
-                Some(found) if found.net_amount == row.net && found.gross_amount == row.gross => {
+                Some(found)
+                    if found.net_amount == row.net
+                        && found.gross_amount == row.gross
+                        && found.volume_prices == row.volume_prices =>
+                {
                     batch.count(Outcome::Unchanged);
                 }
                 Some(found) => {
                     let mut model = found.clone().into_active_model();
                     model.net_amount = Set(row.net);
                     model.gross_amount = Set(row.gross);
+                    model.volume_prices = Set(row.volume_prices.clone());
                     model.updated_at = Set(batch.now);
                     model.update(transaction).await?;
                     touch_price(batch, found.id, ChangeKind::Update, row);
@@ -255,6 +300,7 @@ impl DataSet for Prices {
                         currency_id: Set(row.currency_id),
                         net_amount: Set(row.net),
                         gross_amount: Set(row.gross),
+                        volume_prices: Set(row.volume_prices.clone()),
                         created_at: Set(batch.now),
                         updated_at: Set(batch.now),
                         ..Default::default()

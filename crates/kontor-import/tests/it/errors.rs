@@ -3,7 +3,7 @@
 
 use crate::fixtures::*;
 use kontor_db::SqlDatabase;
-use kontor_db::entity::{glossary_key, product_abstract};
+use kontor_db::entity::{glossary_key, price_product, product_abstract};
 use kontor_import::{ImportError, ImportOptions, Importer};
 use kontor_testkit::repo_test_suite;
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -174,24 +174,44 @@ async fn row_errors_name_file_line_and_column(db: SqlDatabase) {
         ]
     );
 
-    // A malformed volume price is a warning; the price itself imports.
+    // A malformed volume price is a warning; the price itself imports, without volume prices: not JSON,
+    // a quantity below 2, a quantity twice, a negative amount, a tier without any amount.
     let volume = write(
         dir.path(),
         "bad/volume_price.csv",
-        "abstract_sku,concrete_sku,price_type,store,currency,value_net,value_gross,price_data.volume_prices\n201,,DEFAULT,DE,EUR,8000,9520,[{quantity:5}\n",
+        "abstract_sku,concrete_sku,price_type,store,currency,value_net,value_gross,price_data.volume_prices\n\
+         201,,DEFAULT,DE,EUR,8000,9520,[{quantity:5}\n\
+         201,,DEFAULT,DE,CHF,8000,9520,\"[{\"\"quantity\"\":1,\"\"gross_price\"\":9000}]\"\n\
+         200,,DEFAULT,AT,EUR,,12900,\"[{\"\"quantity\"\":5,\"\"gross_price\"\":9000},{\"\"quantity\"\":5,\"\"gross_price\"\":8000}]\"\n\
+         201,,DEFAULT,AT,EUR,8000,9520,\"[{\"\"quantity\"\":5,\"\"gross_price\"\":-1}]\"\n\
+         201,,ORIGINAL,AT,EUR,8000,9520,\"[{\"\"quantity\"\":5,\"\"net_price\"\":null}]\"\n",
     );
+    let with_volume_prices = || async {
+        price_product::Entity::find()
+            .all(db.connection())
+            .await
+            .expect("prices")
+            .into_iter()
+            .filter(|price| price.volume_prices.is_some())
+            .count()
+    };
+    let before = with_volume_prices().await;
     let summary = importer(&db)
         .run_file("product-price", &volume)
         .await
         .expect("warning only");
-    assert_eq!(
-        summary.warnings,
-        [format!(
-            "{}:2: price_data.volume_prices: not a JSON list of volume prices ([{{\"quantity\":5,\"net_price\":…,\"gross_price\":…}}]), left empty",
+    let warning = |line: u32| {
+        format!(
+            "{}:{line}: price_data.volume_prices: not a JSON list of volume prices ([{{\"quantity\":5,\"net_price\":…,\"gross_price\":…}}], quantities of at least 2, each once), left empty",
             volume.display()
-        )]
+        )
+    };
+    assert_eq!(summary.warnings, [2, 3, 4, 5, 6].map(warning));
+    assert_eq!(
+        with_volume_prices().await,
+        before,
+        "the malformed volume prices were left empty"
     );
-    assert_eq!(summary.unchanged, 1);
 }
 
 async fn non_utf8_is_rejected_before_any_row(db: SqlDatabase) {

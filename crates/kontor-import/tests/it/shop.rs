@@ -143,10 +143,22 @@ async fn recipe_imports_a_small_shop(db: SqlDatabase) {
         .await
         .expect("prices");
     assert_eq!(prices.len(), 4);
+    let jacket_price = prices
+        .iter()
+        .find(|price| price.product_abstract_id == Some(id) && price.gross_amount == Some(12900))
+        .expect("the jacket's abstract price");
+    assert_eq!(
+        kontor_domain::pricing::decode_volume_prices(jacket_price.volume_prices.as_deref()),
+        [kontor_domain::pricing::VolumePrice {
+            quantity: 5,
+            net_amount: Some(10840),
+            gross_amount: Some(11900)
+        }],
+        "volume prices are kept with their price"
+    );
     assert!(
-        prices
-            .iter()
-            .any(|price| price.product_abstract_id == Some(id) && price.gross_amount == Some(12900))
+        prices.iter().filter(|price| price.volume_prices.is_none()).count() == 3,
+        "prices without volume prices store none"
     );
     assert_eq!(
         stock_product::Entity::find()

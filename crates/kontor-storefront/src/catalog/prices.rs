@@ -2,13 +2,13 @@
 //! `priceMode` parameters every priced resource takes (`storefront-api.md` §4, §8.4).
 //!
 //! Amounts are minor units. In gross mode `grossAmount` is set and `netAmount` is null, and the other way
-//! round in net mode, as Glue does. Volume prices: the SQL `price_product` table has no volume-price
-//! column yet (the importer validates `price_data.volume_prices` but does not keep it), so `volumePrices`
-//! is always an empty list until pricing stores them.
+//! round in net mode, as Glue does. The DEFAULT price carries `volumePrices` (lower unit prices from a
+//! quantity on) in the same mode; they come with the price they belong to, so a concrete product with a
+//! DEFAULT price of its own shows its own volume prices, not the abstract's.
 
 use super::currency::currency_json;
 use crate::context::{RequestContext, query_value};
-use kontor_readmodel::storage::{GROSS_MODE, NET_MODE, PriceProductStorage};
+use kontor_readmodel::storage::{GROSS_MODE, NET_MODE, PriceProductStorage, VolumeAmount};
 use kontor_web::{AppError, ErrorCode};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -109,6 +109,27 @@ pub(crate) fn amounts(
     merged
 }
 
+/// The volume prices of the DEFAULT price shown: `own`'s when it has a DEFAULT price in the request's
+/// currency and mode, else `fallback`'s.
+pub(crate) fn volume_amounts<'a>(
+    own: Option<&'a PriceProductStorage>,
+    fallback: Option<&'a PriceProductStorage>,
+    pricing: &Pricing,
+) -> &'a [VolumeAmount] {
+    let has_default = |document: &PriceProductStorage| {
+        document
+            .prices
+            .get(&pricing.currency)
+            .and_then(|modes| modes.get(pricing.mode))
+            .is_some_and(|types| types.contains_key(DEFAULT_PRICE_TYPE))
+    };
+    own.filter(|document| has_default(document))
+        .or(fallback)
+        .and_then(|document| document.volume_prices.get(&pricing.currency))
+        .and_then(|modes| modes.get(pricing.mode))
+        .map_or(&[], Vec::as_slice)
+}
+
 /// The attributes of a price resource: `price` (DEFAULT) and `prices` (DEFAULT first, then the other
 /// types by name).
 pub(crate) fn price_attributes(
@@ -133,7 +154,18 @@ pub(crate) fn price_attributes(
             entry.insert("grossAmount".to_owned(), gross);
             entry.insert("currency".to_owned(), currency_json(&pricing.currency));
             if price_type == DEFAULT_PRICE_TYPE {
-                entry.insert("volumePrices".to_owned(), json!([]));
+                let volume_prices: Vec<Value> = volume_amounts(own, fallback, pricing)
+                    .iter()
+                    .map(|tier| {
+                        let (net, gross) = if pricing.mode == NET_MODE {
+                            (json!(tier.amount), Value::Null)
+                        } else {
+                            (Value::Null, json!(tier.amount))
+                        };
+                        json!({"quantity": tier.quantity, "netAmount": net, "grossAmount": gross})
+                    })
+                    .collect();
+                entry.insert("volumePrices".to_owned(), Value::Array(volume_prices));
             }
             Value::Object(entry)
         })
@@ -176,6 +208,51 @@ mod tests {
         assert_eq!(attributes["prices"][1]["grossAmount"], 15900);
         assert_eq!(attributes["prices"][1]["netAmount"], Value::Null);
         assert!(attributes["prices"][1].get("volumePrices").is_none());
+    }
+
+    fn with_volume_prices(mut document: PriceProductStorage, mode: &str, tiers: &[(u32, i64)]) -> PriceProductStorage {
+        document.volume_prices.entry("EUR".to_owned()).or_default().insert(
+            mode.to_owned(),
+            tiers
+                .iter()
+                .map(|&(quantity, amount)| VolumeAmount { quantity, amount })
+                .collect(),
+        );
+        document
+    }
+
+    #[test]
+    fn volume_prices_come_with_the_default_price_they_belong_to() {
+        let gross = Pricing {
+            currency: "EUR".to_owned(),
+            mode: GROSS_MODE,
+        };
+        let abstract_level = with_volume_prices(
+            document(&[
+                ("EUR", GROSS_MODE, "DEFAULT", 12900),
+                ("EUR", NET_MODE, "DEFAULT", 10840),
+            ]),
+            GROSS_MODE,
+            &[(5, 11900), (10, 10900)],
+        );
+        let inherited = price_attributes(None, Some(&abstract_level), &gross);
+        assert_eq!(
+            inherited["prices"][0]["volumePrices"],
+            json!([{"quantity": 5, "netAmount": null, "grossAmount": 11900},
+                   {"quantity": 10, "netAmount": null, "grossAmount": 10900}])
+        );
+        // A concrete with its own DEFAULT price has only its own volume prices (here none).
+        let own = document(&[("EUR", GROSS_MODE, "DEFAULT", 9900)]);
+        let overridden = price_attributes(Some(&own), Some(&abstract_level), &gross);
+        assert_eq!(overridden["prices"][0]["volumePrices"], json!([]));
+        // Net mode shows the net tiers, and there are none.
+        let net = Pricing {
+            currency: "EUR".to_owned(),
+            mode: NET_MODE,
+        };
+        let in_net = price_attributes(None, Some(&abstract_level), &net);
+        assert_eq!(in_net["prices"][0]["volumePrices"], json!([]));
+        assert_eq!(in_net["price"], 10840);
     }
 
     #[test]

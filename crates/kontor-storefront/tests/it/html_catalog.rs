@@ -381,6 +381,7 @@ async fn a_product_page_chooses_among_variants(backend: Backend) {
     assert!(page.has("alt=\"Fjell Rain Jacket, picture 1 of 2\""));
     // Nothing chosen yet: the product's price and the form disabled, without a SKU.
     assert!(page.has("€129.00") && page.has("<s class=\"price-original\">€159.00</s>"));
+    assert!(page.has("<li>from 5 pieces: €119.00 each</li>"), "the volume price");
     let form = page.form("/cart/add");
     assert!(form.contains("<fieldset disabled>") && !form.contains("name=\"sku\""));
     assert!(page.has("Please choose a variant first."));
@@ -395,6 +396,7 @@ async fn a_product_page_chooses_among_variants(backend: Backend) {
         "<span class=\"price\">€119.00</span> <span class=\"visually-hidden\">instead of</span><s class=\"price-original\">€159.00</s>"
     ));
     assert!(red.has("<p class=\"availability availability-unavailable\">Out of stock</p>"));
+    assert!(!red.has("volume-prices"), "its own price has no volume prices");
     assert!(
         red.has("src=\"https://img.example/100_red-l.jpg\""),
         "the variant's own picture"

@@ -7,9 +7,10 @@ use crate::SyncError;
 use async_trait::async_trait;
 use kontor_db::SqlDatabase;
 use kontor_db::entity::{product_abstract, product_abstract_store, product_concrete, stock_product};
+use kontor_domain::pricing::{PRICE_TYPE_DEFAULT, decode_volume_prices};
 use kontor_readmodel::key;
 use kontor_readmodel::storage::{
-    AvailabilityStorage, ConcreteAvailability, GROSS_MODE, NET_MODE, PriceProductStorage, projection,
+    AvailabilityStorage, ConcreteAvailability, GROSS_MODE, NET_MODE, PriceProductStorage, VolumeAmount, projection,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::{BTreeMap, HashMap};
@@ -46,7 +47,7 @@ impl Projection for PriceProjection {
         } else {
             snapshot::prices_for(db, ids, &[]).await?
         };
-        // (owner id, store id) → currency → mode → type → amount
+        // (owner id, store id) → currency → mode → type → amount, and the DEFAULT price's volume prices
         let mut documents: BTreeMap<(i64, i64), PriceProductStorage> = BTreeMap::new();
         for price in prices {
             let owner = if self.concrete {
@@ -69,6 +70,31 @@ impl Projection for PriceProjection {
                         .entry(mode.to_owned())
                         .or_default()
                         .insert(price_type.clone(), amount);
+                }
+            }
+            // Only the selling price has volume prices on the storefront (Glue shows them on DEFAULT).
+            if price_type == PRICE_TYPE_DEFAULT {
+                let tiers = decode_volume_prices(price.volume_prices.as_deref());
+                for (mode, gross, has_base) in [
+                    (GROSS_MODE, true, price.gross_amount.is_some()),
+                    (NET_MODE, false, price.net_amount.is_some()),
+                ] {
+                    let amounts: Vec<VolumeAmount> = tiers
+                        .iter()
+                        .filter_map(|tier| {
+                            tier.amount(gross).map(|amount| VolumeAmount {
+                                quantity: tier.quantity,
+                                amount,
+                            })
+                        })
+                        .collect();
+                    if has_base && !amounts.is_empty() {
+                        document
+                            .volume_prices
+                            .entry(currency.clone())
+                            .or_default()
+                            .insert(mode.to_owned(), amounts);
+                    }
                 }
             }
         }

@@ -140,7 +140,8 @@ async fn a_price_change_is_republished_and_a_delete_removes_everything(db: SqlDa
     let id = catalog.abstract_id;
 
     let price: PriceAttributes = serde_json::from_value(
-        json!({"abstractSku": "100", "store": "DE", "currency": "EUR", "grossAmount": 9900, "netAmount": 8319}),
+        json!({"abstractSku": "100", "store": "DE", "currency": "EUR", "grossAmount": 9900, "netAmount": 8319,
+               "volumePrices": [{"quantity": 5, "grossAmount": 9500}, {"quantity": 3, "grossAmount": 9700, "netAmount": 8151}]}),
     )
     .expect("parse");
     ResourceRepository::<PriceAttributes>::update(
@@ -159,6 +160,12 @@ async fn a_price_change_is_republished_and_a_delete_removes_everything(db: SqlDa
         .expect("get")
         .expect("price");
     assert_eq!(document["prices"]["EUR"]["GROSS_MODE"]["DEFAULT"], 9900);
+    assert_eq!(
+        document["volume_prices"]["EUR"],
+        json!({"GROSS_MODE": [{"quantity": 3, "amount": 9700}, {"quantity": 5, "amount": 9500}],
+               "NET_MODE": [{"quantity": 3, "amount": 8151}]}),
+        "the volume prices in each mode that has an amount"
+    );
     let mut request = SearchRequest::new(
         StoreName::parse("DE").expect("store"),
         LocaleName::parse("en_US").expect("locale"),

@@ -11,13 +11,13 @@ use super::PageScope;
 use crate::catalog::availability::concrete_availability;
 use crate::catalog::fetch::KvReader;
 use crate::catalog::images::combined_sets;
-use crate::catalog::prices::{DEFAULT_PRICE_TYPE, ORIGINAL_PRICE_TYPE, amounts};
+use crate::catalog::prices::{DEFAULT_PRICE_TYPE, ORIGINAL_PRICE_TYPE, amounts, volume_amounts};
 use crate::catalog::products::{LoadedAbstract, LoadedConcrete, Wants, abstract_id, attribute_label, fetch_abstracts};
 use crate::state::StorefrontState;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::Response;
-use kontor_readmodel::storage::{PriceProductStorage, ProductImageSetStorage};
+use kontor_readmodel::storage::{PriceProductStorage, ProductImageSetStorage, VolumeAmount};
 use kontor_web::html::{CsrfToken, Session};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -37,6 +37,8 @@ struct ProductPage {
     price: Option<i64>,
     /// ORIGINAL price, only when higher than `price`.
     original: Option<i64>,
+    /// Lower unit prices from a quantity on, of the price shown.
+    volume_prices: Vec<VolumeAmount>,
     available: bool,
     attributes: Vec<AttributeRow>,
     /// One select per super attribute.
@@ -247,10 +249,12 @@ fn product_page(
     let locale = &scope.ctx.locale;
     let action = scope.path().to_owned();
     let (chosen, selected) = choose(loaded, pairs);
-    let (price, original) = match chosen {
-        Some(variant) => shown_prices(variant.prices.as_ref(), loaded.prices.as_ref(), scope),
-        None => shown_prices(loaded.prices.as_ref(), None, scope),
+    let (own_prices, fallback_prices) = match chosen {
+        Some(variant) => (variant.prices.as_ref(), loaded.prices.as_ref()),
+        None => (loaded.prices.as_ref(), None),
     };
+    let (price, original) = shown_prices(own_prices, fallback_prices, scope);
+    let volume_prices = volume_amounts(own_prices, fallback_prices, &scope.pricing).to_vec();
     let variant_available = |variant: &LoadedConcrete| {
         concrete_availability(loaded.availability.as_ref(), &variant.concrete.sku)
             .is_some_and(|availability| availability.is_available)
@@ -339,6 +343,7 @@ fn product_page(
         images,
         price,
         original,
+        volume_prices,
         available,
         attributes,
         selectors,

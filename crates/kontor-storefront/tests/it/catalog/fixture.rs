@@ -352,7 +352,8 @@ async fn write_catalog(db: &SqlDatabase) -> Ids {
         create::<ProductCategoryAttributes>(db, json!({"abstractSku": sku, "categoryKey": category})).await;
     }
     for price in [
-        json!({"abstractSku": "100", "store": "DE", "currency": "EUR", "grossAmount": 12900, "netAmount": 10840}),
+        json!({"abstractSku": "100", "store": "DE", "currency": "EUR", "grossAmount": 12900, "netAmount": 10840,
+               "volumePrices": [{"quantity": 5, "grossAmount": 11900, "netAmount": 10000}]}),
         json!({"abstractSku": "100", "store": "DE", "currency": "EUR", "priceType": "ORIGINAL", "grossAmount": 15900, "netAmount": 13361}),
         json!({"abstractSku": "100", "store": "DE", "currency": "CHF", "grossAmount": 13900, "netAmount": 12870}),
         json!({"concreteSku": "100_red", "store": "DE", "currency": "EUR", "grossAmount": 11900, "netAmount": 10000}),
