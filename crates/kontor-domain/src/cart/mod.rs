@@ -9,8 +9,8 @@
 //!   a quantity is always allowed.
 //! - Nothing about prices is stored: every view is priced with the catalog's current DEFAULT prices in the
 //!   cart's currency and price mode, volume prices applied to each line's quantity ([`totals`] has the
-//!   arithmetic). A line whose product can no longer be
-//!   priced (deactivated, price removed) is shown with zero amounts and counts for nothing until removed.
+//!   arithmetic). A line whose product can no longer be priced (deactivated, price removed) is shown with
+//!   zero amounts and counts for nothing until removed.
 //! - Tax country: stores have no country of their own, so a store named with two letters (`DE`, `AT`)
 //!   taxes as that country, any other store as the region of its default locale (`en_US` → `US`). An
 //!   abstract product without tax set, or without a rate for that country, is taxed at 0 %.
