@@ -2,7 +2,7 @@
 //! `price_data.volume_prices`) as the JSON list of `kontor_domain::pricing::VolumePrice`, ascending by
 //! quantity; NULL for none. They are only ever read with their price, so a column beats a table.
 
-use sea_orm::DbBackend;
+use super::schema::text_column;
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -16,12 +16,7 @@ impl MigrationName for Migration {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let mut column = ColumnDef::new("volume_prices");
-        if manager.get_database_backend() == DbBackend::MySql {
-            column.custom("longtext");
-        } else {
-            column.text();
-        }
+        let mut column = text_column(manager.get_database_backend(), "volume_prices");
         manager
             .alter_table(
                 Table::alter()

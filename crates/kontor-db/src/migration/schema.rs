@@ -55,25 +55,13 @@ impl TableBuilder {
 
     /// Unbounded text: `longtext` on MariaDB (whose `text` stops at 64 KiB), `text` elsewhere.
     pub fn text(mut self, column: &'static str) -> Self {
-        let mut definition = ColumnDef::new(column);
-        if self.backend == DbBackend::MySql {
-            definition.custom("longtext");
-        } else {
-            definition.text();
-        }
-        self.statement.col(definition.not_null());
+        self.statement.col(text_column(self.backend, column).not_null());
         self
     }
 
     /// Nullable unbounded text (JSON documents, lists).
     pub fn text_null(mut self, column: &'static str) -> Self {
-        let mut definition = ColumnDef::new(column);
-        if self.backend == DbBackend::MySql {
-            definition.custom("longtext");
-        } else {
-            definition.text();
-        }
-        self.statement.col(definition.null());
+        self.statement.col(text_column(self.backend, column).null());
         self
     }
 
@@ -178,4 +166,16 @@ impl TableBuilder {
         }
         Ok(())
     }
+}
+
+/// An unbounded text column: `longtext` on MariaDB (whose `text` stops at 64 KiB), `text` elsewhere; also
+/// for columns added to existing tables.
+pub(crate) fn text_column(backend: DbBackend, column: &'static str) -> ColumnDef {
+    let mut definition = ColumnDef::new(column);
+    if backend == DbBackend::MySql {
+        definition.custom("longtext");
+    } else {
+        definition.text();
+    }
+    definition
 }

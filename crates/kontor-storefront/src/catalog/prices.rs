@@ -77,6 +77,15 @@ impl Pricing {
         format!("price-{DEFAULT_PRICE_TYPE}-{}-{}", self.currency, self.mode)
     }
 
+    /// `(netAmount, grossAmount)` of `amount`: the mode's side set, the other null.
+    fn net_and_gross(&self, amount: i64) -> (Value, Value) {
+        if self.mode == NET_MODE {
+            (json!(amount), Value::Null)
+        } else {
+            (Value::Null, json!(amount))
+        }
+    }
+
     /// `grossAmount` or `netAmount`, the attribute the mode fills.
     pub fn amount_attribute(&self) -> &'static str {
         if self.mode == NET_MODE {
@@ -145,11 +154,7 @@ pub(crate) fn price_attributes(
         .map(|(price_type, amount)| {
             let mut entry = Map::new();
             entry.insert("priceTypeName".to_owned(), json!(price_type));
-            let (net, gross) = if pricing.mode == NET_MODE {
-                (json!(amount), Value::Null)
-            } else {
-                (Value::Null, json!(amount))
-            };
+            let (net, gross) = pricing.net_and_gross(*amount);
             entry.insert("netAmount".to_owned(), net);
             entry.insert("grossAmount".to_owned(), gross);
             entry.insert("currency".to_owned(), currency_json(&pricing.currency));
@@ -157,11 +162,7 @@ pub(crate) fn price_attributes(
                 let volume_prices: Vec<Value> = volume_amounts(own, fallback, pricing)
                     .iter()
                     .map(|tier| {
-                        let (net, gross) = if pricing.mode == NET_MODE {
-                            (json!(tier.amount), Value::Null)
-                        } else {
-                            (Value::Null, json!(tier.amount))
-                        };
+                        let (net, gross) = pricing.net_and_gross(tier.amount);
                         json!({"quantity": tier.quantity, "netAmount": net, "grossAmount": gross})
                     })
                     .collect();
