@@ -14,6 +14,7 @@ use kontor_domain::cart::CartService;
 use kontor_domain::checkout::CheckoutService;
 use kontor_domain::customer::CustomerService;
 use kontor_domain::gateway::{BackendGateway, CustomerCommand, GatewayError, GatewayReply, GatewayRequest};
+use kontor_domain::review::ReviewService;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -23,14 +24,21 @@ pub struct LocalGateway {
     customers: CustomerService,
     carts: CartService,
     checkout: CheckoutService,
+    reviews: ReviewService,
 }
 
 impl LocalGateway {
-    pub fn new(customers: CustomerService, carts: CartService, checkout: CheckoutService) -> Self {
+    pub fn new(
+        customers: CustomerService,
+        carts: CartService,
+        checkout: CheckoutService,
+        reviews: ReviewService,
+    ) -> Self {
         Self {
             customers,
             carts,
             checkout,
+            reviews,
         }
     }
 }
@@ -73,6 +81,7 @@ impl BackendGateway for LocalGateway {
             GatewayRequest::Customer(command) => self.customers.execute(command).await,
             GatewayRequest::Cart(command) => self.carts.execute(command).await,
             GatewayRequest::Checkout(command) => self.checkout.execute(command).await,
+            GatewayRequest::Review(command) => self.reviews.execute(command).await,
         }
     }
 }

@@ -90,6 +90,7 @@ fn describe<R: Resource + ToSchema>(paths: &mut Map<String, Value>, schemas: &mu
             "description": match filter {
                 kontor_domain::resource::Filter::Sku => "SKU prefix",
                 kontor_domain::resource::Filter::Name => "case-insensitive substring of the name",
+                kontor_domain::resource::Filter::Status => "exact status",
             }
         }));
     }

@@ -6,6 +6,7 @@ use kontor_domain::catalog::{
 };
 use kontor_domain::glossary::GlossaryKeyAttributes;
 use kontor_domain::pricing::PriceAttributes;
+use kontor_domain::review::ProductReviewAttributes;
 use kontor_domain::stock::{StockAttributes, WarehouseAttributes};
 use kontor_domain::store::{CurrencyAttributes, LocaleAttributes, StoreAttributes};
 use kontor_domain::tax::TaxSetAttributes;
@@ -32,6 +33,7 @@ macro_rules! for_each_admin_resource {
             prices: kontor_domain::pricing::PriceAttributes,
             warehouses: kontor_domain::stock::WarehouseAttributes,
             stocks: kontor_domain::stock::StockAttributes,
+            product_reviews: kontor_domain::review::ProductReviewAttributes,
         }
     };
 }
@@ -51,6 +53,7 @@ pub trait AdminRepository:
     + ResourceRepository<PriceAttributes>
     + ResourceRepository<WarehouseAttributes>
     + ResourceRepository<StockAttributes>
+    + ResourceRepository<ProductReviewAttributes>
     + UserRepository
     + kontor_domain::acl::AclRepository
     + kontor_domain::acl::AuditRepository
@@ -73,6 +76,7 @@ impl<T> AdminRepository for T where
         + ResourceRepository<PriceAttributes>
         + ResourceRepository<WarehouseAttributes>
         + ResourceRepository<StockAttributes>
+        + ResourceRepository<ProductReviewAttributes>
         + UserRepository
         + kontor_domain::acl::AclRepository
         + kontor_domain::acl::AuditRepository

@@ -47,6 +47,7 @@ id_type! {
     WarehouseId;
     StockId;
     ProductImageSetId;
+    ProductReviewId;
     UserId;
     ApiTokenId;
     /// A Back Office role: a named set of permissions.

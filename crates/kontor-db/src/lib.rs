@@ -13,5 +13,6 @@ pub use read_model::{RowOutcome, StorageRow};
 pub use repo::{
     SqlDatabase,
     outbox::{OutboxListener, OutboxReader},
+    popularity::{POPULARITY_OUTBOX, PopularityRefresh},
 };
 pub use sea_orm::{DatabaseConnection, DbBackend, DbErr};

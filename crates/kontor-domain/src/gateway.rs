@@ -31,6 +31,44 @@ pub enum GatewayRequest {
     Customer(CustomerCommand),
     Cart(CartCommand),
     Checkout(CheckoutCommand),
+    Review(ReviewCommand),
+}
+
+/// Product reviews written in the storefront (`abstract-products/{sku}/product-reviews`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewCommand {
+    /// → [`GatewayReply::Review`]: a pending review by the signed-in customer, shown once approved.
+    /// Invalid fields → `901` at `/data/attributes/…`; an unknown SKU → `301`.
+    Submit {
+        customer_reference: String,
+        /// The locale the storefront request was answered in.
+        locale: String,
+        abstract_sku: String,
+        review: ReviewInput,
+    },
+}
+
+/// The attributes of `POST /abstract-products/{sku}/product-reviews`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewInput {
+    pub rating: i64,
+    pub nickname: String,
+    pub summary: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A review as the storefront shows it (Glue's `RestProductReviewsAttributes` plus the id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewView {
+    pub id: String,
+    pub rating: i64,
+    pub nickname: String,
+    pub summary: String,
+    pub description: String,
 }
 
 /// Customer accounts, sign-in and addresses. `customer_reference` always comes from a verified access
@@ -495,6 +533,7 @@ pub enum GatewayReply {
     OrderPlaced(Box<PlacedOrder>),
     Orders(OrderPage),
     Order(Box<Order>),
+    Review(ReviewView),
 }
 
 /// Why a command was not carried out.

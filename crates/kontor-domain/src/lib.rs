@@ -17,6 +17,7 @@ pub mod oms;
 pub mod outbox;
 pub mod pricing;
 pub mod resource;
+pub mod review;
 pub mod stock;
 pub mod store;
 pub mod tax;

@@ -21,6 +21,8 @@ pub enum Filter {
     Sku,
     /// Case-insensitive substring match on the name, in any locale (`filter[name]=kamera`).
     Name,
+    /// Exact moderation status (`filter[status]=pending`).
+    Status,
 }
 
 impl Filter {
@@ -28,6 +30,7 @@ impl Filter {
         match self {
             Filter::Sku => "sku",
             Filter::Name => "name",
+            Filter::Status => "status",
         }
     }
 }
@@ -38,6 +41,7 @@ pub struct ListQuery {
     pub page: PageRequest,
     pub sku: Option<String>,
     pub name: Option<String>,
+    pub status: Option<String>,
 }
 
 pub trait Resource: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'static {
@@ -47,6 +51,8 @@ pub trait Resource: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + S
     const OUTBOX: &'static str;
     /// Filters the list endpoint accepts.
     const FILTERS: &'static [Filter] = &[];
+    /// The values `filter[status]` accepts, for resources filtered by [`Filter::Status`].
+    const STATUSES: &'static [&'static str] = &[];
     /// The typed id of a stored record.
     type Id: Copy + From<i64> + Into<i64> + fmt::Display + Send + Sync + 'static;
 
@@ -150,6 +156,20 @@ impl<R: Resource> ResourceService<R> {
                 "filter[name]",
                 format!("{} cannot be filtered by name", R::TYPE),
             ));
+        }
+        if let Some(status) = &query.status {
+            if !R::FILTERS.contains(&Filter::Status) {
+                return Err(DomainError::field(
+                    "filter[status]",
+                    format!("{} cannot be filtered by status", R::TYPE),
+                ));
+            }
+            if !R::STATUSES.contains(&status.as_str()) {
+                return Err(DomainError::field(
+                    "filter[status]",
+                    format!("must be one of {}", R::STATUSES.join(", ")),
+                ));
+            }
         }
         self.repository.list(query).await
     }

@@ -68,6 +68,8 @@ pub struct GeneratedCatalog {
     pub stock_rows: usize,
     /// Image files under `<out>/images/` (one per abstract), also the rows of `product_image.csv`.
     pub images: usize,
+    /// Rows of `product_review.csv` (about a fifth of the products get 1–3 reviews, most approved).
+    pub reviews: usize,
     /// Every file written, in writing order (images excluded).
     pub files: Vec<PathBuf>,
 }
@@ -1177,6 +1179,7 @@ pub fn generate(spec: &CatalogSpec, out: &Path) -> Result<GeneratedCatalog, Gene
     let stock_rows = stock.finish(&mut files)?;
     let image_count = images.finish(&mut files)?;
     write_checkout_methods(out, &stores, &mut files)?;
+    let review_count = write_reviews(spec, &stores, &locales, out, &mut files)?;
 
     // The recipe, in the importer's dependency order; product-image last, once every product exists.
     let mut recipe = String::from("version: 0\nactions:\n");
@@ -1214,6 +1217,7 @@ pub fn generate(spec: &CatalogSpec, out: &Path) -> Result<GeneratedCatalog, Gene
     action("payment-method", "common/common/payment_method.csv");
     per_store(&mut action, "payment-method-store", "payment_method_store.csv");
     action("product-image", "common/common/product_image.csv");
+    action("product-review", "common/common/product_review.csv");
     let recipe_path = out.join("full_EU.yml");
     let mut recipe_file = create_file(&recipe_path)?;
     recipe_file
@@ -1234,8 +1238,106 @@ pub fn generate(spec: &CatalogSpec, out: &Path) -> Result<GeneratedCatalog, Gene
         prices: price_count,
         stock_rows,
         images: image_count,
+        reviews: review_count,
         files,
     })
+}
+
+/// Review texts by rating (1–5): English summary and text, German summary and text.
+const REVIEW_TEXTS: [(&str, &str, &str, &str); 5] = [
+    (
+        "Disappointing",
+        "It did not last a season. I sent it back.",
+        "Enttäuschend",
+        "Hat keine Saison gehalten. Ich habe es zurückgeschickt.",
+    ),
+    (
+        "Not quite right",
+        "The quality is below what the price promises.",
+        "Nicht ganz überzeugend",
+        "Die Qualität bleibt hinter dem Preis zurück.",
+    ),
+    (
+        "Does the job",
+        "Fine for everyday use, nothing special.",
+        "Erfüllt seinen Zweck",
+        "Für den Alltag in Ordnung, nichts Besonderes.",
+    ),
+    (
+        "Good value",
+        "Well made and it fits as described.",
+        "Gutes Preis-Leistungs-Verhältnis",
+        "Gut verarbeitet und passt wie beschrieben.",
+    ),
+    (
+        "Excellent",
+        "Exactly what I was looking for. I would buy it again.",
+        "Ausgezeichnet",
+        "Genau das, was ich gesucht habe. Würde ich wieder kaufen.",
+    ),
+];
+
+const NICKNAMES: [&str; 8] = ["Maria", "Jonas", "Lena", "Tom", "Sophie", "Felix", "Anna", "Paul"];
+
+/// `product_review.csv`. Its own random stream (derived from the seed), so that adding reviews did
+/// not change any other generated value.
+fn write_reviews(
+    spec: &CatalogSpec,
+    stores: &[Store],
+    locales: &[Locale],
+    out: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<usize, GenerateError> {
+    let mut rng = Rng(spec.seed ^ 0x5245_5649_4557_5321);
+    let mut file = CsvFile::create(
+        out,
+        "common/common/product_review.csv",
+        &header(&[
+            "customer_reference",
+            "abstract_product_sku",
+            "locale_name",
+            "nickname",
+            "summary",
+            "description",
+            "rating",
+            "status",
+        ]),
+    )?;
+    for index in 0..spec.products {
+        if !rng.percent(20) {
+            continue;
+        }
+        let sku = (100_000 + index).to_string();
+        for _ in 0..rng.between(1, 3) {
+            let locale = &locales[rng.below(locales.len())];
+            let store = &stores[rng.below(stores.len())];
+            // Mostly good reviews, as real shops have them.
+            let rating = match rng.below(100) {
+                0..5 => 1,
+                5..12 => 2,
+                12..30 => 3,
+                30..65 => 4,
+                _ => 5,
+            };
+            let (summary_en, text_en, summary_de, text_de) = REVIEW_TEXTS[rating - 1];
+            let status = match rng.below(100) {
+                0..6 => "pending",
+                6..10 => "rejected",
+                _ => "approved",
+            };
+            file.row([
+                format!("{}--{}", store.code, rng.between(1, 500)).as_str(),
+                sku.as_str(),
+                locale.name.as_str(),
+                rng.pick(&NICKNAMES),
+                locale.pick(summary_en, summary_de),
+                locale.pick(text_en, text_de),
+                rating.to_string().as_str(),
+                status,
+            ])?;
+        }
+    }
+    file.finish(files)
 }
 
 #[cfg(test)]

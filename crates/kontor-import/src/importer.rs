@@ -357,6 +357,7 @@ impl Importer {
             DataEntity::PaymentMethod => self.run::<checkout::PaymentMethods>(entity, path, display).await,
             DataEntity::PaymentMethodStore => self.run::<checkout::PaymentMethodStores>(entity, path, display).await,
             DataEntity::Customer => self.run::<customers::Customers>(entity, path, display).await,
+            DataEntity::ProductReview => self.run::<reviews::Reviews>(entity, path, display).await,
         }
     }
 

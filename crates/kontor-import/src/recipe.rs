@@ -35,10 +35,11 @@ pub enum DataEntity {
     PaymentMethod,
     PaymentMethodStore,
     Customer,
+    ProductReview,
 }
 
 impl DataEntity {
-    pub const ALL: [DataEntity; 24] = [
+    pub const ALL: [DataEntity; 25] = [
         Self::Store,
         Self::Currency,
         Self::CurrencyStore,
@@ -63,6 +64,7 @@ impl DataEntity {
         Self::PaymentMethod,
         Self::PaymentMethodStore,
         Self::Customer,
+        Self::ProductReview,
     ];
 
     /// The canonical `data_entity` name.
@@ -92,6 +94,7 @@ impl DataEntity {
             Self::PaymentMethod => "payment-method",
             Self::PaymentMethodStore => "payment-method-store",
             Self::Customer => "customer",
+            Self::ProductReview => "product-review",
         }
     }
 
@@ -131,6 +134,7 @@ impl DataEntity {
             Self::ShipmentPrice => &[Self::Currency, Self::Shipment],
             Self::PaymentMethodStore => &[Self::Store, Self::PaymentMethod],
             Self::Customer => &[Self::LocaleStore],
+            Self::ProductReview => &[Self::ProductAbstract, Self::LocaleStore],
             _ => &[],
         }
     }

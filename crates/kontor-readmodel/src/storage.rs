@@ -16,6 +16,11 @@ pub mod projection {
     pub const PRODUCT_ABSTRACT_IMAGE: &str = "product_abstract_image";
     /// A concrete product's own image sets per locale (Spryker's `product_concrete_image`).
     pub const PRODUCT_CONCRETE_IMAGE: &str = "product_concrete_image";
+    /// An abstract product's average rating and review count over approved reviews (Spryker's
+    /// `product_abstract_review`).
+    pub const PRODUCT_ABSTRACT_REVIEW: &str = "product_abstract_review";
+    /// The approved reviews of an abstract product written in a locale, newest first.
+    pub const PRODUCT_REVIEW: &str = "product_review";
     pub const CATEGORY_TREE: &str = "category_tree";
     pub const CATEGORY_NODE: &str = "category_node";
     pub const URL: &str = "url";
@@ -38,6 +43,8 @@ pub mod projection {
         AVAILABILITY,
         PRODUCT_ABSTRACT_IMAGE,
         PRODUCT_CONCRETE_IMAGE,
+        PRODUCT_ABSTRACT_REVIEW,
+        PRODUCT_REVIEW,
     ];
 
     /// Every projection, KV and search.
@@ -54,8 +61,43 @@ pub mod projection {
         AVAILABILITY,
         PRODUCT_ABSTRACT_IMAGE,
         PRODUCT_CONCRETE_IMAGE,
+        PRODUCT_ABSTRACT_REVIEW,
+        PRODUCT_REVIEW,
         PRODUCT_PAGE,
     ];
+}
+
+/// `product_abstract_review:<abstract id>`: what Glue's `averageRating` and `reviewCount` show, over
+/// approved reviews only; no document when a product has none. camelCase as Spryker stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductAbstractReviewStorage {
+    pub id_product_abstract: i64,
+    /// Rounded to one decimal.
+    pub average_rating: f64,
+    pub review_count: i64,
+}
+
+/// `product_review:<locale>:<abstract id>`: the approved reviews written in the locale, newest first,
+/// at most [`MAX_PUBLISHED_REVIEWS`] of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductReviewStorage {
+    pub id_product_abstract: i64,
+    pub reviews: Vec<ProductReviewEntry>,
+}
+
+/// How many reviews one product's locale document lists; older ones still count in the rating.
+pub const MAX_PUBLISHED_REVIEWS: usize = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductReviewEntry {
+    pub id_product_review: i64,
+    pub rating: i64,
+    pub nickname: String,
+    pub summary: String,
+    pub description: String,
+    /// When it was written, Unix seconds.
+    pub created_at: i64,
 }
 
 /// `product_abstract:<store>:<locale>:<id>`.

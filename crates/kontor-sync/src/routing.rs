@@ -38,17 +38,25 @@ pub fn routes(entry: &OutboxEntry) -> Vec<Route> {
     let own = vec![entry.entity_id];
     let fk = |name: &str| entry.foreign_key_ids(name);
     let routes = match entry.resource.as_str() {
-        "product_abstract" => vec![
-            to(p::PRODUCT_ABSTRACT, own.clone()),
-            to(p::PRODUCT_PAGE, own.clone()),
-            to(p::AVAILABILITY, own.clone()),
-            to(p::PRICE_PRODUCT_ABSTRACT, own.clone()),
-            // Store assignments decide the image documents' locales; a delete cascades to the sets.
-            to(p::PRODUCT_ABSTRACT_IMAGE, own),
-            to(p::PRODUCT_CONCRETE, fk("fk_product_concrete")),
-            to(p::PRODUCT_CONCRETE_IMAGE, fk("fk_product_concrete")),
-            to(p::URL, fk("fk_url")),
-        ],
+        "product_abstract" => {
+            let mut routes = vec![
+                to(p::PRODUCT_ABSTRACT, own.clone()),
+                to(p::PRODUCT_PAGE, own.clone()),
+                to(p::AVAILABILITY, own.clone()),
+                to(p::PRICE_PRODUCT_ABSTRACT, own.clone()),
+                // Store assignments decide the image documents' locales; a delete cascades to the sets.
+                to(p::PRODUCT_ABSTRACT_IMAGE, own.clone()),
+                to(p::PRODUCT_CONCRETE, fk("fk_product_concrete")),
+                to(p::PRODUCT_CONCRETE_IMAGE, fk("fk_product_concrete")),
+                to(p::URL, fk("fk_url")),
+            ];
+            // Reviews cascade with their product; nothing else about a product changes their documents.
+            if entry.event.ends_with(".delete") {
+                routes.push(to(p::PRODUCT_ABSTRACT_REVIEW, own.clone()));
+                routes.push(to(p::PRODUCT_REVIEW, own));
+            }
+            routes
+        }
         "product_concrete" => vec![
             to(p::PRODUCT_CONCRETE, own.clone()),
             to(p::PRICE_PRODUCT_CONCRETE, own.clone()),
@@ -68,6 +76,14 @@ pub fn routes(entry: &OutboxEntry) -> Vec<Route> {
                 to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
             ]
         }
+        // A review moves its product's rating (document and search page) and review list.
+        "product_review" => vec![
+            to(p::PRODUCT_ABSTRACT_REVIEW, fk("fk_product_abstract")),
+            to(p::PRODUCT_REVIEW, fk("fk_product_abstract")),
+            to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
+        ],
+        // The daily recount of units sold changes the product's `popularity` sort key.
+        "product_abstract_popularity" => vec![to(p::PRODUCT_PAGE, fk("fk_product_abstract"))],
         "sales_order" => vec![to(OMS_EVENTS, own)],
         // Reservations of open orders change what is available.
         "oms_product_reservation" => vec![
@@ -157,6 +173,32 @@ mod tests {
             serde_json::json!({"fk_product_concrete": [7]}),
         ));
         assert_eq!(concrete_image, [to(p::PRODUCT_CONCRETE_IMAGE, vec![7])]);
+    }
+
+    #[test]
+    fn reviews_reach_their_product_and_only_a_product_delete_reaches_reviews() {
+        let review = routes(&entry(
+            "product_review",
+            4,
+            serde_json::json!({"fk_product_abstract": [3]}),
+        ));
+        assert_eq!(
+            review,
+            [
+                to(p::PRODUCT_ABSTRACT_REVIEW, vec![3]),
+                to(p::PRODUCT_REVIEW, vec![3]),
+                to(p::PRODUCT_PAGE, vec![3])
+            ]
+        );
+        let reaches_reviews = |event: &str| {
+            let mut product = entry("product_abstract", 3, serde_json::json!({}));
+            product.event = event.to_owned();
+            routes(&product)
+                .iter()
+                .any(|route| route.projection == p::PRODUCT_REVIEW)
+        };
+        assert!(!reaches_reviews("Entity.product_abstract.update"));
+        assert!(reaches_reviews("Entity.product_abstract.delete"));
     }
 
     #[test]

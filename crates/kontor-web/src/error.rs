@@ -66,6 +66,8 @@ pub enum ErrorCode {
     AbstractProductNotFound,
     /// 302: no concrete product with this SKU.
     ConcreteProductNotFound,
+    /// 302 as well (Glue's ProductReviewsRestApi reuses it): no approved review with this id.
+    ProductReviewNotFound,
     /// 311: the path lacks the abstract SKU.
     AbstractSkuMissing,
     /// 312: the path lacks the concrete SKU.
@@ -156,6 +158,7 @@ impl ErrorCode {
             ErrorCode::PriceModeIncorrect => "119",
             ErrorCode::AbstractProductNotFound => "301",
             ErrorCode::ConcreteProductNotFound => "302",
+            ErrorCode::ProductReviewNotFound => "302",
             ErrorCode::AbstractSkuMissing => "311",
             ErrorCode::ConcreteSkuMissing => "312",
             ErrorCode::CurrencyInvalid => "313",
@@ -216,6 +219,7 @@ impl ErrorCode {
         ErrorCode::PriceModeIncorrect,
         ErrorCode::AbstractProductNotFound,
         ErrorCode::ConcreteProductNotFound,
+        ErrorCode::ProductReviewNotFound,
         ErrorCode::AbstractSkuMissing,
         ErrorCode::ConcreteSkuMissing,
         ErrorCode::CurrencyInvalid,
@@ -262,6 +266,7 @@ impl ErrorCode {
             | ErrorCode::CartItemNotFound
             | ErrorCode::AbstractProductNotFound
             | ErrorCode::ConcreteProductNotFound
+            | ErrorCode::ProductReviewNotFound
             | ErrorCode::CustomerNotFound
             | ErrorCode::AddressNotFound
             | ErrorCode::CategoryNodeNotFound

@@ -1,4 +1,5 @@
-//! Query parameters of list endpoints: `page[offset]`, `page[limit]`, `filter[sku]`, `filter[name]`.
+//! Query parameters of list endpoints: `page[offset]`, `page[limit]`, `filter[sku]`, `filter[name]`,
+//! `filter[status]`.
 //! Anything else is rejected by name, so a typo never silently returns the unfiltered list.
 
 use crate::error::{AppError, ErrorCode};
@@ -25,6 +26,7 @@ pub fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, AppError> {
             }
             "filter[sku]" => query.sku = Some(value),
             "filter[name]" => query.name = Some(value),
+            "filter[status]" => query.status = Some(value),
             _ => {
                 return Err(AppError::at_parameter(
                     ErrorCode::InvalidParameter,

@@ -247,11 +247,12 @@ fn local_gateway(settings: &Settings, database: &SqlDatabase) -> anyhow::Result<
         database.clone(),
         database.clone(),
         database.clone(),
-        database,
+        database.clone(),
         crate::oms::order_processes(settings, oms.processes),
     );
+    let reviews = kontor_domain::review::ReviewService::new(database);
     Ok(Arc::new(kontor_backoffice::gateway::LocalGateway::new(
-        customers, carts, checkout,
+        customers, carts, checkout, reviews,
     )))
 }
 
@@ -825,6 +826,23 @@ pub async fn purge_guest_carts(
     Ok(format!(
         "{purged} guest cart(s) untouched for {lifetime_days} day(s) deleted; \
          {expired_keys} expired idempotency key(s) deleted"
+    ))
+}
+
+/// The window of `kontor catalog refresh-popularity` and its daily job.
+pub const POPULARITY_WINDOW_DAYS: u32 = 30;
+
+/// `kontor catalog refresh-popularity` and the `catalog-refresh-popularity` job: recounts the units
+/// ordered per product in the last `days` days; answers with a one-line summary.
+pub async fn refresh_popularity(database: &SqlDatabase, days: u32) -> anyhow::Result<String> {
+    let since = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+    let refresh = database
+        .refresh_popularity(since.timestamp_micros())
+        .await
+        .context("recount the units sold per product")?;
+    Ok(format!(
+        "{} product(s) ordered in the last {days} day(s); {} changed and re-published",
+        refresh.products, refresh.changed
     ))
 }
 

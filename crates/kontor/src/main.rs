@@ -127,6 +127,11 @@ enum Command {
         #[command(subcommand)]
         command: CartsCommand,
     },
+    /// Maintain catalog figures derived from orders.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Inspect the message queues.
     Queue {
         #[command(subcommand)]
@@ -163,6 +168,18 @@ enum CartsCommand {
         /// Delete those untouched for this many days instead of the configured lifetime.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(kontor_config::MAX_GUEST_CART_LIFETIME_DAYS)))]
         older_than_days: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// Recount the units of each product ordered in the last days (the search's `popularity` sort) and
+    /// re-publish the products whose count changed; a daily job does this.
+    RefreshPopularity {
+        /// The window in days.
+        #[arg(long, value_name = "N", default_value_t = commands::POPULARITY_WINDOW_DAYS,
+              value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
     },
 }
 
@@ -400,6 +417,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let days = older_than_days.unwrap_or(settings.backend.guest_cart_lifetime_days);
             let database = commands::connect_current(&settings).await?;
             println!("{}", commands::purge_guest_carts(&database, days).await?);
+            Ok(())
+        }
+        Command::Catalog {
+            command: CatalogCommand::RefreshPopularity { days },
+        } => {
+            let database = commands::connect_current(&settings).await?;
+            println!("{}", commands::refresh_popularity(&database, days).await?);
             Ok(())
         }
         Command::Oms { command } => commands::oms(&settings, command).await,

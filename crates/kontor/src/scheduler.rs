@@ -229,6 +229,16 @@ fn registry(settings: &Settings, database: &SqlDatabase, read_side: ReadSide) ->
         }
     });
 
+    let catalog = database.clone();
+    registry.register_fn("catalog refresh-popularity", move |_context: JobContext| {
+        let catalog = catalog.clone();
+        async move {
+            crate::commands::refresh_popularity(&catalog, crate::commands::POPULARITY_WINDOW_DAYS)
+                .await
+                .map_err(|error| JobError::new(error.to_string()))
+        }
+    });
+
     let settings_for_purge = settings.clone();
     let storage = database.clone();
     registry.register_fn("sync purge-tombstones", move |_context: JobContext| {

@@ -17,6 +17,7 @@ mod multipart;
 pub mod orders;
 pub mod products;
 pub mod queues;
+pub mod reviews;
 pub mod scheduler;
 pub mod users;
 pub mod ws;
@@ -64,6 +65,7 @@ pub fn page_routes() -> GuardedRouter {
         .merge(scheduler::routes())
         .merge(products::routes())
         .merge(categories::routes())
+        .merge(reviews::routes())
         .merge(orders::routes())
         .merge(customers::routes())
         .merge(imports::routes())
@@ -135,6 +137,7 @@ pub const NAVIGATION: &[(&str, &str, Permission)] = &[
     ("/backoffice", "Dashboard", Permission::DashboardRead),
     ("/backoffice/products", "Products", Permission::CatalogRead),
     ("/backoffice/categories", "Categories", Permission::CatalogRead),
+    ("/backoffice/reviews", "Reviews", Permission::CatalogRead),
     ("/backoffice/orders", "Orders", Permission::OrdersRead),
     ("/backoffice/customers", "Customers", Permission::CustomersRead),
     ("/backoffice/imports", "Imports", Permission::ImportsRun),

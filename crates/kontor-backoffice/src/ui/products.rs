@@ -106,7 +106,7 @@ pub(super) async fn all_of<R: Resource>(
         let query = ListQuery {
             page: PageRequest::new(records.len() as u64, PageRequest::MAX_LIMIT),
             sku: sku.map(str::to_owned),
-            name: None,
+            ..ListQuery::default()
         };
         let page = service.list(&query).await?;
         let fetched = page.items.len();
@@ -276,6 +276,7 @@ async fn list(
         page: PageRequest::new(requested.offset(), PAGE_SIZE),
         sku: Some(sku.clone()).filter(|sku| !sku.is_empty()),
         name: Some(name.clone()).filter(|name| !name.is_empty()),
+        ..ListQuery::default()
     };
     let found = match state.abstract_products.list(&list_query).await {
         Ok(found) => found,

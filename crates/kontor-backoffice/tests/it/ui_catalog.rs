@@ -559,10 +559,79 @@ async fn categories_are_shown_as_a_tree_and_renamed(db: SqlDatabase) {
     );
 }
 
+async fn reviews_are_moderated_newest_first(db: SqlDatabase) {
+    let app = UiApp::new(db).await;
+    camera_shop(&app).await;
+    let mut ids = Vec::new();
+    for (sku, summary, status) in [
+        ("100", "Sharp pictures", "pending"),
+        ("200", "Leaky tent", "pending"),
+        ("100", "Battery lasts", "approved"),
+    ] {
+        let review = create(
+            &app.state.product_reviews,
+            json!({"abstractSku": sku, "locale": "en_US", "customerReference": "DE--1", "nickname": "Maria",
+                   "summary": summary, "rating": 4, "status": status}),
+        )
+        .await;
+        ids.push(review.id);
+    }
+    let browser = app.signed_in("catalog@example.com", &["catalog_manager"]).await;
+    let pending = browser.get("/backoffice/reviews").await;
+    assert_status(&pending, StatusCode::OK, "pending reviews");
+    let (newest, older) = (
+        pending.body.find("Leaky tent").expect("listed"),
+        pending.body.find("Sharp pictures").expect("listed"),
+    );
+    assert!(newest < older, "newest first: {}", pending.body);
+    assert!(!pending.shows("Battery lasts"), "approved ones are on their own list");
+    assert!(pending.shows("★★★★☆"), "{}", pending.body);
+    let of_tent = browser.get("/backoffice/reviews?status=pending&sku=2").await;
+    assert!(
+        of_tent.shows("Leaky tent") && !of_tent.shows("Sharp pictures"),
+        "{}",
+        of_tent.body
+    );
+
+    let approved = browser
+        .post(
+            &format!("/backoffice/reviews/{}", ids[0]),
+            &[("action", "approve"), ("back_status", "pending")],
+        )
+        .await;
+    assert_status(&approved, StatusCode::SEE_OTHER, "approving");
+    let stored = app.state.product_reviews.get(ids[0]).await.expect("stored");
+    assert_eq!(stored.attributes.status, kontor_domain::review::ReviewStatus::Approved);
+    let rejected = browser
+        .post(&format!("/backoffice/reviews/{}", ids[1]), &[("action", "reject")])
+        .await;
+    assert_status(&rejected, StatusCode::SEE_OTHER, "rejecting");
+    let deleted = browser
+        .post(&format!("/backoffice/reviews/{}", ids[2]), &[("action", "delete")])
+        .await;
+    assert_status(&deleted, StatusCode::SEE_OTHER, "deleting");
+    assert!(app.state.product_reviews.get(ids[2]).await.is_err(), "deleted");
+    let approved_list = browser.get("/backoffice/reviews?status=approved").await;
+    assert!(approved_list.shows("Sharp pictures") && !approved_list.shows("Battery lasts"));
+    let gone = browser
+        .post("/backoffice/reviews/999999", &[("action", "approve")])
+        .await;
+    assert_status(&gone, StatusCode::NOT_FOUND, "an unknown review");
+
+    let viewer = app.signed_in("viewer@example.com", &["read_only"]).await;
+    let read_only = viewer.get("/backoffice/reviews?status=rejected").await;
+    assert!(read_only.shows("Leaky tent") && !read_only.body.contains(">Approve</button>"));
+    let refused = viewer
+        .post(&format!("/backoffice/reviews/{}", ids[1]), &[("action", "approve")])
+        .await;
+    assert_status(&refused, StatusCode::FORBIDDEN, "approving without catalog.write");
+}
+
 repo_test_suite!(
     products_are_searched_and_shown,
     texts_prices_and_stock_are_saved,
     read_only_users_see_no_edit_buttons,
     images_are_uploaded_to_the_file_store,
     categories_are_shown_as_a_tree_and_renamed,
+    reviews_are_moderated_newest_first,
 );

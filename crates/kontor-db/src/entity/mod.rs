@@ -662,3 +662,49 @@ pub mod outbox {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod product_review {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "product_review")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub product_abstract_id: i64,
+        pub locale_id: i64,
+        pub customer_reference: String,
+        pub nickname: String,
+        pub summary: String,
+        pub description: String,
+        pub rating: i32,
+        /// `pending`, `approved` or `rejected` (`kontor_domain::review::ReviewStatus`).
+        pub status: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod product_abstract_popularity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "product_abstract_popularity")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product_abstract_id: i64,
+        /// Units ordered in the popularity window.
+        pub units_sold: i64,
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

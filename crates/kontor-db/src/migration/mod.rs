@@ -16,6 +16,8 @@ mod m20261126_000011_image_keys;
 mod m20261126_000012_outbox_notify;
 mod m20261127_000013_cart_idempotency;
 mod m20261127_000014_volume_prices;
+mod m20261127_000015_product_reviews;
+mod m20261127_000016_product_popularity;
 pub(crate) mod schema;
 
 use sea_orm_migration::prelude::*;
@@ -51,6 +53,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_outbox_notify::Migration),
             Box::new(m20261127_000013_cart_idempotency::Migration),
             Box::new(m20261127_000014_volume_prices::Migration),
+            Box::new(m20261127_000015_product_reviews::Migration),
+            Box::new(m20261127_000016_product_popularity::Migration),
         ]
     }
 }

@@ -794,6 +794,7 @@ async fn lists_page_and_filter_by_sku_and_name(db: SqlDatabase) {
             sku: Some("0".into()),
             name: Some("variant".into()),
             page: PageRequest::new(0, 2),
+            ..ListQuery::default()
         },
     )
     .await

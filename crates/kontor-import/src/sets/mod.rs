@@ -8,6 +8,7 @@ pub(crate) mod config;
 pub(crate) mod customers;
 pub(crate) mod images;
 pub(crate) mod products;
+pub(crate) mod reviews;
 
 use crate::importer::RowError;
 use crate::reader::{Header, RowView};

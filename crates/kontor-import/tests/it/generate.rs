@@ -87,6 +87,30 @@ fn generate_writes_the_promised_shape() {
     assert_eq!(catalog.leaf_categories, 64);
     assert_eq!(catalog.stock_rows, catalog.concretes * 2);
 
+    // Reviews: about a fifth of the products, 1–3 each, ratings 1–5, mostly approved, every status seen.
+    let reviews = rows(&root.join("common/common/product_review.csv"));
+    assert_eq!(reviews.len(), catalog.reviews);
+    let reviewed: HashSet<&str> = reviews.iter().map(|row| row["abstract_product_sku"].as_str()).collect();
+    assert!(
+        (20..=60).contains(&reviewed.len()),
+        "{} of 200 products reviewed",
+        reviewed.len()
+    );
+    assert!(
+        reviews
+            .iter()
+            .all(|row| matches!(row["rating"].as_str(), "1" | "2" | "3" | "4" | "5"))
+    );
+    for status in ["approved", "pending", "rejected"] {
+        assert!(reviews.iter().any(|row| row["status"] == status), "{status}");
+    }
+    let approved = reviews.iter().filter(|row| row["status"] == "approved").count();
+    assert!(
+        approved * 10 >= reviews.len() * 8,
+        "{approved} of {} approved",
+        reviews.len()
+    );
+
     // 1–5 concretes per abstract, SKUs `<abstract>_<colour>_<size>`, variants differ in colour/size.
     let concretes = rows(&root.join("common/common/product_concrete.csv"));
     assert_eq!(concretes.len(), catalog.concretes);
@@ -260,7 +284,10 @@ fn generate_writes_the_promised_shape() {
             "{step} is in the recipe"
         );
     }
-    assert!(recipe.trim_end().ends_with("source: common/common/product_image.csv"));
+    assert!(recipe.contains("  - data_entity: product-review\n    source: common/common/product_review.csv"));
+    let images = recipe.find("source: common/common/product_image.csv").expect("images");
+    let prices = recipe.find("data_entity: product-price").expect("prices");
+    assert!(images > prices, "images after the products they belong to");
 }
 
 #[test]

@@ -9,4 +9,5 @@ mod fixtures;
 mod generate;
 mod images;
 mod recipe;
+mod reviews;
 mod shop;

@@ -520,6 +520,7 @@ fn builtin_commands() -> JobRegistry {
         "sync purge-tombstones",
         "sync verify",
         "carts purge-guests",
+        "catalog refresh-popularity",
     ] {
         registry.register_fn(command, |_context: JobContext| async move { Ok(String::new()) });
     }
@@ -550,7 +551,8 @@ fn the_shipped_jobs_file_is_valid() {
             "oms-purge-log",
             "sync-purge-tombstones",
             "carts-purge-guests",
-            "sync-verify"
+            "sync-verify",
+            "catalog-refresh-popularity"
         ]
     );
     assert!(jobs.iter().all(|job| job.enabled));

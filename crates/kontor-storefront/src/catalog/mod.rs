@@ -22,6 +22,7 @@ pub(crate) mod fetch;
 pub(crate) mod images;
 pub(crate) mod prices;
 pub(crate) mod products;
+pub(crate) mod reviews;
 pub(crate) mod search;
 mod stores;
 pub(crate) mod urls;
@@ -48,6 +49,11 @@ pub fn routes() -> Router<StorefrontState> {
             "/abstract-products/{sku}/abstract-product-image-sets",
             get(products::abstract_image_sets),
         )
+        .route(
+            "/abstract-products/{sku}/product-reviews",
+            get(reviews::list).post(reviews::submit),
+        )
+        .route("/abstract-products/{sku}/product-reviews/{id}", get(reviews::one))
         .route("/concrete-products", get(products::concrete_sku_missing))
         .route("/concrete-products/", get(products::concrete_sku_missing))
         .route("/concrete-products/{sku}", get(products::concrete_product))

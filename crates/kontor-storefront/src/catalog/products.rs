@@ -15,6 +15,7 @@ use super::categories;
 use super::fetch::{Cacheable, KvReader};
 use super::images::image_set_attributes;
 use super::prices::{Pricing, price_attributes};
+use super::reviews;
 use super::{attribute_glossary_key, humanize, query_of};
 use crate::context::RequestContext;
 use crate::document::{Document, Includes, Resource};
@@ -23,8 +24,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use kontor_readmodel::storage::{
-    AvailabilityStorage, Mapping, PriceProductStorage, ProductAbstractImageStorage, ProductAbstractStorage,
-    ProductConcreteImageStorage, ProductConcreteStorage, ProductImageSetStorage, TranslationStorage, projection,
+    AvailabilityStorage, Mapping, PriceProductStorage, ProductAbstractImageStorage, ProductAbstractReviewStorage,
+    ProductAbstractStorage, ProductConcreteImageStorage, ProductConcreteStorage, ProductImageSetStorage,
+    ProductReviewEntry, ProductReviewStorage, TranslationStorage, projection,
 };
 use kontor_readmodel::{key, mapping_key};
 use kontor_web::{AppError, ErrorCode};
@@ -88,6 +90,24 @@ fn concrete_image_key(ctx: &RequestContext, id: i64) -> Option<String> {
     locale_scoped(ctx, projection::PRODUCT_CONCRETE_IMAGE, id)
 }
 
+/// `product_abstract_review:<id>`: one document per product, whatever the store or locale.
+pub(crate) fn review_summary_key(abstract_id: i64) -> Option<String> {
+    key(
+        projection::PRODUCT_ABSTRACT_REVIEW,
+        None,
+        None,
+        Some(&abstract_id.to_string()),
+    )
+    .ok()
+}
+
+/// Glue's `averageRating` (null without approved reviews) and `reviewCount`.
+fn rating_attributes(reviews: Option<&ProductAbstractReviewStorage>) -> (Option<f64>, i64) {
+    reviews.map_or((None, 0), |reviews| {
+        (Some(reviews.average_rating), reviews.review_count)
+    })
+}
+
 pub(crate) fn translation_key(locale: &str, glossary_key: &str) -> Option<String> {
     key(projection::TRANSLATION, None, Some(locale), Some(glossary_key)).ok()
 }
@@ -136,6 +156,8 @@ pub(crate) struct Wants {
     concrete_availability: bool,
     concrete_images: bool,
     categories: bool,
+    /// The approved reviews in the request's locale (`product-reviews`).
+    reviews: bool,
 }
 
 impl Wants {
@@ -150,6 +172,7 @@ impl Wants {
             concrete_availability: includes.has(CONCRETE_AVAILABILITIES),
             concrete_images: includes.has(CONCRETE_IMAGE_SETS),
             categories: includes.has(CATEGORY_NODES),
+            reviews: includes.has(reviews::PRODUCT_REVIEWS),
         }
     }
 
@@ -165,6 +188,7 @@ impl Wants {
             concrete_availability: true,
             concrete_images: true,
             categories: false,
+            reviews: false,
         }
     }
 
@@ -241,6 +265,10 @@ pub(crate) struct LoadedAbstract {
     pub prices: Option<PriceProductStorage>,
     pub availability: Option<AvailabilityStorage>,
     pub images: Vec<ProductImageSetStorage>,
+    /// Average rating and count of approved reviews; `None` without any.
+    pub reviews: Option<ProductAbstractReviewStorage>,
+    /// The approved reviews in the request's locale, newest first, when `product-reviews` is included.
+    pub review_list: Vec<ProductReviewEntry>,
     /// The active variants, in the attribute map's order.
     pub concretes: Vec<LoadedConcrete>,
 }
@@ -274,6 +302,10 @@ pub(crate) async fn fetch_abstracts(
         if wants.abstract_images || wants.concrete_images {
             reader.want(abstract_image_key(ctx, *id));
         }
+        reader.want(review_summary_key(*id));
+        if wants.reviews {
+            reader.want(reviews::review_list_key(ctx, *id));
+        }
     }
     reader.flush().await?;
     let mut products = Vec::with_capacity(ids.len());
@@ -284,6 +316,11 @@ pub(crate) async fn fetch_abstracts(
         products.push(LoadedAbstract {
             prices: reader.take(abstract_price_key(ctx, *id).as_deref()),
             availability: reader.take(availability_key(ctx, *id).as_deref()),
+            reviews: reader.take(review_summary_key(*id).as_deref()),
+            review_list: reader
+                .take::<ProductReviewStorage>(reviews::review_list_key(ctx, *id).as_deref())
+                .map(|list| list.reviews)
+                .unwrap_or_default(),
             // Peeked, not taken: catalog-search reads the same document for its listing images.
             images: reader
                 .peek::<ProductAbstractImageStorage>(abstract_image_key(ctx, *id).as_deref())
@@ -411,10 +448,11 @@ fn render_abstract(
         .iter()
         .filter_map(|id| sku_of.get(id).copied())
         .collect();
+    let (average_rating, review_count) = rating_attributes(loaded.reviews.as_ref());
     let attributes = json!({
         "sku": sku,
-        "averageRating": null,
-        "reviewCount": 0,
+        "averageRating": average_rating,
+        "reviewCount": review_count,
         "name": product.name,
         "description": product.description,
         "attributes": product.attributes,
@@ -452,6 +490,13 @@ fn render_abstract(
         resource.relate(&images);
         related.push(images);
     }
+    if wants.reviews {
+        for entry in &loaded.review_list {
+            let review = reviews::entry_resource(ctx, sku, entry);
+            resource.relate(&review);
+            related.push(review);
+        }
+    }
     if wants.concretes {
         for variant in &loaded.concretes {
             let view = ConcreteView {
@@ -462,6 +507,7 @@ fn render_abstract(
                 availability: loaded.availability.as_ref(),
                 images: &variant.images,
                 abstract_images: &loaded.images,
+                reviews: loaded.reviews.as_ref(),
             };
             let Rendered {
                 resource: concrete_resource,
@@ -539,7 +585,7 @@ pub(crate) async fn abstract_product(
 }
 
 /// One document of an abstract product by SKU: round trip 1 the mapping, round trip 2 the document.
-async fn abstract_part<T: serde::de::DeserializeOwned>(
+pub(crate) async fn abstract_part<T: serde::de::DeserializeOwned>(
     reader: &mut KvReader<'_>,
     ctx: &RequestContext,
     sku: &str,
@@ -620,6 +666,8 @@ struct ConcreteView<'v> {
     availability: Option<&'v AvailabilityStorage>,
     images: &'v [ProductImageSetStorage],
     abstract_images: &'v [ProductImageSetStorage],
+    /// The abstract product's rating, which its variants show.
+    reviews: Option<&'v ProductAbstractReviewStorage>,
 }
 
 fn concrete_prices_resource(ctx: &RequestContext, view: &ConcreteView<'_>, pricing: &Pricing) -> Resource {
@@ -660,12 +708,13 @@ fn render_concrete(
     view: &ConcreteView<'_>,
 ) -> Rendered {
     let concrete = view.concrete;
+    let (average_rating, review_count) = rating_attributes(view.reviews);
     let attributes = json!({
         "sku": concrete.sku,
         "isDiscontinued": false,
         "discontinuedNote": null,
-        "averageRating": null,
-        "reviewCount": 0,
+        "averageRating": average_rating,
+        "reviewCount": review_count,
         "productAbstractSku": concrete.abstract_sku,
         "name": concrete.name,
         "description": concrete.description,
@@ -706,6 +755,7 @@ struct ConcreteParts {
     availability: Option<AvailabilityStorage>,
     images: Vec<ProductImageSetStorage>,
     abstract_images: Vec<ProductImageSetStorage>,
+    reviews: Option<ProductAbstractReviewStorage>,
 }
 
 impl ConcreteParts {
@@ -718,6 +768,7 @@ impl ConcreteParts {
             availability: self.availability.as_ref(),
             images: &self.images,
             abstract_images: &self.abstract_images,
+            reviews: self.reviews.as_ref(),
         }
     }
 }
@@ -769,6 +820,7 @@ async fn load_concrete(
     }
     if with_labels {
         want_labels(reader, ctx, concrete.attributes.keys());
+        reader.want(review_summary_key(abstract_id));
     }
     reader.flush().await?;
     let product = reader
@@ -783,6 +835,7 @@ async fn load_concrete(
             .take::<ProductAbstractImageStorage>(abstract_image_key(ctx, abstract_id).as_deref())
             .map(|images| images.image_sets)
             .unwrap_or_default(),
+        reviews: reader.take(review_summary_key(abstract_id).as_deref()),
         concrete,
         product,
     })

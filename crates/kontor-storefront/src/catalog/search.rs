@@ -4,15 +4,16 @@
 //!
 //! Parameter rules:
 //! - `q` full text; `category` a node id; `price[min]`/`price[max]` in currency units of the request's
-//!   currency (→ minor units; malformed → 400 `905`); `rating[min]`/`rating[max]` integers.
+//!   currency (→ minor units; malformed → 400 `905`); `rating[min]`/`rating[max]` integers in stars
+//!   (the index holds the average × 100; each bound is widened by 25, as Spryker does).
 //! - Every other parameter not reserved by the API names a value facet (`brand=Fjell`, or `color[]=Blue`
 //!   repeated for several values; values of one facet are OR-ed). A parameter that names no facet of the
 //!   index is ignored (the search runs once more without it), as Glue ignores unconfigured facets.
 //! - Paging: `page[offset]`/`page[limit]`, or Glue's `page` (1-based) and `ipp`; non-integers → 400 `503`.
 //! - Sorts: `name_asc`, `name_desc`, `price_asc`, `price_desc` (on the DEFAULT price of the request's
-//!   currency and mode), `rating` and `popularity` (descending on the `rating`/`popularity` sort keys;
-//!   documents without the key come last in index order, which is what every document does until a
-//!   publisher writes those keys). No or an unknown `sort` → relevance (index order without `q`; the
+//!   currency and mode), `rating` (average of approved reviews) and `popularity` (units ordered in the
+//!   last 30 days, recounted daily), both descending on their sort keys; documents without the key
+//!   come last in index order (no approved review, no recent order). No or an unknown `sort` → relevance (index order without `q`; the
 //!   index keeps no category position), reported as `currentSortParam: null`.
 //!
 //! Facet configuration: Kontor has no `product_search_attribute` table yet, so every value facet is
@@ -97,6 +98,9 @@ fn not_integer(parameter: &str) -> AppError {
         format!("{parameter} must be an integer"),
     )
 }
+
+/// Search documents carry ratings × 100 (Spryker's ProductReviewSearch mapping).
+const RATING_SCALE: i64 = 100;
 
 /// A parsed `catalog-search` request (the HTML listings take the same parameters).
 pub(crate) struct SearchParams {
@@ -242,7 +246,19 @@ impl SearchParams {
             filters.integer_ranges.insert(pricing.search_field(), self.price);
         }
         if self.rating.min.is_some() || self.rating.max.is_some() {
-            filters.integer_ranges.insert("rating".to_owned(), self.rating);
+            // Ratings are indexed × 100 (4.67 → 467); `rating[min]=4` means from 3.75, as Spryker's
+            // ProductRatingValueTransformer widens each bound by a quarter star.
+            let range = IntegerRange {
+                min: self
+                    .rating
+                    .min
+                    .map(|min| min.saturating_mul(RATING_SCALE).saturating_sub(25)),
+                max: self
+                    .rating
+                    .max
+                    .map(|max| max.saturating_mul(RATING_SCALE).saturating_add(25)),
+            };
+            filters.integer_ranges.insert("rating".to_owned(), range);
         }
         let mut request = SearchRequest::new(store, locale)
             .with_sort(self.sort.clone())
@@ -448,21 +464,25 @@ fn value_facets_json(
         .collect()
 }
 
+/// `scale` turns index values into the parameter's unit (1 for prices, [`RATING_SCALE`] for ratings).
 fn range_facet_json(
     result: &SearchResult,
     name: &str,
     label: &str,
     parameter: &str,
     active: IntegerRange,
+    scale: i64,
 ) -> Option<Value> {
     let facet = result.range_facets.iter().find(|facet| facet.name == name)?;
+    let shown = |value: i64| (value as f64 / scale as f64).round() as i64;
+    let (min, max) = (shown(facet.min), shown(facet.max));
     Some(json!({
         "name": name,
         "localizedName": label,
-        "min": facet.min,
-        "max": facet.max,
-        "activeMin": active.min.unwrap_or(facet.min),
-        "activeMax": active.max.unwrap_or(facet.max),
+        "min": min,
+        "max": max,
+        "activeMin": active.min.unwrap_or(min),
+        "activeMax": active.max.unwrap_or(max),
         "docCount": null,
         "config": {"parameterName": parameter, "isMultiValued": false},
     }))
@@ -518,8 +538,22 @@ pub(crate) async fn catalog_search(
     let limit = params.page.limit.max(1);
     let total = usize::try_from(result.total).unwrap_or(usize::MAX);
     let range_facets: Vec<Value> = [
-        range_facet_json(&result, &pricing.search_field(), "Price range", "price", params.price),
-        range_facet_json(&result, "rating", "Product rating", "rating", params.rating),
+        range_facet_json(
+            &result,
+            &pricing.search_field(),
+            "Price range",
+            "price",
+            params.price,
+            1,
+        ),
+        range_facet_json(
+            &result,
+            "rating",
+            "Product rating",
+            "rating",
+            params.rating,
+            RATING_SCALE,
+        ),
     ]
     .into_iter()
     .flatten()

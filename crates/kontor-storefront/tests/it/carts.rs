@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct-horse-battery";
 
-async fn customer_token(shop: &Shop, email: &str, guest: Option<&str>) -> String {
+pub(crate) async fn customer_token(shop: &Shop, email: &str, guest: Option<&str>) -> String {
     let registration = json!({"data": {"type": "customers", "attributes": {
         "salutation": "Ms", "firstName": "Erika", "lastName": "Muster", "email": email,
         "password": PASSWORD, "confirmPassword": PASSWORD, "acceptedTerms": true}}});

@@ -382,6 +382,10 @@ async fn a_product_page_chooses_among_variants(backend: Backend) {
     // Nothing chosen yet: the product's price and the form disabled, without a SKU.
     assert!(page.has("€129.00") && page.has("<s class=\"price-original\">€159.00</s>"));
     assert!(page.has("<li>from 5 pieces: €119.00 each</li>"), "the volume price");
+    assert!(
+        page.has("Rated 4.3 of 5 (3 reviews)"),
+        "the rating of the approved reviews"
+    );
     let form = page.form("/cart/add");
     assert!(form.contains("<fieldset disabled>") && !form.contains("name=\"sku\""));
     assert!(page.has("Please choose a variant first."));

@@ -18,6 +18,7 @@ use kontor_domain::customer::{CustomerService, Mail, MailError, Mailer};
 use kontor_domain::gateway::BackendGateway;
 use kontor_domain::oms::builtin::{BuiltinServices, PaymentProviders};
 use kontor_domain::oms::{OmsEngine, OmsRegistry};
+use kontor_domain::review::ReviewService;
 use kontor_domain::{Record, Resource, ResourceRepository, Valid};
 use kontor_kv::{KvOptions, KvStore};
 use kontor_notify::{BroadcastNotifier, Notification, Notifier, NotifierOptions};
@@ -292,8 +293,15 @@ impl HtmlShop {
         );
         let customers = CustomerService::new(shared.clone(), Arc::new(keys.clone()), mailbox.clone(), 30);
         let carts = CartService::new(shared.clone(), shared.clone());
-        let checkout = CheckoutService::new(shared.clone(), shared.clone(), shared.clone(), shared, processes);
-        let gateway: Arc<dyn BackendGateway> = Arc::new(LocalGateway::new(customers, carts, checkout));
+        let checkout = CheckoutService::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            processes,
+        );
+        let reviews = ReviewService::new(shared);
+        let gateway: Arc<dyn BackendGateway> = Arc::new(LocalGateway::new(customers, carts, checkout, reviews));
 
         let notifier: Arc<dyn Notifier> =
             Arc::new(BroadcastNotifier::new(NotifierOptions::new("", "html-shop-test")).expect("notifier"));

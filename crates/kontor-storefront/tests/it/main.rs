@@ -31,3 +31,4 @@ mod html_catalog;
 mod html_shop;
 mod invalidation;
 mod response_cache;
+mod reviews;

@@ -345,6 +345,33 @@ impl PageTexts {
     }
 }
 
+/// A product's approved rating as Spryker's ProductReviewSearch maps it into the page: the average to two
+/// decimals in the result data, and × 100 as the `rating` integer facet and sort. Products without an
+/// approved review carry none of it (and sort last by rating).
+struct PageRating {
+    average: f64,
+    count: i64,
+}
+
+impl PageRating {
+    fn of(sum: i64, count: i64) -> Option<Self> {
+        (count > 0).then(|| Self {
+            average: (sum as f64 / count as f64 * 100.0).round() / 100.0,
+            count,
+        })
+    }
+
+    fn add_to(&self, data: &mut Value) {
+        let scaled = (self.average * 100.0).round() as i64;
+        data["search-result-data"]["rating"] = json!(self.average);
+        data["search-result-data"]["review_count"] = json!(self.count);
+        data["integer-sort"]["rating"] = json!(scaled);
+        if let Some(facets) = data["integer-facet"].as_array_mut() {
+            facets.push(json!({"facet-name": "rating", "facet-value": [scaled]}));
+        }
+    }
+}
+
 /// The price facet/sort name Spryker uses: `price-DEFAULT-EUR-GROSS_MODE`.
 pub fn price_field(price_type: &str, currency: &str, mode: &str) -> String {
     format!("price-{price_type}-{currency}-{mode}")
@@ -399,8 +426,13 @@ impl Projection for ProductPageProjection {
             .flat_map(|product| product.concretes.iter().map(|concrete| concrete.row.sku.clone()))
             .collect();
         let reserved = snapshot::reservations_for(db, &skus).await?;
+        let ratings = super::reviews::rating_totals(db, ids).await?;
+        let popularity = snapshot::popularity_for(db, ids).await?;
         let mut documents = Vec::new();
         for product in &products {
+            let rating = ratings
+                .get(&product.row.id)
+                .and_then(|&(sum, count)| PageRating::of(sum, count));
             let prices = prices_by_abstract.get(&product.row.id).map_or(&[][..], Vec::as_slice);
             let stock = stock_by_abstract.get(&product.row.id).map_or(&[][..], Vec::as_slice);
             let own_concretes: Vec<i64> = product.concretes.iter().map(|concrete| concrete.row.id).collect();
@@ -486,7 +518,7 @@ impl Projection for ProductPageProjection {
                         })
                         .collect();
                     let add_to_cart_sku = (active.len() == 1).then(|| active[0].row.sku.clone());
-                    let data = json!({
+                    let mut data = json!({
                         "store": store.name,
                         "locale": locale_name,
                         "type": "product_abstract",
@@ -511,6 +543,12 @@ impl Projection for ProductPageProjection {
                         "integer-sort": integer_facets,
                         "category": {"all-parents": all_nodes, "direct-parents": direct_nodes},
                     });
+                    if let Some(rating) = &rating {
+                        rating.add_to(&mut data);
+                    }
+                    if let Some(units) = popularity.get(&product.row.id) {
+                        data["integer-sort"]["popularity"] = json!(units);
+                    }
                     documents.push(Document {
                         key: build_key(
                             projection::PRODUCT_ABSTRACT,

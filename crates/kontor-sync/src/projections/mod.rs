@@ -9,6 +9,7 @@ mod catalog;
 mod category;
 mod images;
 mod prices;
+mod reviews;
 mod shop;
 mod snapshot;
 
@@ -67,6 +68,8 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(prices::AvailabilityProjection),
         Arc::new(images::ProductAbstractImageProjection),
         Arc::new(images::ProductConcreteImageProjection),
+        Arc::new(reviews::ProductAbstractReviewProjection),
+        Arc::new(reviews::ProductReviewProjection),
         Arc::new(catalog::ProductPageProjection),
     ]
 }

@@ -323,6 +323,20 @@ pub async fn reservations_for(db: &SqlDatabase, skus: &[String]) -> Result<HashM
         .collect())
 }
 
+/// Units ordered in the popularity window, by abstract id (products without orders are absent).
+pub async fn popularity_for(db: &SqlDatabase, abstract_ids: &[i64]) -> Result<HashMap<i64, i64>, SyncError> {
+    use kontor_db::entity::product_abstract_popularity;
+    let rows: Vec<product_abstract_popularity::Model> = in_chunks!(abstract_ids, |chunk| {
+        product_abstract_popularity::Entity::find()
+            .filter(product_abstract_popularity::Column::ProductAbstractId.is_in(chunk.iter().copied()))
+            .all(db.connection())
+    });
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.product_abstract_id, row.units_sold))
+        .collect())
+}
+
 /// Category id → (main node id, parent node id) for every category, to compute all-parents.
 pub async fn category_nodes(db: &SqlDatabase) -> Result<Vec<category_node::Model>, SyncError> {
     category_node::Entity::find()

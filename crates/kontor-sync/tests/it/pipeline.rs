@@ -215,6 +215,102 @@ async fn a_price_change_is_republished_and_a_delete_removes_everything(db: SqlDa
     assert_eq!(db.count_storage("product_abstract").await.expect("count"), 0);
 }
 
+/// The search hit of the camera in DE × en_US, as the storefront sorts by rating.
+async fn rated_hits(search: &dyn SearchIndex) -> Vec<kontor_search::SearchHit> {
+    let mut request = SearchRequest::new(
+        StoreName::parse("DE").expect("store"),
+        LocaleName::parse("en_US").expect("locale"),
+    );
+    request.sort = kontor_search::SearchSort::IntegerDesc("rating".to_owned());
+    search.search(request).await.expect("search").hits
+}
+
+async fn approved_reviews_reach_rating_list_and_search_and_leave_with_them(db: SqlDatabase) {
+    use kontor_domain::review::ProductReviewAttributes;
+    let catalog = camera_shop(&db).await;
+    let targets = targets(&db);
+    targets.sync.drain().await.expect("sync");
+    let id = catalog.abstract_id;
+    let review = |rating: i64, locale: &str, status: &str| {
+        json!({"abstractSku": "100", "locale": locale, "customerReference": "DE--1", "nickname": "Maria",
+               "summary": format!("{rating} stars"), "rating": rating, "status": status})
+    };
+    let first = crate::fixtures::create::<ProductReviewAttributes>(&db, review(5, "en_US", "approved")).await;
+    crate::fixtures::create::<ProductReviewAttributes>(&db, review(4, "en_US", "approved")).await;
+    crate::fixtures::create::<ProductReviewAttributes>(&db, review(4, "de_DE", "approved")).await;
+    crate::fixtures::create::<ProductReviewAttributes>(&db, review(1, "en_US", "pending")).await;
+    targets.sync.drain().await.expect("sync");
+
+    let summary = targets
+        .kv
+        .get(&format!("product_abstract_review:{id}"))
+        .await
+        .expect("get")
+        .expect("rating document");
+    assert_eq!(summary["averageRating"], 4.3, "approved only: (5 + 4 + 4) / 3");
+    assert_eq!(summary["reviewCount"], 3);
+    let english = targets
+        .kv
+        .get(&format!("product_review:en_us:{id}"))
+        .await
+        .expect("get")
+        .expect("review list");
+    let summaries: Vec<&str> = english["reviews"]
+        .as_array()
+        .expect("reviews")
+        .iter()
+        .filter_map(|entry| entry["summary"].as_str())
+        .collect();
+    assert_eq!(
+        summaries,
+        ["4 stars", "5 stars"],
+        "this locale's approved reviews, newest first"
+    );
+    let hits = rated_hits(targets.search.as_ref()).await;
+    assert_eq!(hits[0].data.extra["rating"], 4.33);
+    assert_eq!(hits[0].data.extra["review_count"], 3);
+
+    // Rejecting and deleting the reviews takes the documents and the rating away again.
+    let mut rejected: ProductReviewAttributes = serde_json::from_value(review(5, "en_US", "rejected")).expect("parse");
+    rejected.status = kontor_domain::review::ReviewStatus::Rejected;
+    ResourceRepository::<ProductReviewAttributes>::update(
+        &db,
+        first.id,
+        &kontor_domain::Valid::new(rejected).expect("valid"),
+    )
+    .await
+    .expect("reject");
+    targets.sync.drain().await.expect("sync");
+    let summary = targets
+        .kv
+        .get(&format!("product_abstract_review:{id}"))
+        .await
+        .expect("get")
+        .expect("rating document");
+    assert_eq!(
+        (summary["averageRating"].as_f64(), summary["reviewCount"].as_i64()),
+        (Some(4.0), Some(2))
+    );
+    let all = ResourceRepository::<ProductReviewAttributes>::list(&db, &kontor_domain::ListQuery::default())
+        .await
+        .expect("list");
+    for record in all.items {
+        ResourceRepository::<ProductReviewAttributes>::delete(&db, record.id)
+            .await
+            .expect("delete");
+    }
+    targets.sync.drain().await.expect("sync");
+    for key in [
+        format!("product_abstract_review:{id}"),
+        format!("product_review:en_us:{id}"),
+        format!("product_review:de_de:{id}"),
+    ] {
+        assert_eq!(targets.kv.get(&key).await.expect("get"), None, "{key} must be gone");
+    }
+    let hits = rated_hits(targets.search.as_ref()).await;
+    assert!(!hits[0].data.extra.contains_key("rating"), "{:?}", hits[0].data.extra);
+}
+
 async fn a_replayed_older_message_never_makes_data_older(db: SqlDatabase) {
     let catalog = camera_shop(&db).await;
     let targets = targets(&db);
@@ -256,4 +352,5 @@ repo_test_suite!(
     catalog_writes_reach_kv_and_search,
     a_price_change_is_republished_and_a_delete_removes_everything,
     a_replayed_older_message_never_makes_data_older,
+    approved_reviews_reach_rating_list_and_search_and_leave_with_them,
 );

@@ -42,9 +42,15 @@ fn scheduler_runs_jobs_by_hand_and_on_schedule_and_keeps_their_history() {
         "oms-purge-log",
         "sync-verify",
         "carts-purge-guests",
+        "catalog-refresh-popularity",
     ] {
         assert!(jobs.contains(job), "{jobs}");
     }
+    let recount = succeeded(&site.run(&["scheduler", "run-now", "catalog-refresh-popularity"]));
+    assert!(
+        recount.contains("succeeded") && recount.contains("0 product(s) ordered in the last 30 day(s)"),
+        "{recount}"
+    );
     let by_hand = succeeded(&site.run(&["scheduler", "run-now", "oms-clear-locks"]));
     assert!(
         by_hand.contains("succeeded") && by_hand.contains("expired lock(s) deleted"),

@@ -17,7 +17,9 @@ use crate::state::StorefrontState;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::Response;
-use kontor_readmodel::storage::{PriceProductStorage, ProductImageSetStorage, VolumeAmount};
+use kontor_readmodel::storage::{
+    PriceProductStorage, ProductAbstractReviewStorage, ProductImageSetStorage, VolumeAmount,
+};
 use kontor_web::html::{CsrfToken, Session};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -39,6 +41,8 @@ struct ProductPage {
     original: Option<i64>,
     /// Lower unit prices from a quantity on, of the price shown.
     volume_prices: Vec<VolumeAmount>,
+    /// Average and count of approved reviews, when there are any.
+    rating: Option<ProductAbstractReviewStorage>,
     available: bool,
     attributes: Vec<AttributeRow>,
     /// One select per super attribute.
@@ -344,6 +348,7 @@ fn product_page(
         price,
         original,
         volume_prices,
+        rating: loaded.reviews.clone(),
         available,
         attributes,
         selectors,

@@ -14,6 +14,7 @@ use kontor_domain::cart::CartService;
 use kontor_domain::checkout::{CheckoutService, OrderProcesses};
 use kontor_domain::customer::{CustomerService, Mail, MailError, Mailer};
 use kontor_domain::gateway::{BackendGateway, GatewayError, GatewayReply, GatewayRequest};
+use kontor_domain::review::ReviewService;
 use kontor_domain::{Record, Resource, ResourceRepository, Valid};
 use kontor_kv::{ApplyReport, KvError, KvOp, KvOptions, KvStore};
 use kontor_search::{
@@ -153,6 +154,8 @@ pub struct Shop {
 #[derive(Debug, Clone, Default)]
 pub struct Ids {
     pub jacket: i64,
+    /// The newest approved English review of the jacket.
+    pub review: i64,
     pub jackets_node: i64,
     pub outdoor_node: i64,
 }
@@ -371,6 +374,41 @@ async fn write_catalog(db: &SqlDatabase) -> Ids {
     )
     .await;
 
+    // The jacket: three approved reviews (4.3 on average; two English, one German), one pending and
+    // one rejected, neither shown nor counted. The trekking jacket: one approved review.
+    let mut review = 0;
+    for (sku, locale, nickname, summary, rating, status) in [
+        ("100", "en_US", "Maria", "Keeps the rain out", 5, "approved"),
+        ("100", "de_DE", "Jonas", "Hält dicht", 4, "approved"),
+        ("100", "en_US", "Tom", "Runs a size small", 4, "approved"),
+        ("100", "en_US", "Lena", "Never arrived", 1, "pending"),
+        ("100", "en_US", "Spam", "Cheap watches here", 1, "rejected"),
+        ("300", "en_US", "Anna", "Fine for the money", 3, "approved"),
+    ] {
+        let created = create::<kontor_domain::review::ProductReviewAttributes>(
+            db,
+            json!({"abstractSku": sku, "locale": locale, "customerReference": "DE--1", "nickname": nickname,
+                   "summary": summary, "description": format!("{summary}."), "rating": rating, "status": status}),
+        )
+        .await;
+        if nickname == "Tom" {
+            review = created.id.0;
+        }
+    }
+
+    // Units sold recently (what the daily popularity job stores): the tent outsells the jacket; the
+    // trekking jacket has sold nothing.
+    for (product_abstract_id, units_sold) in [(tent.id.0, 12), (jacket.id.0, 3)] {
+        kontor_db::entity::product_abstract_popularity::ActiveModel {
+            product_abstract_id: Set(product_abstract_id),
+            units_sold: Set(units_sold),
+            updated_at: Set(0),
+        }
+        .insert(db.connection())
+        .await
+        .expect("popularity");
+    }
+
     checkout_methods(db).await;
     let img = |name: &str| {
         (
@@ -419,6 +457,7 @@ async fn write_catalog(db: &SqlDatabase) -> Ids {
     let nodes = node_ids(db).await;
     Ids {
         jacket: jacket.id.0,
+        review,
         jackets_node: nodes.iter().find(|(key, _)| key == "jackets").map_or(0, |(_, id)| *id),
         outdoor_node: nodes.iter().find(|(key, _)| key == "outdoor").map_or(0, |(_, id)| *id),
     }
@@ -514,10 +553,15 @@ impl Shop {
                 shared.clone(),
                 shared.clone(),
                 shared.clone(),
-                shared,
+                shared.clone(),
                 order_processes(&db, mailer.clone()),
             );
-            Arc::new(LocalGateway::new(customers, carts, checkout))
+            Arc::new(LocalGateway::new(
+                customers,
+                carts,
+                checkout,
+                ReviewService::new(shared),
+            ))
         } else {
             Arc::new(DownGateway)
         };
@@ -641,6 +685,19 @@ impl Shop {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes)))
         };
         Answer { status, headers, body }
+    }
+
+    /// The backend's database, for writes the Back Office would make.
+    pub fn database(&self) -> &SqlDatabase {
+        &self._database.database
+    }
+
+    /// Publishes and syncs what the backend wrote since (as the worker would).
+    pub async fn republish(&self) {
+        DirectSync::new(self._database.database.clone(), self.kv.clone(), self.search.clone())
+            .drain()
+            .await
+            .expect("publish & sync");
     }
 
     /// KV `get_many` calls since the last reset, and resets the counters.
