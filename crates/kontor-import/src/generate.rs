@@ -1292,16 +1292,7 @@ fn write_reviews(
     let mut file = CsvFile::create(
         out,
         "common/common/product_review.csv",
-        &header(&[
-            "customer_reference",
-            "abstract_product_sku",
-            "locale_name",
-            "nickname",
-            "summary",
-            "description",
-            "rating",
-            "status",
-        ]),
+        &header(crate::sets::reviews::COLUMNS),
     )?;
     for index in 0..spec.products {
         if !rng.percent(20) {

@@ -7,8 +7,7 @@
 //! table only when it is missing, with exactly the read-model layout, so both paths end in the same
 //! schema.
 
-use super::m20261125_000003_read_model::table_name;
-use super::schema::TableBuilder;
+use super::m20261125_000003_read_model::{create_missing_storage_table, table_name};
 use kontor_readmodel::storage::projection;
 use sea_orm_migration::prelude::*;
 
@@ -25,27 +24,8 @@ const IMAGE_PROJECTIONS: [&str; 2] = [projection::PRODUCT_ABSTRACT_IMAGE, projec
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let backend = manager.get_database_backend();
         for projection_name in IMAGE_PROJECTIONS {
-            let table = table_name(projection_name);
-            if manager.has_table(table.as_str()).await? {
-                continue;
-            }
-            // The same columns as every other storage table (see m20261125_000003_read_model).
-            TableBuilder::new(backend, table)
-                .id()
-                .string("key", 512)
-                .big_integer_null("entity_id")
-                .string_null("store", 8)
-                .string_null("locale", 16)
-                .text_null("data")
-                .string("data_hash", 32)
-                .timestamp("source_ts")
-                .timestamps()
-                .unique(&["key"])
-                .index(&["entity_id"])
-                .create(manager)
-                .await?;
+            create_missing_storage_table(manager, projection_name).await?;
         }
         Ok(())
     }

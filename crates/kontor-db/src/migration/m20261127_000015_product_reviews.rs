@@ -9,7 +9,7 @@
 //! The storage tables are created only when missing: a database migrated from scratch already has them
 //! from `m20261125_000003_read_model`, whose `projection::ALL` now lists the review projections.
 
-use super::m20261125_000003_read_model::table_name;
+use super::m20261125_000003_read_model::{create_missing_storage_table, table_name};
 use super::schema::TableBuilder;
 use kontor_readmodel::storage::projection;
 use sea_orm_migration::prelude::*;
@@ -45,25 +45,7 @@ impl MigrationTrait for Migration {
             .create(manager)
             .await?;
         for projection_name in REVIEW_PROJECTIONS {
-            let table = table_name(projection_name);
-            if manager.has_table(table.as_str()).await? {
-                continue;
-            }
-            // The same columns as every other storage table (see m20261125_000003_read_model).
-            TableBuilder::new(backend, table)
-                .id()
-                .string("key", 512)
-                .big_integer_null("entity_id")
-                .string_null("store", 8)
-                .string_null("locale", 16)
-                .text_null("data")
-                .string("data_hash", 32)
-                .timestamp("source_ts")
-                .timestamps()
-                .unique(&["key"])
-                .index(&["entity_id"])
-                .create(manager)
-                .await?;
+            create_missing_storage_table(manager, projection_name).await?;
         }
         Ok(())
     }

@@ -483,6 +483,26 @@ where
     Ok(found)
 }
 
+/// Resolves one name referenced at `pointer`, adding a field error to `errors` when it is unknown.
+pub(crate) async fn resolve_one<E, C>(
+    connection: &C,
+    name_column: E::Column,
+    id_column: E::Column,
+    pointer: &str,
+    name: &str,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<i64>, DomainError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut references = References::default();
+    references.add(pointer, name);
+    let found = resolve::<E, C>(connection, name_column, id_column, &references, what, errors).await?;
+    Ok(found.get(name).copied())
+}
+
 /// Fails with every collected field error, if there are any.
 pub(crate) fn fail_on(errors: Vec<FieldError>) -> Result<(), DomainError> {
     if errors.is_empty() {

@@ -8,7 +8,7 @@
 use super::resource::SqlResource;
 use super::rows_in;
 use super::store::in_id_order;
-use super::{References, fail_on, names_by_id, resolve, starts_with, storage_error, stored};
+use super::{fail_on, names_by_id, resolve_one, starts_with, storage_error, stored};
 use crate::entity::{currency, price_product, price_type, product_abstract, product_concrete, store, store_currency};
 use kontor_core::{CurrencyCode, Sku, StoreName};
 use kontor_domain::pricing::{PriceAttributes, decode_volume_prices, encode_volume_prices};
@@ -49,41 +49,36 @@ impl SqlResource for PriceAttributes {
     ) -> Result<i64, DomainError> {
         let mut errors = Vec::new();
         let owner = resolve_owner(transaction, attributes, &mut errors).await?;
-        let mut type_refs = References::default();
-        type_refs.add("/priceType", attributes.price_type.as_str());
-        let type_ids = resolve::<price_type::Entity, _>(
+        let price_type_id = resolve_one::<price_type::Entity, _>(
             transaction,
             price_type::Column::Name,
             price_type::Column::Id,
-            &type_refs,
+            "/priceType",
+            attributes.price_type.as_str(),
             "price type",
             &mut errors,
         )
         .await?;
-        let mut store_refs = References::default();
-        store_refs.add("/store", attributes.store.as_str());
-        let store_ids = resolve::<store::Entity, _>(
+        let store_id = resolve_one::<store::Entity, _>(
             transaction,
             store::Column::Name,
             store::Column::Id,
-            &store_refs,
+            "/store",
+            attributes.store.as_str(),
             "store",
             &mut errors,
         )
         .await?;
-        let mut currency_refs = References::default();
-        currency_refs.add("/currency", attributes.currency.as_str());
-        let currency_ids = resolve::<currency::Entity, _>(
+        let currency_id = resolve_one::<currency::Entity, _>(
             transaction,
             currency::Column::Code,
             currency::Column::Id,
-            &currency_refs,
+            "/currency",
+            attributes.currency.as_str(),
             "currency",
             &mut errors,
         )
         .await?;
-        let store_id = store_ids.get(attributes.store.as_str()).copied();
-        let currency_id = currency_ids.get(attributes.currency.as_str()).copied();
         // A known currency is still wrong when the store does not sell in it.
         if let (Some(store_id), Some(currency_id)) = (store_id, currency_id) {
             let sold = store_currency::Entity::find()
@@ -100,12 +95,9 @@ impl SqlResource for PriceAttributes {
             }
         }
         fail_on(errors)?;
-        let (Some(owner), Some(&price_type_id), Some(store_id), Some(currency_id)) = (
-            owner,
-            type_ids.get(attributes.price_type.as_str()),
-            store_id,
-            currency_id,
-        ) else {
+        let (Some(owner), Some(price_type_id), Some(store_id), Some(currency_id)) =
+            (owner, price_type_id, store_id, currency_id)
+        else {
             // Every missing reference has been reported above; this is only reached if the
             // validation let a price through without a SKU.
             return Err(DomainError::field(
@@ -260,32 +252,30 @@ async fn resolve_owner(
     errors: &mut Vec<FieldError>,
 ) -> Result<Option<Owner>, DomainError> {
     if let Some(sku) = &attributes.abstract_sku {
-        let mut refs = References::default();
-        refs.add("/abstractSku", sku.as_str());
-        let ids = resolve::<product_abstract::Entity, _>(
+        let id = resolve_one::<product_abstract::Entity, _>(
             transaction,
             product_abstract::Column::Sku,
             product_abstract::Column::Id,
-            &refs,
+            "/abstractSku",
+            sku.as_str(),
             "abstract product",
             errors,
         )
         .await?;
-        return Ok(ids.get(sku.as_str()).copied().map(Owner::Abstract));
+        return Ok(id.map(Owner::Abstract));
     }
     if let Some(sku) = &attributes.concrete_sku {
-        let mut refs = References::default();
-        refs.add("/concreteSku", sku.as_str());
-        let ids = resolve::<product_concrete::Entity, _>(
+        let id = resolve_one::<product_concrete::Entity, _>(
             transaction,
             product_concrete::Column::Sku,
             product_concrete::Column::Id,
-            &refs,
+            "/concreteSku",
+            sku.as_str(),
             "concrete product",
             errors,
         )
         .await?;
-        return Ok(ids.get(sku.as_str()).copied().map(Owner::Concrete));
+        return Ok(id.map(Owner::Concrete));
     }
     Ok(None)
 }

@@ -6,7 +6,7 @@
 use super::resource::{ForeignKeys, SqlResource};
 use super::rows_in;
 use super::store::in_id_order;
-use super::{References, fail_on, names_by_id, resolve, starts_with, storage_error, stored};
+use super::{fail_on, names_by_id, resolve_one, starts_with, storage_error, stored};
 use crate::entity::{locale, product_abstract, product_review};
 use kontor_core::{LocaleName, Sku};
 use kontor_domain::review::{ProductReviewAttributes, ReviewStatus};
@@ -31,33 +31,28 @@ impl SqlResource for ProductReviewAttributes {
         now: i64,
     ) -> Result<i64, DomainError> {
         let mut errors = Vec::new();
-        let mut product_refs = References::default();
-        product_refs.add("/abstractSku", attributes.abstract_sku.as_str());
-        let product_ids = resolve::<product_abstract::Entity, _>(
+        let product_abstract_id = resolve_one::<product_abstract::Entity, _>(
             transaction,
             product_abstract::Column::Sku,
             product_abstract::Column::Id,
-            &product_refs,
+            "/abstractSku",
+            attributes.abstract_sku.as_str(),
             "abstract product",
             &mut errors,
         )
         .await?;
-        let mut locale_refs = References::default();
-        locale_refs.add("/locale", attributes.locale.as_str());
-        let locale_ids = resolve::<locale::Entity, _>(
+        let locale_id = resolve_one::<locale::Entity, _>(
             transaction,
             locale::Column::Name,
             locale::Column::Id,
-            &locale_refs,
+            "/locale",
+            attributes.locale.as_str(),
             "locale",
             &mut errors,
         )
         .await?;
         fail_on(errors)?;
-        let (Some(&product_abstract_id), Some(&locale_id)) = (
-            product_ids.get(attributes.abstract_sku.as_str()),
-            locale_ids.get(attributes.locale.as_str()),
-        ) else {
+        let (Some(product_abstract_id), Some(locale_id)) = (product_abstract_id, locale_id) else {
             return Err(DomainError::field("/abstractSku", "the product or locale vanished"));
         };
         let row = product_review::ActiveModel {

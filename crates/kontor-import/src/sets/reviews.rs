@@ -23,7 +23,8 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 use std::collections::{HashMap, HashSet};
 
-const USED: &[&str] = &[
+/// The columns of `product_review.csv`, in Spryker's order (the generator writes them so).
+pub(crate) const COLUMNS: &[&str] = &[
     "customer_reference",
     "abstract_product_sku",
     "locale_name",
@@ -96,7 +97,7 @@ impl DataSet for Reviews {
     const GROWS: &'static [&'static str] = &["product_review"];
 
     fn column_kind(column: &str) -> ColumnKind {
-        if USED.contains(&column) {
+        if COLUMNS.contains(&column) {
             ColumnKind::Used
         } else {
             ColumnKind::Unknown

@@ -66,7 +66,7 @@ fn bearer(token: &str) -> (&'static str, String) {
     ("authorization", format!("Bearer {token}"))
 }
 
-fn pointers(answer: &Answer) -> Vec<String> {
+pub(crate) fn pointers(answer: &Answer) -> Vec<String> {
     answer.body["errors"]
         .as_array()
         .map(|errors| {

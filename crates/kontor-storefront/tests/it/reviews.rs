@@ -1,6 +1,7 @@
 //! `product-reviews` over HTTP against the real backend (SQLite) behind the in-process gateway: what a
 //! customer submits is pending until approved, then listed and counted; every refusal has its code.
 
+use crate::accounts::pointers;
 use crate::carts::customer_token;
 use crate::catalog::fixture::{Backend, Shop};
 use crate::catalog::kv_backends;
@@ -11,18 +12,6 @@ use serde_json::{Value, json};
 
 fn review(attributes: Value) -> Value {
     json!({"data": {"type": "product-reviews", "attributes": attributes}})
-}
-
-fn pointers(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|error| error["source"]["pointer"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 async fn summaries(shop: &Shop, path: &str) -> Vec<String> {
@@ -135,7 +124,7 @@ async fn bad_reviews_are_refused_with_their_codes(backend: Backend) {
     let types = post("100", json!({"rating": 4.5, "summary": 3, "colour": "red"})).await;
     assert_eq!((types.status, types.code()), (StatusCode::UNPROCESSABLE_ENTITY, "901"));
     assert_eq!(
-        pointers(&types.body),
+        pointers(&types),
         [
             "/data/attributes/colour",
             "/data/attributes/rating",
@@ -146,7 +135,7 @@ async fn bad_reviews_are_refused_with_their_codes(backend: Backend) {
     let rules = post("100", json!({"rating": 6, "nickname": " ", "summary": "x".repeat(256)})).await;
     assert_eq!((rules.status, rules.code()), (StatusCode::UNPROCESSABLE_ENTITY, "901"));
     assert_eq!(
-        pointers(&rules.body),
+        pointers(&rules),
         [
             "/data/attributes/nickname",
             "/data/attributes/summary",

@@ -27,11 +27,16 @@ fn targets(db: &SqlDatabase) -> Targets {
     }
 }
 
-async fn search_names(search: &dyn SearchIndex, locale: &str, query: &str) -> Vec<String> {
-    let mut request = SearchRequest::new(
+/// A search of store DE in `locale`.
+fn de_request(locale: &str) -> SearchRequest {
+    SearchRequest::new(
         StoreName::parse("DE").expect("store"),
         LocaleName::parse(locale).expect("locale"),
-    );
+    )
+}
+
+async fn search_names(search: &dyn SearchIndex, locale: &str, query: &str) -> Vec<String> {
+    let mut request = de_request(locale);
     request.query = Some(query.to_owned());
     let result = search.search(request).await.expect("search");
     result.hits.into_iter().map(|hit| hit.data.abstract_name).collect()
@@ -166,10 +171,7 @@ async fn a_price_change_is_republished_and_a_delete_removes_everything(db: SqlDa
                "NET_MODE": [{"quantity": 3, "amount": 8151}]}),
         "the volume prices in each mode that has an amount"
     );
-    let mut request = SearchRequest::new(
-        StoreName::parse("DE").expect("store"),
-        LocaleName::parse("en_US").expect("locale"),
-    );
+    let mut request = de_request("en_US");
     request.query = Some("camera".to_owned());
     let hits = targets.search.search(request).await.expect("search").hits;
     let prices = hits[0].data.prices.clone().unwrap_or_default();
@@ -215,12 +217,17 @@ async fn a_price_change_is_republished_and_a_delete_removes_everything(db: SqlDa
     assert_eq!(db.count_storage("product_abstract").await.expect("count"), 0);
 }
 
+/// A KV document that must exist.
+async fn stored_document(kv: &dyn KvStore, key: &str) -> serde_json::Value {
+    kv.get(key)
+        .await
+        .expect("get")
+        .unwrap_or_else(|| panic!("{key} is missing"))
+}
+
 /// The search hit of the camera in DE × en_US, as the storefront sorts by rating.
 async fn rated_hits(search: &dyn SearchIndex) -> Vec<kontor_search::SearchHit> {
-    let mut request = SearchRequest::new(
-        StoreName::parse("DE").expect("store"),
-        LocaleName::parse("en_US").expect("locale"),
-    );
+    let mut request = de_request("en_US");
     request.sort = kontor_search::SearchSort::IntegerDesc("rating".to_owned());
     search.search(request).await.expect("search").hits
 }
@@ -241,20 +248,10 @@ async fn approved_reviews_reach_rating_list_and_search_and_leave_with_them(db: S
     crate::fixtures::create::<ProductReviewAttributes>(&db, review(1, "en_US", "pending")).await;
     targets.sync.drain().await.expect("sync");
 
-    let summary = targets
-        .kv
-        .get(&format!("product_abstract_review:{id}"))
-        .await
-        .expect("get")
-        .expect("rating document");
+    let summary = stored_document(targets.kv.as_ref(), &format!("product_abstract_review:{id}")).await;
     assert_eq!(summary["averageRating"], 4.3, "approved only: (5 + 4 + 4) / 3");
     assert_eq!(summary["reviewCount"], 3);
-    let english = targets
-        .kv
-        .get(&format!("product_review:en_us:{id}"))
-        .await
-        .expect("get")
-        .expect("review list");
+    let english = stored_document(targets.kv.as_ref(), &format!("product_review:en_us:{id}")).await;
     let summaries: Vec<&str> = english["reviews"]
         .as_array()
         .expect("reviews")
@@ -271,8 +268,7 @@ async fn approved_reviews_reach_rating_list_and_search_and_leave_with_them(db: S
     assert_eq!(hits[0].data.extra["review_count"], 3);
 
     // Rejecting and deleting the reviews takes the documents and the rating away again.
-    let mut rejected: ProductReviewAttributes = serde_json::from_value(review(5, "en_US", "rejected")).expect("parse");
-    rejected.status = kontor_domain::review::ReviewStatus::Rejected;
+    let rejected: ProductReviewAttributes = serde_json::from_value(review(5, "en_US", "rejected")).expect("parse");
     ResourceRepository::<ProductReviewAttributes>::update(
         &db,
         first.id,
@@ -281,12 +277,7 @@ async fn approved_reviews_reach_rating_list_and_search_and_leave_with_them(db: S
     .await
     .expect("reject");
     targets.sync.drain().await.expect("sync");
-    let summary = targets
-        .kv
-        .get(&format!("product_abstract_review:{id}"))
-        .await
-        .expect("get")
-        .expect("rating document");
+    let summary = stored_document(targets.kv.as_ref(), &format!("product_abstract_review:{id}")).await;
     assert_eq!(
         (summary["averageRating"].as_f64(), summary["reviewCount"].as_i64()),
         (Some(4.0), Some(2))
