@@ -66,19 +66,23 @@ async fn list(
     let pager = Pager::new(requested.number, PAGE_SIZE, total);
     let end = total.saturating_sub(pager.offset());
     let start = end.saturating_sub(PAGE_SIZE);
-    let page = match state
-        .product_reviews
-        .list(&ListQuery {
-            page: PageRequest::new(start, (end - start).max(1)),
-            ..filter
-        })
-        .await
-    {
-        Ok(page) => page,
-        Err(error) => return storage_error(error),
+    // A page past the end shows nothing (not the oldest review).
+    let records = if end == 0 {
+        Vec::new()
+    } else {
+        match state
+            .product_reviews
+            .list(&ListQuery {
+                page: PageRequest::new(start, end - start),
+                ..filter
+            })
+            .await
+        {
+            Ok(page) => page.items,
+            Err(error) => return storage_error(error),
+        }
     };
-    let rows: Vec<serde_json::Value> = page
-        .items
+    let rows: Vec<serde_json::Value> = records
         .iter()
         .rev()
         .map(|record| {

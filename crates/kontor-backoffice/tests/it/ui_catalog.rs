@@ -586,6 +586,12 @@ async fn reviews_are_moderated_newest_first(db: SqlDatabase) {
     assert!(newest < older, "newest first: {}", pending.body);
     assert!(!pending.shows("Battery lasts"), "approved ones are on their own list");
     assert!(pending.shows("★★★★☆"), "{}", pending.body);
+    let past_the_end = browser.get("/backoffice/reviews?status=pending&page=3").await;
+    assert!(
+        !past_the_end.shows("Sharp pictures") && past_the_end.shows("No pending reviews."),
+        "{}",
+        past_the_end.body
+    );
     let of_tent = browser.get("/backoffice/reviews?status=pending&sku=2").await;
     assert!(
         of_tent.shows("Leaky tent") && !of_tent.shows("Sharp pictures"),
