@@ -9,7 +9,7 @@
 use super::fetch::{Cacheable, KvReader};
 use super::products::{ABSTRACT_PRODUCTS, abstract_part};
 use super::query_of;
-use crate::account::unexpected;
+use crate::account::{attributes_of, unexpected};
 use crate::auth::Customer;
 use crate::context::{RequestContext, query_value};
 use crate::document::{Document, Page, Resource};
@@ -17,7 +17,7 @@ use crate::state::StorefrontState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use kontor_domain::gateway::{GatewayReply, GatewayRequest, ReviewCommand, ReviewInput, ReviewView};
+use kontor_domain::gateway::{GatewayReply, GatewayRequest, ReviewCommand, ReviewInput};
 use kontor_readmodel::key;
 use kontor_readmodel::storage::{ProductReviewEntry, ProductReviewStorage, projection};
 use kontor_web::error::ApiError;
@@ -39,18 +39,16 @@ pub(crate) fn review_list_key(ctx: &RequestContext, abstract_id: i64) -> Option<
     .ok()
 }
 
-fn review_link(ctx: &RequestContext, sku: &str, id: &str) -> String {
-    format!("{}/{ABSTRACT_PRODUCTS}/{sku}/{PRODUCT_REVIEWS}/{id}", ctx.api_base)
-}
-
-fn review_attributes(rating: i64, nickname: &str, summary: &str, description: &str) -> Value {
-    json!({"rating": rating, "nickname": nickname, "summary": summary, "description": description})
+/// A review below its product: `<api>/abstract-products/{sku}/product-reviews/{id}`.
+fn review_resource(ctx: &RequestContext, sku: &str, id: &str, attributes: Value) -> Resource {
+    let link = format!("{}/{ABSTRACT_PRODUCTS}/{sku}/{PRODUCT_REVIEWS}/{id}", ctx.api_base);
+    Resource::with_link(PRODUCT_REVIEWS, Some(id), attributes, Some(link))
 }
 
 pub(crate) fn entry_resource(ctx: &RequestContext, sku: &str, entry: &ProductReviewEntry) -> Resource {
-    let id = entry.id_product_review.to_string();
-    let attributes = review_attributes(entry.rating, &entry.nickname, &entry.summary, &entry.description);
-    Resource::with_link(PRODUCT_REVIEWS, Some(&id), attributes, Some(review_link(ctx, sku, &id)))
+    let attributes = json!({"rating": entry.rating, "nickname": entry.nickname, "summary": entry.summary,
+                            "description": entry.description});
+    review_resource(ctx, sku, &entry.id_product_review.to_string(), attributes)
 }
 
 fn review_not_found(id: &str) -> AppError {
@@ -127,23 +125,10 @@ pub(crate) async fn submit(
         review,
     };
     let reply = state.gateway.execute(GatewayRequest::Review(command)).await?;
-    let GatewayReply::Review(ReviewView {
-        id,
-        rating,
-        nickname,
-        summary,
-        description,
-    }) = reply
-    else {
+    let GatewayReply::Review(view) = reply else {
         return Err(unexpected(&reply));
     };
-    let attributes = review_attributes(rating, &nickname, &summary, &description);
-    let resource = Resource::with_link(
-        PRODUCT_REVIEWS,
-        Some(&id),
-        attributes,
-        Some(review_link(&ctx, &sku, &id)),
-    );
+    let resource = review_resource(&ctx, &sku, &view.id, attributes_of(&view, &["id"])?);
     Ok(Document::one(resource).respond(&ctx, &HeaderMap::new(), StatusCode::ACCEPTED))
 }
 
