@@ -6,7 +6,7 @@ use crate::SyncError;
 use crate::projections::{self, Projection};
 use crate::publisher::{PublishReport, Publisher, publish_concurrency};
 use crate::routing::{Route, routes};
-use crate::writers::{WriteReport, write_kv, write_search};
+use crate::writers::{WriteReport, write_kv_owned, write_search_owned};
 use kontor_db::SqlDatabase;
 use kontor_domain::DomainError;
 use kontor_kv::KvStore;
@@ -121,7 +121,7 @@ impl DirectSync {
                 continue;
             };
             if all {
-                self.publish_all(projection.as_ref(), report).await?;
+                self.publish_all(&projection, report).await?;
             } else {
                 let ids: Vec<i64> = ids.into_iter().collect();
                 self.publish_ids(projection.as_ref(), &ids, report).await?;
@@ -131,7 +131,11 @@ impl DirectSync {
     }
 
     /// Re-publishes every entity of a projection (`kontor publish --resource R`), several pages at once.
-    pub async fn publish_all(&self, projection: &dyn Projection, report: &mut RoundReport) -> Result<(), SyncError> {
+    pub async fn publish_all(
+        &self,
+        projection: &Arc<dyn Projection>,
+        report: &mut RoundReport,
+    ) -> Result<(), SyncError> {
         // Pages finish in any order; their counts go into the one report, one page at a time.
         let report = tokio::sync::Mutex::new(report);
         self.publisher
@@ -139,7 +143,7 @@ impl DirectSync {
                 let report = &report;
                 async move {
                     let mut report = report.lock().await;
-                    self.apply(projection, published, &mut report).await
+                    self.apply(projection.as_ref(), published, &mut report).await
                 }
             })
             .await
@@ -167,9 +171,9 @@ impl DirectSync {
         report.written += published.written;
         report.deleted += published.deleted;
         let applied = if projection.is_search() {
-            write_search(self.search.as_ref(), &published.ops).await?
+            write_search_owned(self.search.as_ref(), published.ops).await?
         } else {
-            write_kv(self.kv.as_ref(), &published.ops).await?
+            write_kv_owned(self.kv.as_ref(), published.ops).await?
         };
         let target = if projection.is_search() {
             &mut report.search

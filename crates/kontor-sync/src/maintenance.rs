@@ -4,13 +4,15 @@
 
 use crate::SyncError;
 use crate::projections::{Document, Projection};
-use crate::writers::{write_kv, write_search};
+use crate::writers::{write_kv_owned, write_search_owned};
 use kontor_db::{SqlDatabase, StorageRow};
 use kontor_kv::KvStore;
 use kontor_readmodel::{FeedCursor, FeedPage, SyncEntry, SyncOp};
 use kontor_search::SearchIndex;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio_util::task::AbortOnDropHandle;
 
 const PAGE: u64 = 500;
 /// KV documents per page while `sync verify` walks a projection's keys.
@@ -101,94 +103,130 @@ pub async fn changes_page(
 /// The sync write op that puts a stored row into KV or search.
 fn write_op(projection: &dyn Projection, row: &StorageRow) -> Result<SyncOp, SyncError> {
     let value: Value = serde_json::from_str(row.data.as_deref().unwrap_or("{}")).map_err(SyncError::json)?;
-    Ok(SyncOp::Write(SyncEntry {
-        key: row.key.clone(),
-        resource: projection.name().to_owned(),
-        params: crate::publisher::sync_params(projection, row),
-        value,
-    }))
+    let params = crate::publisher::sync_params(projection, row);
+    Ok(write_entry(projection, row.key.clone(), params, value))
 }
 
-/// The alternate-key mappings of a stored document, as write ops with the document's `_timestamp`.
-fn mappings_of(
-    projection: &dyn Projection,
-    op: &SyncOp,
-    row_scope: (Option<String>, Option<String>, i64),
-) -> Vec<SyncOp> {
-    let SyncOp::Write(entry) = op else { return Vec::new() };
-    let mut data = entry.value.clone();
+/// A stored row as its sync write op, followed by the alternate-key mappings the document carries
+/// (KV only), which take the document's `_timestamp`. The document is parsed once and moved, not copied.
+fn rebuild_ops(projection: &dyn Projection, row: StorageRow, ops: &mut Vec<SyncOp>) -> Result<(), SyncError> {
+    let mut data: Value = serde_json::from_str(row.data.as_deref().unwrap_or("{}")).map_err(SyncError::json)?;
+    let params = crate::publisher::sync_params(projection, &row);
+    if projection.is_search() {
+        ops.push(write_entry(projection, row.key, params, data));
+        return Ok(());
+    }
     let stamp = data.as_object_mut().and_then(|object| object.remove("_timestamp"));
-    let (store, locale, entity_id) = row_scope;
     let document = Document {
-        key: entry.key.clone(),
-        entity_id,
-        store,
-        locale,
+        key: row.key,
+        entity_id: row.entity_id.unwrap_or_default(),
+        store: row.store,
+        locale: row.locale,
         data,
     };
-    projection
-        .mappings(&document)
-        .into_iter()
-        .map(|(key, mut value)| {
-            if let (Some(object), Some(stamp)) = (value.as_object_mut(), stamp.clone()) {
-                object.insert("_timestamp".to_owned(), stamp);
-            }
-            SyncOp::Write(SyncEntry {
-                key,
-                resource: projection.name().to_owned(),
-                params: json!([]),
-                value,
-            })
-        })
-        .collect()
+    let mappings = projection.mappings(&document);
+    let Document { key, mut data, .. } = document;
+    if let (Some(object), Some(stamp)) = (data.as_object_mut(), stamp.clone()) {
+        object.insert("_timestamp".to_owned(), stamp);
+    }
+    ops.push(write_entry(projection, key, params, data));
+    for (key, mut value) in mappings {
+        if let (Some(object), Some(stamp)) = (value.as_object_mut(), stamp.clone()) {
+            object.insert("_timestamp".to_owned(), stamp);
+        }
+        ops.push(write_entry(projection, key, json!([]), value));
+    }
+    Ok(())
 }
 
+fn write_entry(projection: &dyn Projection, key: String, params: Value, value: Value) -> SyncOp {
+    SyncOp::Write(SyncEntry {
+        key,
+        resource: projection.name().to_owned(),
+        params,
+        value,
+    })
+}
+
+/// Documents a rebuild writes to the search index per commit. Each commit flushes a segment per store ×
+/// locale index; commits of one read page (500) left hundreds of small segments that the merge threads
+/// then spent a third of `kontor sync`'s CPU combining (BENCHMARKS.md, session 15).
+const SEARCH_REBUILD_BATCH: usize = 10_000;
+/// KV documents a rebuild writes per transaction (one commit, one fsync on redb).
+const KV_REBUILD_BATCH: usize = 5_000;
+
 /// Rewrites a projection's KV keys or search documents from its storage table; `progress` is told how
-/// many documents each page wrote. Returns the number of documents.
+/// many documents each batch wrote. Returns the number of documents.
+///
+/// A task of its own reads and parses the rows while this one writes the previous batch, so reading
+/// (SQL, JSON) and writing (encoding, redb or Tantivy) use two cores; at most two batches wait between
+/// them.
 pub async fn rebuild(
     db: &SqlDatabase,
-    projection: &dyn Projection,
+    projection: &Arc<dyn Projection>,
     kv: &dyn KvStore,
     search: &dyn SearchIndex,
     mut progress: impl FnMut(usize),
 ) -> Result<usize, SyncError> {
-    let mut after = 0;
+    let batch_size = if projection.is_search() {
+        SEARCH_REBUILD_BATCH
+    } else {
+        KV_REBUILD_BATCH
+    };
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Result<(Vec<SyncOp>, usize), SyncError>>(2);
+    let reader = {
+        let (db, projection) = (db.clone(), Arc::clone(projection));
+        AbortOnDropHandle::new(tokio::spawn(async move {
+            let read = async {
+                let mut after = 0;
+                let (mut ops, mut documents) = (Vec::new(), 0);
+                loop {
+                    let page = db.scan_storage(projection.name(), after, PAGE).await?;
+                    let Some((last, _)) = page.last() else {
+                        return Ok::<_, SyncError>((ops, documents));
+                    };
+                    after = *last;
+                    for (_, row) in page {
+                        rebuild_ops(projection.as_ref(), row, &mut ops)?;
+                        documents += 1;
+                    }
+                    if documents >= batch_size {
+                        let full = (std::mem::take(&mut ops), std::mem::take(&mut documents));
+                        if sender.send(Ok(full)).await.is_err() {
+                            // The writer failed and stopped listening.
+                            return Ok((Vec::new(), 0));
+                        }
+                    }
+                }
+            };
+            let last = read.await;
+            let _ = sender.send(last).await;
+        }))
+    };
     let mut written = 0;
-    loop {
-        let page = db.scan_storage(projection.name(), after, PAGE).await?;
-        let Some((last, _)) = page.last() else {
-            if projection.is_search() && written > 0 {
-                search
-                    .compact()
-                    .await
-                    .map_err(|error| SyncError::Search(error.to_string()))?;
-            }
-            return Ok(written);
-        };
-        after = *last;
-        let scopes: Vec<(Option<String>, Option<String>, i64)> = page
-            .iter()
-            .map(|(_, row)| (row.store.clone(), row.locale.clone(), row.entity_id.unwrap_or_default()))
-            .collect();
-        let mut ops = page
-            .iter()
-            .map(|(_, row)| write_op(projection, row))
-            .collect::<Result<Vec<_>, _>>()?;
-        let count = ops.len();
-        if projection.is_search() {
-            write_search(search, &ops).await?;
-        } else {
-            let mapped: Vec<SyncOp> = ops
-                .iter()
-                .zip(scopes)
-                .flat_map(|(op, scope)| mappings_of(projection, op, scope))
-                .collect();
-            ops.extend(mapped);
-            write_kv(kv, &ops).await?;
+    while let Some(batch) = batches.recv().await {
+        let (ops, documents) = batch?;
+        if documents == 0 {
+            continue;
         }
-        written += count;
-        progress(count);
+        if projection.is_search() {
+            write_search_owned(search, ops).await?;
+        } else {
+            write_kv_owned(kv, ops).await?;
+        }
+        written += documents;
+        progress(documents);
     }
+    reader
+        .await
+        .map_err(|error| SyncError::Storage(format!("reading the storage table failed: {error}")))?;
+    if projection.is_search() && written > 0 {
+        search
+            .compact()
+            .await
+            .map_err(|error| SyncError::Search(error.to_string()))?;
+    }
+    Ok(written)
 }
 
 /// Keys that differ between a projection's storage table and its target.

@@ -8,7 +8,7 @@ use crate::messages::{MAX_IDS_PER_MESSAGE, PublishMessage, publish_queue, search
 use crate::projections::{self, Projection};
 use crate::publisher::{Publisher, publish_concurrency};
 use crate::routing::{OMS_EVENTS, routes};
-use crate::writers::{write_kv, write_search};
+use crate::writers::{write_kv_owned, write_search_owned};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use kontor_db::SqlDatabase;
@@ -17,12 +17,16 @@ use kontor_kv::KvStore;
 use kontor_notify::{Notification, Notifier};
 use kontor_queue::worker::{BatchError, BatchHandler, Worker};
 use kontor_queue::{Delivery, MessageBus};
-use kontor_readmodel::{KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KV_CHANGED_MAX_KEY_BYTES, KvChanged, SyncOp};
+use kontor_readmodel::{
+    KV_CHANGED_CHANNEL, KV_CHANGED_KIND, KV_CHANGED_MAX_KEY_BYTES, KvChanged, SyncEntry, SyncOp, stamp,
+};
 use kontor_search::{ReplicaStatus, SearchIndex};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 /// Sync operations per sync message (spec §10: 500 per storage batch).
 pub const OPS_PER_MESSAGE: usize = 500;
@@ -192,24 +196,28 @@ impl PublishHandler {
         send_ops(self.bus.as_ref(), self.projection.as_ref(), &report.ops).await
     }
 
-    /// Publishes `ids` in pages of [`PUBLISH_BATCH`], several at once. A consumer batch after an import
-    /// names tens of thousands of ids; as one page they would be built on one core and held in memory
-    /// together.
+    /// Publishes `ids` in pages of [`PUBLISH_BATCH`], several at once, each on a task of its own. A
+    /// consumer batch after an import names tens of thousands of ids; as one page they would be built on
+    /// one core and held in memory together. A batch of one page (a lone change) is published right here.
     async fn publish_pages(&self, ids: &[i64]) -> Result<(), SyncError> {
         let page_size = usize::try_from(PUBLISH_BATCH).unwrap_or(500);
+        if ids.len() <= page_size {
+            return self.publish(ids).await;
+        }
         futures_util::stream::iter(ids.chunks(page_size).map(Ok))
-            .try_for_each_concurrent(publish_concurrency(), |page| self.publish(page))
+            .try_for_each_concurrent(publish_concurrency(), |page| async move {
+                let report = self.publisher.publish_on_task(&self.projection, page.to_vec()).await?;
+                send_ops_on_task(&self.bus, &self.projection, report.ops).await
+            })
             .await
     }
 
     /// Re-publishes every entity of the projection, page by page (a route such as a warehouse change).
     async fn publish_everything(&self) -> Result<(), SyncError> {
         self.publisher
-            .publish_all(
-                self.projection.as_ref(),
-                publish_concurrency(),
-                |_, report| async move { send_ops(self.bus.as_ref(), self.projection.as_ref(), &report.ops).await },
-            )
+            .publish_all(&self.projection, publish_concurrency(), |_, report| async move {
+                send_ops_on_task(&self.bus, &self.projection, report.ops).await
+            })
             .await
     }
 }
@@ -230,6 +238,23 @@ pub async fn send_ops(bus: &dyn MessageBus, projection: &dyn Projection, ops: &[
         bus.publish(&sync_queue(projection.name(), false), payloads).await
     };
     sent.map_err(|error| SyncError::Queue(error.to_string()))
+}
+
+/// [`send_ops`] on a task of its own: encoding a page's documents as JSON is CPU work that should not
+/// queue behind the other pages on the caller's thread.
+pub async fn send_ops_on_task(
+    bus: &Arc<dyn MessageBus>,
+    projection: &Arc<dyn Projection>,
+    ops: Vec<SyncOp>,
+) -> Result<(), SyncError> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let (bus, projection) = (Arc::clone(bus), Arc::clone(projection));
+    let task = tokio::spawn(async move { send_ops(bus.as_ref(), projection.as_ref(), &ops).await });
+    AbortOnDropHandle::new(task)
+        .await
+        .map_err(|error| SyncError::Queue(format!("sending task failed: {error}")))?
 }
 
 /// Subscribes `queue` to the sync topic of every search projection, so that the search index consuming
@@ -377,15 +402,36 @@ fn sync_ops(batch: &[Delivery]) -> Result<Vec<SyncOp>, BatchError> {
     Ok(ops)
 }
 
+/// The ops without their documents (key, resource and `_timestamp` kept), for what follows a write: the
+/// lag metric, `kv.changed`, a replica's watermark. The documents themselves move into the write uncopied.
+fn envelopes(ops: &[SyncOp]) -> Vec<SyncOp> {
+    ops.iter()
+        .map(|op| {
+            let entry = op.entry();
+            let envelope = SyncEntry {
+                key: entry.key.clone(),
+                resource: entry.resource.clone(),
+                params: Value::Null,
+                value: stamp(json!({}), op.timestamp_micros()),
+            };
+            match op {
+                SyncOp::Write(_) => SyncOp::Write(envelope),
+                SyncOp::Delete(_) => SyncOp::Delete(envelope),
+            }
+        })
+        .collect()
+}
+
 #[async_trait]
 impl BatchHandler for KvSyncHandler {
     async fn handle(&self, batch: &[Delivery]) -> Result<(), BatchError> {
         let ops = sync_ops(batch)?;
-        write_kv(self.kv.as_ref(), &ops)
+        let written = envelopes(&ops);
+        write_kv_owned(self.kv.as_ref(), ops)
             .await
             .map_err(|error| BatchError::new(error.to_string()))?;
-        record_sync_lag("kv", &ops);
-        self.announce(&ops).await;
+        record_sync_lag("kv", &written);
+        self.announce(&written).await;
         Ok(())
     }
 }
@@ -394,12 +440,13 @@ impl BatchHandler for KvSyncHandler {
 impl BatchHandler for SearchSyncHandler {
     async fn handle(&self, batch: &[Delivery]) -> Result<(), BatchError> {
         let ops = sync_ops(batch)?;
-        write_search(self.search.as_ref(), &ops)
+        let written = envelopes(&ops);
+        write_search_owned(self.search.as_ref(), ops)
             .await
             .map_err(|error| BatchError::new(error.to_string()))?;
-        record_sync_lag("search", &ops);
+        record_sync_lag("search", &written);
         if let Some(status) = &self.replica {
-            record_replica_batch(status, &ops);
+            record_replica_batch(status, &written);
         }
         Ok(())
     }

@@ -6,10 +6,12 @@ use crate::direct::PUBLISH_BATCH;
 use crate::projections::{Document, Projection};
 use futures_util::TryStreamExt;
 use kontor_db::{RowOutcome, SqlDatabase, StorageRow};
-use kontor_readmodel::{SyncEntry, SyncOp, stamp};
+use kontor_readmodel::{SyncEntry, SyncOp, stamp, timestamp_seconds};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use tokio_util::task::AbortOnDropHandle;
 
 /// What one publish did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -38,8 +40,25 @@ pub fn publish_concurrency() -> usize {
 
 /// Hash of a document without `_timestamp`: canonical JSON (object keys sorted), SHA-256, 128 bits.
 pub fn document_hash(data: &Value) -> String {
-    let canonical = serde_json::to_string(data).unwrap_or_default();
+    text_hash(&serde_json::to_string(data).unwrap_or_default())
+}
+
+fn text_hash(canonical: &str) -> String {
     hex::encode(&Sha256::digest(canonical.as_bytes())[..16])
+}
+
+/// The stored text of a document: its canonical JSON with `_timestamp` put in front, so the document is
+/// serialized once for both its hash and its row (the text parses to the same value as the stamped
+/// document; key order in the text carries no meaning).
+fn stamped_text(canonical: &str, data: &Value, micros: i64) -> Result<String, SyncError> {
+    if !data.is_object() {
+        // `stamp` wraps anything else; the rare case takes the long way.
+        return serde_json::to_string(&stamp(data.clone(), micros)).map_err(SyncError::json);
+    }
+    let seconds = serde_json::to_string(&Value::from(timestamp_seconds(micros))).map_err(SyncError::json)?;
+    let rest = &canonical[1..];
+    let separator = if rest == "}" { "" } else { "," };
+    Ok(format!("{{\"_timestamp\":{seconds}{separator}{rest}"))
 }
 
 impl Publisher {
@@ -60,7 +79,7 @@ impl Publisher {
     /// the SQL queue's sends took SQLite's write turn (BENCHMARKS.md, session 9).
     pub async fn publish_all<F, Fut>(
         &self,
-        projection: &dyn Projection,
+        projection: &Arc<dyn Projection>,
         concurrency: usize,
         on_page: F,
     ) -> Result<(), SyncError>
@@ -81,10 +100,27 @@ impl Publisher {
         let on_page = &on_page;
         pages
             .try_for_each_concurrent(concurrency.max(1), |page| async move {
-                let report = self.publish(projection, &page).await?;
-                on_page(page.len(), report).await
+                let size = page.len();
+                let report = self.publish_on_task(projection, page).await?;
+                on_page(size, report).await
             })
             .await
+    }
+
+    /// [`Publisher::publish`] on a task of its own. Building documents is CPU work: pages driven by one
+    /// task (`try_for_each_concurrent`, or `kontor publish`'s main thread) take turns on one core while the
+    /// others idle, so a full re-publish used 1.2 of 2 cores (BENCHMARKS.md, session 15). The task is
+    /// aborted if the caller gives up on it, so a failed page does not leave others publishing on.
+    pub async fn publish_on_task(
+        &self,
+        projection: &Arc<dyn Projection>,
+        ids: Vec<i64>,
+    ) -> Result<PublishReport, SyncError> {
+        let (publisher, projection) = (self.clone(), Arc::clone(projection));
+        let task = tokio::spawn(async move { publisher.publish(projection.as_ref(), &ids).await });
+        AbortOnDropHandle::new(task)
+            .await
+            .map_err(|error| SyncError::Document(format!("publishing task failed: {error}")))?
     }
 
     /// Rebuilds the documents of `ids`. Documents that no longer exist become tombstones; their sync ops
@@ -105,15 +141,16 @@ impl Publisher {
         let mut rows = Vec::with_capacity(documents.len());
         let mut stamped: HashMap<String, Document> = HashMap::with_capacity(documents.len());
         for mut document in documents {
-            let data_hash = document_hash(&document.data);
+            let canonical = serde_json::to_string(&document.data).map_err(SyncError::json)?;
+            let data = stamped_text(&canonical, &document.data, timestamp)?;
             document.data = stamp(std::mem::take(&mut document.data), timestamp);
             rows.push(StorageRow {
                 key: document.key.clone(),
                 entity_id: Some(document.entity_id),
                 store: document.store.clone(),
                 locale: document.locale.clone(),
-                data: Some(serde_json::to_string(&document.data).map_err(SyncError::json)?),
-                data_hash,
+                data: Some(data),
+                data_hash: text_hash(&canonical),
                 source_ts: timestamp,
             });
             stamped.insert(document.key.clone(), document);
@@ -257,5 +294,26 @@ fn emit_delete(
             json!([]),
             stamp(json!({}), timestamp),
         )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_text_is_the_stamped_document() {
+        let micros = 1_795_511_702_123_456;
+        for data in [
+            json!({"sku": "100", "Name": "Fjell", "attributes": {"color": "Blue"}, "ids": [1, 2]}),
+            json!({}),
+            json!([1, 2]),
+        ] {
+            let canonical = serde_json::to_string(&data).expect("serialises");
+            let text = stamped_text(&canonical, &data, micros).expect("stamps");
+            let parsed: Value = serde_json::from_str(&text).expect("parses");
+            assert_eq!(parsed, stamp(data.clone(), micros), "{text}");
+            assert_eq!(text_hash(&canonical), document_hash(&data));
+        }
     }
 }

@@ -24,16 +24,23 @@ fn stamp_of(value: &Value) -> i64 {
 
 /// Applies storage ops to the KV store in one round trip.
 pub async fn write_kv(kv: &dyn KvStore, ops: &[SyncOp]) -> Result<WriteReport, SyncError> {
+    write_kv_owned(kv, ops.to_vec()).await
+}
+
+/// [`write_kv`] for ops the caller is done with: their documents move into the KV ops uncopied.
+pub async fn write_kv_owned(kv: &dyn KvStore, ops: Vec<SyncOp>) -> Result<WriteReport, SyncError> {
     let mut kv_ops = Vec::with_capacity(ops.len());
     for op in ops {
         match op {
             SyncOp::Write(entry) => {
                 kv_ops.push(
-                    KvOp::write_document(entry.key.clone(), entry.value.clone())
-                        .map_err(|error| SyncError::Kv(error.to_string()))?,
+                    KvOp::write_document(entry.key, entry.value).map_err(|error| SyncError::Kv(error.to_string()))?,
                 );
             }
-            SyncOp::Delete(entry) => kv_ops.push(KvOp::delete(entry.key.clone(), stamp_of(&entry.value))),
+            SyncOp::Delete(entry) => {
+                let stamp = stamp_of(&entry.value);
+                kv_ops.push(KvOp::delete(entry.key, stamp));
+            }
         }
     }
     if kv_ops.is_empty() {
@@ -51,17 +58,21 @@ pub async fn write_kv(kv: &dyn KvStore, ops: &[SyncOp]) -> Result<WriteReport, S
 
 /// Applies search ops to the index: one commit per store × locale index for the batch.
 pub async fn write_search(search: &dyn SearchIndex, ops: &[SyncOp]) -> Result<WriteReport, SyncError> {
+    write_search_owned(search, ops.to_vec()).await
+}
+
+/// [`write_search`] for ops the caller is done with: their documents are converted without a copy.
+pub async fn write_search_owned(search: &dyn SearchIndex, ops: Vec<SyncOp>) -> Result<WriteReport, SyncError> {
     let mut search_ops = Vec::with_capacity(ops.len());
     for op in ops {
-        let entry = op.entry();
-        let version = u64::try_from(stamp_of(&entry.value)).unwrap_or(0);
+        let version = u64::try_from(stamp_of(&op.entry().value)).unwrap_or(0);
         match op {
             SyncOp::Write(entry) => {
-                let document: ProductPageDocument = serde_json::from_value(entry.value.clone())
+                let document: ProductPageDocument = serde_json::from_value(entry.value)
                     .map_err(|error| SyncError::Message(format!("search document {}: {error}", entry.key)))?;
-                search_ops.push(SearchOp::upsert(entry.key.clone(), document, version));
+                search_ops.push(SearchOp::upsert(entry.key, document, version));
             }
-            SyncOp::Delete(entry) => search_ops.push(SearchOp::delete(entry.key.clone(), version)),
+            SyncOp::Delete(entry) => search_ops.push(SearchOp::delete(entry.key, version)),
         }
     }
     if search_ops.is_empty() {

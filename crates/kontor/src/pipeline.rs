@@ -2,7 +2,7 @@
 //! in the configuration, and the `worker`, `publish`, `sync`, `sync verify` and `queue stats` commands.
 
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kontor_config::{Settings, redact_url_password};
 use kontor_db::SqlDatabase;
 use kontor_kv::{KvOptions, KvStore};
@@ -10,7 +10,7 @@ use kontor_queue::MessageBus;
 use kontor_queue::worker::{Worker, WorkerOptions};
 use kontor_search::{SearchIndex, TantivySearchIndex};
 use kontor_sync::messages::publish_queue;
-use kontor_sync::pipeline::{QueueSelection, Relay, publish_payloads, register_all, send_ops};
+use kontor_sync::pipeline::{QueueSelection, Relay, publish_payloads, register_all, send_ops, send_ops_on_task};
 use kontor_sync::projections::{self, Projection};
 use kontor_sync::publisher::publish_concurrency;
 use kontor_sync::{Publisher, maintenance};
@@ -223,10 +223,10 @@ pub async fn publish(settings: &Settings, db: SqlDatabase, resource: Option<&str
         if ids.is_empty() {
             let totals = std::sync::Mutex::new((0_usize, 0_usize, 0_usize));
             publisher
-                .publish_all(projection.as_ref(), publish_concurrency(), |size, report| {
+                .publish_all(&projection, publish_concurrency(), |size, report| {
                     let (bus, projection, totals, bar) = (&bus, &projection, &totals, &bar);
                     async move {
-                        send_ops(bus.as_ref(), projection.as_ref(), &report.ops).await?;
+                        send_ops_on_task(bus, projection, report.ops).await?;
                         let mut totals = totals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                         totals.0 += size;
                         totals.1 += report.written;
@@ -296,21 +296,35 @@ fn chrono_now() -> i64 {
 pub async fn sync(settings: &Settings, db: SqlDatabase, resource: Option<&str>) -> anyhow::Result<()> {
     let kv = open_kv(settings).await?;
     let search = open_search(settings)?;
-    let mut rewritten = Vec::new();
-    for projection in selected(resource)? {
-        if !projection.is_search() {
-            rewritten.push(projection.name().to_owned());
+    let bars = MultiProgress::with_draw_target(if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let (searched, stored): (Vec<_>, Vec<_>) = selected(resource)?
+        .into_iter()
+        .partition(|projection| projection.is_search());
+    let rewritten: Vec<String> = stored.iter().map(|projection| projection.name().to_owned()).collect();
+    // The search index and the KV store are rebuilt side by side: Tantivy's indexing and redb's writes
+    // are separate work on separate threads, and one after the other they left a core idle.
+    let rebuild_all = |projections: Vec<Arc<dyn Projection>>| {
+        let (db, kv, search, bars) = (&db, &kv, &search, &bars);
+        async move {
+            for projection in projections {
+                let total = db.count_storage(projection.name()).await?;
+                let bar = bars.add(progress(projection.name(), total));
+                let written = maintenance::rebuild(db, &projection, kv.as_ref(), search.as_ref(), |count| {
+                    bar.inc(count as u64);
+                })
+                .await?;
+                bar.finish_and_clear();
+                tracing::info!(resource = projection.name(), written, "synchronized");
+                bars.suspend(|| println!("{:<24} {written:>8} documents written", projection.name()));
+            }
+            Ok::<_, anyhow::Error>(())
         }
-        let total = db.count_storage(projection.name()).await?;
-        let bar = progress(projection.name(), total);
-        let written = maintenance::rebuild(&db, projection.as_ref(), kv.as_ref(), search.as_ref(), |count| {
-            bar.inc(count as u64);
-        })
-        .await?;
-        bar.finish_and_clear();
-        tracing::info!(resource = projection.name(), written, "synchronized");
-        println!("{:<24} {written:>8} documents written", projection.name());
-    }
+    };
+    tokio::try_join!(rebuild_all(stored), rebuild_all(searched))?;
     announce_rewrite(settings, rewritten).await;
     Ok(())
 }

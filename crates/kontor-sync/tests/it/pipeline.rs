@@ -126,7 +126,7 @@ async fn catalog_writes_reach_kv_and_search(db: SqlDatabase) {
         let mut report = RoundReport::default();
         targets
             .sync
-            .publish_all(projection.as_ref(), &mut report)
+            .publish_all(&projection, &mut report)
             .await
             .expect("re-publish");
         assert_eq!(report.written, 0, "{}: {report:?}", projection.name());
