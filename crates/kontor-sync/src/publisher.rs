@@ -30,12 +30,15 @@ pub struct Publisher {
     db: SqlDatabase,
 }
 
-/// How many pages a full re-publish builds at once: one per core, since building documents is CPU work
-/// (on SQLite the reads run on the connections' own threads, and the writes take turns).
+/// How many pages a full re-publish builds at once: two per core. A page spends much of its time waiting
+/// (for its reads, for SQLite's write turn, for the queue), and with one page per core a 2-core machine
+/// stood idle for a third of `kontor publish` (BENCHMARKS.md, session 15); a second page per core fills
+/// those waits.
 pub fn publish_concurrency() -> usize {
     std::thread::available_parallelism()
         .map_or(2, |cores| cores.get())
-        .clamp(2, 8)
+        .saturating_mul(2)
+        .clamp(4, 16)
 }
 
 /// Hash of a document without `_timestamp`: canonical JSON (object keys sorted), SHA-256, 128 bits.
