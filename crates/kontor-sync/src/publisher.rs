@@ -54,8 +54,9 @@ fn text_hash(canonical: &str) -> String {
 /// serialized once for both its hash and its row (the text parses to the same value as the stamped
 /// document; key order in the text carries no meaning).
 fn stamped_text(canonical: &str, data: &Value, micros: i64) -> Result<String, SyncError> {
-    if !data.is_object() {
-        // `stamp` wraps anything else; the rare case takes the long way.
+    if !data.is_object() || data.get("_timestamp").is_some() {
+        // `stamp` wraps anything else, and replaces a `_timestamp` a document already carries (which the
+        // text would then hold twice); the rare cases take the long way.
         return serde_json::to_string(&stamp(data.clone(), micros)).map_err(SyncError::json);
     }
     let seconds = serde_json::to_string(&Value::from(timestamp_seconds(micros))).map_err(SyncError::json)?;
@@ -311,6 +312,7 @@ mod tests {
             json!({"sku": "100", "Name": "Fjell", "attributes": {"color": "Blue"}, "ids": [1, 2]}),
             json!({}),
             json!([1, 2]),
+            json!({"_timestamp": 1.5, "sku": "100"}),
         ] {
             let canonical = serde_json::to_string(&data).expect("serialises");
             let text = stamped_text(&canonical, &data, micros).expect("stamps");
