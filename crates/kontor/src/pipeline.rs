@@ -2,7 +2,7 @@
 //! in the configuration, and the `worker`, `publish`, `sync`, `sync verify` and `queue stats` commands.
 
 use anyhow::{Context, bail};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kontor_config::{Settings, redact_url_password};
 use kontor_db::SqlDatabase;
 use kontor_kv::{KvOptions, KvStore};
@@ -296,11 +296,8 @@ fn chrono_now() -> i64 {
 pub async fn sync(settings: &Settings, db: SqlDatabase, resource: Option<&str>) -> anyhow::Result<()> {
     let kv = open_kv(settings).await?;
     let search = open_search(settings)?;
-    let bars = MultiProgress::with_draw_target(if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    });
+    // Draws on stderr only when it is a terminal, like `progress`.
+    let bars = MultiProgress::new();
     let (searched, stored): (Vec<_>, Vec<_>) = selected(resource)?
         .into_iter()
         .partition(|projection| projection.is_search());
