@@ -89,7 +89,7 @@ async fn serve_backend(
 ) -> anyhow::Result<()> {
     let mailer =
         kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
-    let oms = crate::oms::Oms::open(settings, &database, mailer)?.announcing(&database, Arc::clone(&live.notifier));
+    let oms = crate::oms::Oms::open(settings, &database, mailer)?.announcing(Arc::clone(&live.notifier));
     oms.engine.check_occupied_states().await?;
     let (files, signer) = file_store(settings).await?;
     let imports =

@@ -4,7 +4,7 @@
 //! losing one is harmless (pages re-read the order), so failures are only logged.
 
 use async_trait::async_trait;
-use kontor_domain::checkout::OrderRepository;
+use kontor_domain::checkout::StoredOrder;
 use kontor_domain::gateway::{BackendGateway, CheckoutCommand, GatewayError, GatewayReply, GatewayRequest};
 use kontor_domain::oms::OrderObserver;
 use kontor_notify::{Notification, Notifier};
@@ -16,21 +16,12 @@ pub const ORDERS_CHANNEL: &str = kontor_storefront::html::ORDERS_CHANNEL;
 
 /// Publishes `order.status` with the order's distinct item states after items moved.
 pub struct OrderAnnouncer {
-    pub orders: Arc<dyn OrderRepository>,
     pub notifier: Arc<dyn Notifier>,
 }
 
 #[async_trait]
 impl OrderObserver for OrderAnnouncer {
-    async fn items_moved(&self, order_id: i64) {
-        let order = match self.orders.find_order_by_id(order_id).await {
-            Ok(Some(order)) => order,
-            Ok(None) => return,
-            Err(error) => {
-                tracing::warn!(order_id, %error, "order status not announced: the order could not be read");
-                return;
-            }
-        };
+    async fn items_moved(&self, order: &StoredOrder) {
         let mut states: Vec<&str> = order.items.iter().map(|item| item.state.as_str()).collect();
         states.sort_unstable();
         states.dedup();
@@ -46,7 +37,7 @@ impl OrderObserver for OrderAnnouncer {
             .publish(ORDERS_CHANNEL, Notification::new("order.status", payload))
             .await
         {
-            tracing::warn!(order_id, %error, "order status not announced");
+            tracing::warn!(order_id = order.id, %error, "order status not announced");
         }
     }
 }

@@ -136,11 +136,10 @@ impl Oms {
     }
 
     /// Announces every committed OMS run that moved items on `notifier` (`order.status`).
-    pub fn announcing(mut self, database: &SqlDatabase, notifier: Arc<dyn kontor_notify::Notifier>) -> Self {
-        self.engine = self.engine.with_observer(Arc::new(crate::live::OrderAnnouncer {
-            orders: Arc::new(database.clone()),
-            notifier,
-        }));
+    pub fn announcing(mut self, notifier: Arc<dyn kontor_notify::Notifier>) -> Self {
+        self.engine = self
+            .engine
+            .with_observer(Arc::new(crate::live::OrderAnnouncer { notifier }));
         self
     }
 

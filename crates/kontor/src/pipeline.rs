@@ -132,7 +132,7 @@ pub async fn run_worker(
     .context("register the pipeline's consumers")?;
     let mailer =
         kontor_mail::from_settings(&settings.mail, &settings.data_dir).context("set up outgoing mail (mail.*)")?;
-    let oms = crate::oms::Oms::open(settings, &db, mailer)?.announcing(&db, Arc::clone(&notifier));
+    let oms = crate::oms::Oms::open(settings, &db, mailer)?.announcing(Arc::clone(&notifier));
     if selection.wants(kontor_sync::routing::OMS_EVENTS) {
         worker.register(
             kontor_sync::routing::OMS_EVENTS.to_owned(),

@@ -119,6 +119,10 @@ impl SqlDatabase {
                 .min_connections(1)
                 .connect_timeout(Duration::from_secs(10))
                 .acquire_timeout(Duration::from_secs(30))
+                // sqlx pings a connection on every acquire by default: a second round trip for each
+                // statement outside a transaction. Only a connection idle long enough to have been
+                // dropped by the server or a proxy is tested.
+                .test_before_acquire_if_idle_for(POOL_PING_AFTER_IDLE)
                 .sqlx_logging(false);
             Database::connect(options).await?
         };
@@ -313,6 +317,9 @@ fn loopback_without_tls(url: &str) -> String {
     format!("{url}{separator}sslmode=disable")
 }
 
+/// How long a pooled server connection may sit idle before it is pinged on acquire.
+const POOL_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+
 async fn connect_sqlite(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|error| DbErr::Custom(format!("invalid SQLite URL: {error}")))?
@@ -321,8 +328,11 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<DatabaseConne
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(30));
+    // A file cannot drop a connection the way a server can, so the ping on acquire, a hand-off to
+    // the connection's thread and back, tests nothing.
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections)
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|error| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(error))))?;

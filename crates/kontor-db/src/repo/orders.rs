@@ -31,7 +31,7 @@ use kontor_domain::checkout::{
 use kontor_domain::gateway::{OrderAddress, OrderTotals};
 use kontor_domain::outbox::ChangeKind;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -43,20 +43,15 @@ const MAX_RETRIES: u32 = 5;
 
 /// The store's active warehouses.
 pub(crate) async fn active_warehouses<C: ConnectionTrait>(connection: &C, store_id: i64) -> Result<Vec<i64>, DbErr> {
-    let linked: Vec<i64> = warehouse_store::Entity::find()
-        .select_only()
+    let linked = Query::select()
         .column(warehouse_store::Column::WarehouseId)
-        .filter(warehouse_store::Column::StoreId.eq(store_id))
-        .into_tuple()
-        .all(connection)
-        .await?;
-    if linked.is_empty() {
-        return Ok(Vec::new());
-    }
+        .from(warehouse_store::Entity)
+        .and_where(warehouse_store::Column::StoreId.eq(store_id))
+        .to_owned();
     warehouse::Entity::find()
         .select_only()
         .column(warehouse::Column::Id)
-        .filter(warehouse::Column::Id.is_in(linked))
+        .filter(warehouse::Column::Id.in_subquery(linked))
         .filter(warehouse::Column::IsActive.eq(true))
         .order_by_asc(warehouse::Column::Id)
         .into_tuple()
@@ -98,6 +93,18 @@ pub(crate) async fn adjust_reservation(
     if delta == 0 {
         return Ok(());
     }
+    change_reservation(transaction, sku, store_id, delta).await?;
+    announce_availability(transaction, &[sku.to_owned()], now).await
+}
+
+/// Adds `delta` (may be negative) to the reservation of a SKU in a store, never below zero; the
+/// caller announces the change.
+async fn change_reservation(
+    transaction: &DatabaseTransaction,
+    sku: &str,
+    store_id: i64,
+    delta: i64,
+) -> Result<(), DbErr> {
     let updated = oms_product_reservation::Entity::update_many()
         .col_expr(
             oms_product_reservation::Column::Quantity,
@@ -126,7 +133,7 @@ pub(crate) async fn adjust_reservation(
             .exec(transaction)
             .await?;
     }
-    announce_availability(transaction, &[sku.to_owned()], now).await
+    Ok(())
 }
 
 /// Outbox rows that make the availability and search documents of the SKUs' products re-publish.
@@ -143,7 +150,16 @@ pub(crate) async fn announce_availability(
         .into_tuple()
         .all(transaction)
         .await?;
-    for (concrete_id, abstract_id) in concretes {
+    announce_concretes(transaction, &concretes, now).await
+}
+
+/// Outbox rows re-publishing availability for these `(concrete id, abstract id)` pairs.
+async fn announce_concretes(
+    transaction: &DatabaseTransaction,
+    concretes: &[(i64, i64)],
+    now: i64,
+) -> Result<(), DbErr> {
+    for &(concrete_id, abstract_id) in concretes {
         let mut keys = ForeignKeys::default();
         keys.add("fk_product_abstract", Some(abstract_id));
         keys.add("fk_product_concrete", Some(concrete_id));
@@ -232,15 +248,16 @@ impl SqlDatabase {
 
         // Lock the stock, then check it against what is already reserved.
         let store_id = order.store.id.0;
-        let concretes: Vec<(i64, String)> = product_concrete::Entity::find()
+        let concretes: Vec<(i64, String, i64)> = product_concrete::Entity::find()
             .select_only()
             .column(product_concrete::Column::Id)
             .column(product_concrete::Column::Sku)
+            .column(product_concrete::Column::ProductAbstractId)
             .filter(product_concrete::Column::Sku.is_in(skus.iter().cloned()))
             .into_tuple()
             .all(&transaction)
             .await?;
-        let sku_of: HashMap<i64, String> = concretes.into_iter().collect();
+        let sku_of: HashMap<i64, String> = concretes.iter().map(|(id, sku, _)| (*id, sku.clone())).collect();
         let warehouses = active_warehouses(&transaction, store_id).await?;
         let mut on_hand: HashMap<String, (i64, bool)> = HashMap::new();
         if !warehouses.is_empty() && !sku_of.is_empty() {
@@ -282,12 +299,17 @@ impl SqlDatabase {
         }
 
         let now = order.created_at_micros;
-        // The reference is taken last, just before commit: its sequence row is the one lock every
-        // checkout of the store shares, so it is held for one statement, not for the whole write.
-        let provisional = format!("pending-{}", new_cart_uuid());
+        // On the servers the number is known already. On SQLite it is taken last, just before commit:
+        // its sequence row is the one lock every checkout of the store shares, so it is held for one
+        // statement, not for the whole write.
+        let reference_of = |number: i64| format!("{}--{number}", order.store.name);
+        let first_reference = match early_number {
+            Some(number) => reference_of(number),
+            None => format!("pending-{}", new_cart_uuid()),
+        };
         let inserted = sales_order::ActiveModel {
             id: NotSet,
-            order_reference: Set(provisional),
+            order_reference: Set(first_reference.clone()),
             store_id: Set(store_id),
             owner_key: Set(owner),
             customer_reference: Set(match &order.owner {
@@ -438,8 +460,14 @@ impl SqlDatabase {
         .await?;
         if order.initial_state_reserved {
             for (sku, quantity) in &wanted {
-                adjust_reservation(&transaction, sku, store_id, *quantity, now).await?;
+                change_reservation(&transaction, sku, store_id, *quantity).await?;
             }
+            let reserved: Vec<(i64, i64)> = concretes
+                .iter()
+                .filter(|(_, sku, _)| wanted.get(sku.as_str()).is_some_and(|quantity| *quantity != 0))
+                .map(|(concrete_id, _, abstract_id)| (*concrete_id, *abstract_id))
+                .collect();
+            announce_concretes(&transaction, &reserved, now).await?;
         }
         // The order itself goes to `oms.events`: a worker runs its first steps.
         record_change(
@@ -452,16 +480,18 @@ impl SqlDatabase {
         )
         .await?;
         cart::Entity::delete_by_id(cart_row.id).exec(&transaction).await?;
-        let number = match early_number {
-            Some(number) => number,
-            None => self.take_order_number(Some(&transaction), store_id).await?,
+        let reference = match early_number {
+            Some(_) => first_reference,
+            None => {
+                let reference = reference_of(self.take_order_number(Some(&transaction), store_id).await?);
+                sales_order::Entity::update_many()
+                    .col_expr(sales_order::Column::OrderReference, Expr::value(reference.as_str()))
+                    .filter(sales_order::Column::Id.eq(order_id))
+                    .exec(&transaction)
+                    .await?;
+                reference
+            }
         };
-        let reference = format!("{}--{number}", order.store.name);
-        sales_order::Entity::update_many()
-            .col_expr(sales_order::Column::OrderReference, Expr::value(reference.as_str()))
-            .filter(sales_order::Column::Id.eq(order_id))
-            .exec(&transaction)
-            .await?;
         transaction.commit().await?;
         // The order as written, so the caller need not read it back.
         let stored = StoredOrder {
@@ -700,17 +730,6 @@ impl OrderRepository for SqlDatabase {
         mode: PriceMode,
     ) -> Result<Vec<ShipmentMethod>, CartError> {
         let connection = self.connection();
-        let assigned: Vec<i64> = shipment_method_store::Entity::find()
-            .select_only()
-            .column(shipment_method_store::Column::ShipmentMethodId)
-            .filter(shipment_method_store::Column::StoreId.eq(store.id.0))
-            .into_tuple()
-            .all(connection)
-            .await
-            .map_err(cart_storage)?;
-        if assigned.is_empty() {
-            return Ok(Vec::new());
-        }
         let Some(currency_id) = self
             .cached_id("currency", currency_code, || {
                 currency::Entity::find()
@@ -725,17 +744,25 @@ impl OrderRepository for SqlDatabase {
         else {
             return Ok(Vec::new());
         };
+        let assigned = Query::select()
+            .column(shipment_method_store::Column::ShipmentMethodId)
+            .from(shipment_method_store::Entity)
+            .and_where(shipment_method_store::Column::StoreId.eq(store.id.0))
+            .to_owned();
         let methods = shipment_method::Entity::find()
-            .filter(shipment_method::Column::Id.is_in(assigned.iter().copied()))
+            .filter(shipment_method::Column::Id.in_subquery(assigned))
             .filter(shipment_method::Column::IsActive.eq(true))
             .order_by_asc(shipment_method::Column::Name)
             .all(connection)
             .await
             .map_err(cart_storage)?;
+        if methods.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The store's prices in the currency; only those of the methods found are used.
         let prices: HashMap<i64, shipment_method_price::Model> = shipment_method_price::Entity::find()
             .filter(shipment_method_price::Column::StoreId.eq(store.id.0))
             .filter(shipment_method_price::Column::CurrencyId.eq(currency_id))
-            .filter(shipment_method_price::Column::ShipmentMethodId.is_in(assigned.iter().copied()))
             .all(connection)
             .await
             .map_err(cart_storage)?
@@ -779,24 +806,17 @@ impl OrderRepository for SqlDatabase {
     }
 
     async fn payment_methods(&self, store: &StoreSettings) -> Result<Vec<PaymentMethod>, CartError> {
-        let connection = self.connection();
-        let assigned: Vec<i64> = payment_method_store::Entity::find()
-            .select_only()
+        let assigned = Query::select()
             .column(payment_method_store::Column::PaymentMethodId)
-            .filter(payment_method_store::Column::StoreId.eq(store.id.0))
-            .into_tuple()
-            .all(connection)
-            .await
-            .map_err(cart_storage)?;
-        if assigned.is_empty() {
-            return Ok(Vec::new());
-        }
+            .from(payment_method_store::Entity)
+            .and_where(payment_method_store::Column::StoreId.eq(store.id.0))
+            .to_owned();
         Ok(payment_method::Entity::find()
-            .filter(payment_method::Column::Id.is_in(assigned))
+            .filter(payment_method::Column::Id.in_subquery(assigned))
             .filter(payment_method::Column::IsActive.eq(true))
             .order_by_desc(payment_method::Column::Priority)
             .order_by_asc(payment_method::Column::Name)
-            .all(connection)
+            .all(self.connection())
             .await
             .map_err(cart_storage)?
             .into_iter()
@@ -967,39 +987,54 @@ async fn item_names<C: ConnectionTrait>(
     locale_id: i64,
     skus: &[String],
 ) -> Result<HashMap<String, String>, DbErr> {
-    let concretes = product_concrete::Entity::find()
-        .filter(product_concrete::Column::Sku.is_in(skus.iter().cloned()))
-        .all(transaction)
-        .await?;
-    let concrete_ids: Vec<i64> = concretes.iter().map(|row| row.id).collect();
-    let abstract_ids: Vec<i64> = concretes.iter().map(|row| row.product_abstract_id).collect();
-    let own: HashMap<i64, String> = product_concrete_localized::Entity::find()
-        .filter(product_concrete_localized::Column::ProductConcreteId.is_in(concrete_ids))
-        .filter(product_concrete_localized::Column::LocaleId.eq(locale_id))
-        .all(transaction)
-        .await?
-        .into_iter()
-        .filter(|row| !row.name.trim().is_empty())
-        .map(|row| (row.product_concrete_id, row.name))
-        .collect();
-    let inherited: HashMap<i64, String> = product_abstract_localized::Entity::find()
-        .filter(product_abstract_localized::Column::ProductAbstractId.is_in(abstract_ids))
-        .filter(product_abstract_localized::Column::LocaleId.eq(locale_id))
-        .all(transaction)
-        .await?
-        .into_iter()
-        .map(|row| (row.product_abstract_id, row.name))
-        .collect();
-    Ok(concretes
-        .into_iter()
-        .filter_map(|row| {
-            let name = own
-                .get(&row.id)
-                .or_else(|| inherited.get(&row.product_abstract_id))?
-                .clone();
-            Some((row.sku, name))
-        })
-        .collect())
+    // One statement: the concrete with both localized names joined.
+    let own = Alias::new("own");
+    let inherited = Alias::new("inherited");
+    let query = Query::select()
+        .column((product_concrete::Entity, product_concrete::Column::Sku))
+        .expr_as(
+            Expr::col((own.clone(), product_concrete_localized::Column::Name)),
+            "own_name",
+        )
+        .expr_as(
+            Expr::col((inherited.clone(), product_abstract_localized::Column::Name)),
+            "inherited_name",
+        )
+        .from(product_concrete::Entity)
+        .join_as(
+            JoinType::LeftJoin,
+            product_concrete_localized::Entity,
+            own.clone(),
+            Condition::all()
+                .add(
+                    Expr::col((own.clone(), product_concrete_localized::Column::ProductConcreteId))
+                        .equals((product_concrete::Entity, product_concrete::Column::Id)),
+                )
+                .add(Expr::col((own.clone(), product_concrete_localized::Column::LocaleId)).eq(locale_id)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            product_abstract_localized::Entity,
+            inherited.clone(),
+            Condition::all()
+                .add(
+                    Expr::col((inherited.clone(), product_abstract_localized::Column::ProductAbstractId))
+                        .equals((product_concrete::Entity, product_concrete::Column::ProductAbstractId)),
+                )
+                .add(Expr::col((inherited.clone(), product_abstract_localized::Column::LocaleId)).eq(locale_id)),
+        )
+        .and_where(Expr::col((product_concrete::Entity, product_concrete::Column::Sku)).is_in(skus.iter().cloned()))
+        .to_owned();
+    let mut names = HashMap::new();
+    for row in transaction.query_all(&query).await? {
+        let sku: String = row.try_get("", "sku")?;
+        let own: Option<String> = row.try_get("", "own_name")?;
+        let inherited: Option<String> = row.try_get("", "inherited_name")?;
+        if let Some(name) = own.filter(|name| !name.trim().is_empty()).or(inherited) {
+            names.insert(sku, name);
+        }
+    }
+    Ok(names)
 }
 
 /// Order numbers a process reserves at once. A shared counter row locked until commit would make

@@ -259,6 +259,10 @@ impl OmsCommand for OrderMail {
             .await
             .map_err(|error| CommandError(error.to_string()))
     }
+
+    fn changes_order(&self) -> bool {
+        false
+    }
 }
 
 /// The plain-text mail of `kind` about `items` of `order`, to the order's e-mail address.

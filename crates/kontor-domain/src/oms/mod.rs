@@ -68,6 +68,13 @@ impl From<crate::DomainError> for CommandError {
 #[async_trait]
 pub trait OmsCommand: Send + Sync {
     async fn run(&self, context: &CommandContext<'_>) -> Result<(), CommandError>;
+
+    /// Whether running it can change what a condition reads (payments, shipments, items). The engine
+    /// reads the order again after such a command before it checks a condition; a command that only
+    /// sends something, such as a mail, answers `false` and saves that read.
+    fn changes_order(&self) -> bool {
+        true
+    }
 }
 
 /// A condition plugin, deciding a conditional transition for one item.
@@ -186,7 +193,8 @@ pub struct EventOutcome {
 /// shop and the Back Office. Best effort — an implementation logs its own failures and must not block.
 #[async_trait]
 pub trait OrderObserver: Send + Sync {
-    async fn items_moved(&self, order_id: i64);
+    /// `order` is as the run left it: its items in the states they reached.
+    async fn items_moved(&self, order: &StoredOrder);
 }
 
 /// The engine: processes, plugins, storage and a clock.
@@ -231,12 +239,26 @@ impl OmsEngine {
         self
     }
 
-    async fn announce(&self, order_id: i64, outcome: &Result<EventOutcome, OmsError>) {
-        if let (Some(observer), Ok(outcome)) = (&self.observer, outcome)
-            && !outcome.moved.is_empty()
-        {
-            observer.items_moved(order_id).await;
+    /// Tells the observer about a run that moved items, with the order the run ended on; read again
+    /// only when the run stopped on a failure after moving some items, which left no snapshot.
+    async fn announce(&self, order_id: i64, outcome: &Result<EventOutcome, OmsError>, order: Option<StoredOrder>) {
+        let (Some(observer), Ok(outcome)) = (&self.observer, outcome) else {
+            return;
+        };
+        if outcome.moved.is_empty() {
+            return;
         }
+        let order = match order {
+            Some(order) => order,
+            None => match self.load(order_id).await {
+                Ok(order) => order,
+                Err(error) => {
+                    tracing::warn!(order_id, %error, "order status not announced: the order could not be read");
+                    return;
+                }
+            },
+        };
+        observer.items_moved(&order).await;
     }
 
     pub fn processes(&self) -> &Arc<ProcessSet> {
@@ -304,8 +326,8 @@ impl OmsEngine {
         let lock = self.lock(order_id).await?;
         let mut outcome = EventOutcome::default();
         let result = match self.load(order_id).await {
-            Ok(order) => self
-                .run_event(
+            Ok(order) => {
+                self.run_event(
                     order_id,
                     Snapshot::fresh(order),
                     item_ids,
@@ -315,19 +337,20 @@ impl OmsEngine {
                     0,
                 )
                 .await
-                .map(|_| ()),
+            }
             Err(error) => Err(error),
         };
         self.unlock(lock).await;
-        let result = match result {
+        let (result, order) = match result {
+            Ok(snapshot) => (Ok(outcome), Some(snapshot.order)),
             // The event itself happened: saying it failed would invite a second try of what is done.
             Err(OmsError::CommandFailed { command, message }) if !outcome.moved.is_empty() => {
                 outcome.stopped_by = Some(format!("command {command} failed: {message}"));
-                Ok(outcome)
+                (Ok(outcome), None)
             }
-            other => other.map(|()| outcome),
+            Err(error) => (Err(error), None),
         };
-        self.announce(order_id, &result).await;
+        self.announce(order_id, &result, order).await;
         result
     }
 
@@ -336,11 +359,16 @@ impl OmsEngine {
         let lock = self.lock(order_id).await?;
         let result = self.advance_locked(order_id, origin).await;
         self.unlock(lock).await;
-        self.announce(order_id, &result).await;
+        let (result, order) = match result {
+            Ok((outcome, order)) => (Ok(outcome), Some(order)),
+            Err(error) => (Err(error), None),
+        };
+        self.announce(order_id, &result, order).await;
         result
     }
 
-    async fn advance_locked(&self, order_id: i64, origin: &str) -> Result<EventOutcome, OmsError> {
+    /// The run's outcome and the order as the run left it.
+    async fn advance_locked(&self, order_id: i64, origin: &str) -> Result<(EventOutcome, StoredOrder), OmsError> {
         let mut outcome = EventOutcome::default();
         let mut snapshot = Snapshot::fresh(self.load(order_id).await?);
         for _ in 0..MAX_CHAIN {
@@ -368,7 +396,7 @@ impl OmsEngine {
                 if !on_enter.is_empty() {
                     self.oms.mark_checked(order_id, self.clock.now()).await?;
                 }
-                return Ok(outcome);
+                return Ok((outcome, snapshot.order));
             }
             if snapshot.stale {
                 snapshot = Snapshot::fresh(self.load(order_id).await?);
@@ -378,7 +406,7 @@ impl OmsEngine {
                 .await?
             {
                 self.oms.mark_checked(order_id, self.clock.now()).await?;
-                return Ok(outcome);
+                return Ok((outcome, snapshot.order));
             }
             snapshot = Snapshot::fresh(self.load(order_id).await?);
         }
@@ -532,7 +560,11 @@ impl OmsEngine {
                 if let Some(key) = &command {
                     let items = snapshot.items(&ids, &source);
                     self.run_command(&snapshot.order, &items, event, key, origin).await?;
-                    snapshot.stale = true;
+                    snapshot.stale |= self
+                        .registry
+                        .commands
+                        .get(key)
+                        .is_none_or(|(_, command)| command.changes_order());
                 }
                 // Conditions see what the command changed (a captured payment).
                 if snapshot.stale && candidates.iter().any(|transition| transition.condition.is_some()) {

@@ -21,7 +21,8 @@ use kontor_domain::gateway::{
     GatewayReply, ItemInput, PaymentSelection, ShipmentSelection,
 };
 use kontor_domain::oms::builtin::{BuiltinServices, PaymentProviders};
-use kontor_domain::oms::{OmsEngine, OmsError, OmsRegistry, OmsRepository};
+use kontor_domain::checkout::StoredOrder;
+use kontor_domain::oms::{OmsEngine, OmsError, OmsRegistry, OmsRepository, OrderObserver};
 use kontor_kv::{KvOptions, KvStore, MemoryKv};
 use kontor_search::TantivySearchIndex;
 use kontor_sync::direct::DirectSync;
@@ -1175,7 +1176,48 @@ async fn a_spryker_style_process_runs_with_the_built_in_plugins(db: SqlDatabase)
     assert_eq!(order.totals.remuneration_total, order.items[0].sum_price);
 }
 
+/// Records the item states of every order the engine announces.
+#[derive(Default)]
+struct RecordingObserver(Mutex<Vec<(i64, Vec<String>)>>);
+
+#[async_trait]
+impl OrderObserver for RecordingObserver {
+    async fn items_moved(&self, order: &StoredOrder) {
+        let states = order.items.iter().map(|item| item.state.clone()).collect();
+        self.0.lock().expect("observer").push((order.id, states));
+    }
+}
+
+/// The observer hears every run that moved items, with the states the run left them in (without the
+/// engine reading the order again), and nothing from a run that moved nothing.
+async fn the_observer_hears_each_run_with_the_states_it_reached(db: SqlDatabase) {
+    let shop = order_shop(db).await;
+    let observer = Arc::new(RecordingObserver::default());
+    let engine = shop.engine.clone().with_observer(observer.clone());
+    let cart = shop.guest_cart("g1", 1).await;
+    let (order_id, _) = shop.place("g1", &cart).await.expect("placed");
+
+    // onEnter mail (a command that changes nothing) → payment pending; nothing further without payment.
+    engine.advance_order(order_id, "worker").await.expect("advance");
+    engine.advance_order(order_id, "worker").await.expect("advance again");
+    // The capture changes the payment, so the condition reads the order again and lets it on to paid.
+    engine
+        .trigger_event(order_id, None, "pay", "admin:1")
+        .await
+        .expect("pay");
+    assert_eq!(shop.states(order_id).await, ["paid"]);
+    let heard = observer.0.lock().expect("observer").clone();
+    assert_eq!(
+        heard,
+        [
+            (order_id, vec!["payment pending".to_owned()]),
+            (order_id, vec!["paid".to_owned()]),
+        ]
+    );
+}
+
 repo_test_suite!(
+    the_observer_hears_each_run_with_the_states_it_reached,
     a_spryker_style_process_runs_with_the_built_in_plugins,
     an_asynchronous_payment_is_confirmed_by_a_signed_callback,
     admin_api_lists_orders_and_fires_manual_events,
