@@ -14,14 +14,13 @@ use kontor_db::entity::orders::{
 };
 use kontor_db::entity::{currency, stock_product, store};
 use kontor_domain::cart::CartService;
-use kontor_domain::checkout::{CheckoutService, OrderProcesses, OrderRepository};
+use kontor_domain::checkout::{CheckoutService, OrderProcesses, OrderRepository, StoredOrder};
 use kontor_domain::customer::{Mail, MailError, Mailer};
 use kontor_domain::gateway::{
     CartCommand, CartOwner, CheckoutAddress, CheckoutCommand, CheckoutCustomer, CheckoutInput, GatewayError,
     GatewayReply, ItemInput, PaymentSelection, ShipmentSelection,
 };
 use kontor_domain::oms::builtin::{BuiltinServices, PaymentProviders};
-use kontor_domain::checkout::StoredOrder;
 use kontor_domain::oms::{OmsEngine, OmsError, OmsRegistry, OmsRepository, OrderObserver};
 use kontor_kv::{KvOptions, KvStore, MemoryKv};
 use kontor_search::TantivySearchIndex;
