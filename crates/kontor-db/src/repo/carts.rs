@@ -14,7 +14,7 @@
 //!
 //! Carts are not published to the storefront, so their writes add no outbox rows.
 
-use super::{SqlDatabase, WriteTurn, names_by_id, rows_in, storage_error};
+use super::{SqlDatabase, WriteTurn, rows_in, storage_error};
 use crate::entity::carts::{cart, cart_idempotency_key, cart_item};
 use crate::entity::{
     currency, locale, price_product, price_type, product_abstract, product_abstract_store, product_concrete,
@@ -30,12 +30,15 @@ use kontor_domain::cart::{
 use kontor_domain::checkout::owner_key;
 use kontor_domain::gateway::CartOwner;
 use kontor_domain::pricing::{PRICE_TYPE_DEFAULT, decode_volume_prices};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, SqlErr,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Concretes and abstracts whose prices one statement reads: up to this many of each.
+const PRICE_OWNERS_PER_QUERY: usize = 500;
 
 /// A DEFAULT price in one mode: the base unit amount and the volume prices (from quantity, unit amount).
 type UnitPrice = (i64, Vec<(u32, i64)>);
@@ -136,7 +139,7 @@ async fn currency_id_by_code<C: ConnectionTrait>(connection: &C, code: &str) -> 
         .await
 }
 
-/// The cart rows as domain carts, with their lines, store names and currency codes (three batched loads).
+/// The cart rows as domain carts, with their lines, store names and currency codes (two batched loads).
 async fn stored_carts<C: ConnectionTrait>(
     connection: &C,
     rows: Vec<cart::Model>,
@@ -157,22 +160,7 @@ async fn stored_carts<C: ConnectionTrait>(
             quantity: quantity_of(line),
         });
     }
-    let stores = names_by_id::<store::Entity, _>(
-        connection,
-        store::Column::Id,
-        store::Column::Name,
-        rows.iter().map(|row| row.store_id),
-    )
-    .await
-    .map_err(CartError::from)?;
-    let currencies = names_by_id::<currency::Entity, _>(
-        connection,
-        currency::Column::Id,
-        currency::Column::Code,
-        rows.iter().map(|row| row.currency_id),
-    )
-    .await
-    .map_err(CartError::from)?;
+    let (stores, currencies) = store_and_currency_names(connection, &rows).await.map_err(storage)?;
     rows.into_iter()
         .map(|row| {
             let missing = |what: &str| CartError::Storage(format!("cart {} has an unknown {what}", row.uuid));
@@ -193,6 +181,126 @@ async fn stored_carts<C: ConnectionTrait>(
             })
         })
         .collect()
+}
+
+/// A concrete as the cart catalog needs it, with what it takes from its abstract product.
+struct CatalogRow {
+    concrete_id: i64,
+    sku: String,
+    is_active: bool,
+    abstract_id: i64,
+    abstract_sku: String,
+    /// Whether the abstract product is assigned to the store.
+    is_in_store: bool,
+    /// The abstract's tax rate in the store's country; 0 without one.
+    rate_basis_points: i32,
+}
+
+/// The concretes of `skus` with their abstract's SKU, store assignment and tax rate, in one statement
+/// per chunk of SKUs.
+async fn catalog_rows<C: ConnectionTrait>(
+    connection: &C,
+    store_id: i64,
+    tax_country: &str,
+    skus: &[String],
+) -> Result<Vec<CatalogRow>, DbErr> {
+    let mut rows: Vec<CatalogRow> = Vec::with_capacity(skus.len());
+    for chunk in skus.chunks(1000) {
+        let query = Query::select()
+            .column((product_concrete::Entity, product_concrete::Column::Id))
+            .column((product_concrete::Entity, product_concrete::Column::Sku))
+            .column((product_concrete::Entity, product_concrete::Column::IsActive))
+            .column((product_concrete::Entity, product_concrete::Column::ProductAbstractId))
+            .expr_as(
+                Expr::col((product_abstract::Entity, product_abstract::Column::Sku)),
+                "abstract_sku",
+            )
+            .expr_as(
+                Expr::col((product_abstract_store::Entity, product_abstract_store::Column::StoreId)),
+                "linked_store_id",
+            )
+            .column((tax_rate::Entity, tax_rate::Column::RateBasisPoints))
+            .from(product_concrete::Entity)
+            .join(
+                JoinType::LeftJoin,
+                product_abstract::Entity,
+                Expr::col((product_abstract::Entity, product_abstract::Column::Id))
+                    .equals((product_concrete::Entity, product_concrete::Column::ProductAbstractId)),
+            )
+            .join(
+                JoinType::LeftJoin,
+                product_abstract_store::Entity,
+                Condition::all()
+                    .add(
+                        Expr::col((
+                            product_abstract_store::Entity,
+                            product_abstract_store::Column::ProductAbstractId,
+                        ))
+                        .equals((product_concrete::Entity, product_concrete::Column::ProductAbstractId)),
+                    )
+                    .add(
+                        Expr::col((product_abstract_store::Entity, product_abstract_store::Column::StoreId))
+                            .eq(store_id),
+                    ),
+            )
+            .join(
+                JoinType::LeftJoin,
+                tax_rate::Entity,
+                Condition::all()
+                    .add(
+                        Expr::col((tax_rate::Entity, tax_rate::Column::TaxSetId))
+                            .equals((product_abstract::Entity, product_abstract::Column::TaxSetId)),
+                    )
+                    .add(Expr::col((tax_rate::Entity, tax_rate::Column::Country)).eq(tax_country)),
+            )
+            .and_where(
+                Expr::col((product_concrete::Entity, product_concrete::Column::Sku)).is_in(chunk.iter().cloned()),
+            )
+            .to_owned();
+        // Each join finds at most one row (unique keys: abstract id; abstract and store; tax set and
+        // country), so there is one row per concrete.
+        for row in connection.query_all(&query).await? {
+            let rate: Option<i32> = row.try_get("", "rate_basis_points")?;
+            rows.push(CatalogRow {
+                concrete_id: row.try_get("", "id")?,
+                sku: row.try_get("", "sku")?,
+                is_active: row.try_get("", "is_active")?,
+                abstract_id: row.try_get("", "product_abstract_id")?,
+                abstract_sku: row.try_get::<Option<String>>("", "abstract_sku")?.unwrap_or_default(),
+                is_in_store: row.try_get::<Option<i64>>("", "linked_store_id")?.is_some(),
+                rate_basis_points: rate.unwrap_or(0),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// The store names and currency codes of the carts, by id, in one statement: every pair of the carts'
+/// stores and currencies, a handful of rows, as a shop has few of either. The cart table is not read:
+/// a cart found by a locking read may be newer than a plain read's snapshot (MariaDB's REPEATABLE READ).
+async fn store_and_currency_names<C: ConnectionTrait>(
+    connection: &C,
+    rows: &[cart::Model],
+) -> Result<(HashMap<i64, String>, HashMap<i64, String>), DbErr> {
+    let store_ids: BTreeSet<i64> = rows.iter().map(|row| row.store_id).collect();
+    let currency_ids: BTreeSet<i64> = rows.iter().map(|row| row.currency_id).collect();
+    let query = Query::select()
+        .expr_as(Expr::col((store::Entity, store::Column::Id)), "store_id")
+        .expr_as(Expr::col((store::Entity, store::Column::Name)), "store_name")
+        .expr_as(Expr::col((currency::Entity, currency::Column::Id)), "currency_id")
+        .expr_as(Expr::col((currency::Entity, currency::Column::Code)), "currency_code")
+        .from(store::Entity)
+        .cross_join(currency::Entity)
+        .and_where(Expr::col((store::Entity, store::Column::Id)).is_in(store_ids))
+        .and_where(Expr::col((currency::Entity, currency::Column::Id)).is_in(currency_ids))
+        .to_owned();
+    let mut stores = HashMap::new();
+    let mut currencies = HashMap::new();
+    for row in connection.query_all(&query).await? {
+        stores.insert(row.try_get("", "store_id")?, row.try_get("", "store_name")?);
+        currencies.insert(row.try_get("", "currency_id")?, row.try_get("", "currency_code")?);
+    }
+    Ok((stores, currencies))
 }
 
 async fn stored_cart<C: ConnectionTrait>(connection: &C, row: cart::Model) -> Result<StoredCart, CartError> {
@@ -787,51 +895,71 @@ where
 #[async_trait]
 impl CartCatalog for SqlDatabase {
     async fn store_settings(&self, name: &str) -> Result<Option<StoreSettings>, CartError> {
-        let connection = self.connection();
-        let Some(row) = store::Entity::find()
-            .filter(store::Column::Name.eq(name))
-            .one(connection)
-            .await
-            .map_err(storage)?
-        else {
+        // One statement: the store with its default locale and currency, one row per linked currency
+        // (a single row with no linked currency when it has none).
+        let default_currency = Alias::new("default_currency");
+        let query = Query::select()
+            .column((store::Entity, store::Column::Id))
+            .column((store::Entity, store::Column::Name))
+            .expr_as(Expr::col((locale::Entity, locale::Column::Name)), "default_locale")
+            .expr_as(
+                Expr::col((default_currency.clone(), currency::Column::Code)),
+                "default_currency",
+            )
+            .expr_as(Expr::col((currency::Entity, currency::Column::Code)), "currency")
+            .from(store::Entity)
+            .join(
+                JoinType::LeftJoin,
+                locale::Entity,
+                Expr::col((locale::Entity, locale::Column::Id)).equals((store::Entity, store::Column::DefaultLocaleId)),
+            )
+            .join_as(
+                JoinType::LeftJoin,
+                currency::Entity,
+                default_currency.clone(),
+                Expr::col((default_currency.clone(), currency::Column::Id))
+                    .equals((store::Entity, store::Column::DefaultCurrencyId)),
+            )
+            .join(
+                JoinType::LeftJoin,
+                store_currency::Entity,
+                Expr::col((store_currency::Entity, store_currency::Column::StoreId))
+                    .equals((store::Entity, store::Column::Id)),
+            )
+            .join(
+                JoinType::LeftJoin,
+                currency::Entity,
+                Expr::col((currency::Entity, currency::Column::Id))
+                    .equals((store_currency::Entity, store_currency::Column::CurrencyId)),
+            )
+            .and_where(Expr::col((store::Entity, store::Column::Name)).eq(name))
+            .order_by((store_currency::Entity, store_currency::Column::Position), Order::Asc)
+            .order_by((store_currency::Entity, store_currency::Column::CurrencyId), Order::Asc)
+            .to_owned();
+        let rows = self.connection().query_all(&query).await.map_err(storage)?;
+        let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let links = store_currency::Entity::find()
-            .filter(store_currency::Column::StoreId.eq(row.id))
-            .order_by_asc(store_currency::Column::Position)
-            .order_by_asc(store_currency::Column::CurrencyId)
-            .all(connection)
-            .await
-            .map_err(storage)?;
-        let currency_ids = links
-            .iter()
-            .map(|link| link.currency_id)
-            .chain([row.default_currency_id]);
-        let codes =
-            names_by_id::<currency::Entity, _>(connection, currency::Column::Id, currency::Column::Code, currency_ids)
-                .await
-                .map_err(CartError::from)?;
-        let default_currency = codes
-            .get(&row.default_currency_id)
-            .cloned()
+        let id: i64 = first.try_get("", "id").map_err(storage)?;
+        let store_name: String = first.try_get("", "name").map_err(storage)?;
+        let default_locale: Option<String> = first.try_get("", "default_locale").map_err(storage)?;
+        let default_currency: String = first
+            .try_get::<Option<String>>("", "default_currency")
+            .map_err(storage)?
             .ok_or_else(|| CartError::Storage(format!("store {name} has no default currency")))?;
-        let mut currencies: Vec<String> = links
-            .iter()
-            .filter_map(|link| codes.get(&link.currency_id).cloned())
-            .collect();
+        let mut currencies = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(code) = row.try_get::<Option<String>>("", "currency").map_err(storage)? {
+                currencies.push(code);
+            }
+        }
         if !currencies.contains(&default_currency) {
             currencies.insert(0, default_currency.clone());
         }
-        let default_locale = locale::Entity::find_by_id(row.default_locale_id)
-            .one(connection)
-            .await
-            .map_err(storage)?
-            .map(|locale| locale.name)
-            .unwrap_or_default();
         Ok(Some(StoreSettings {
-            id: StoreId(row.id),
-            tax_country: store_tax_country(&row.name, &default_locale),
-            name: row.name,
+            id: StoreId(id),
+            tax_country: store_tax_country(&store_name, default_locale.as_deref().unwrap_or_default()),
+            name: store_name,
             currencies,
             default_currency,
         }))
@@ -870,57 +998,16 @@ impl SqlDatabase {
     ) -> Result<HashMap<String, CatalogItem>, CartError> {
         let connection = self.connection();
         let store_id = store.id.0;
-        let mut concretes = Vec::with_capacity(skus.len());
-        for chunk in skus.chunks(1000) {
-            concretes.extend(
-                product_concrete::Entity::find()
-                    .filter(product_concrete::Column::Sku.is_in(chunk.iter().cloned()))
-                    .all(connection)
-                    .await
-                    .map_err(storage)?,
-            );
-        }
+        let concretes = catalog_rows(connection, store_id, &store.tax_country, skus)
+            .await
+            .map_err(storage)?;
         if concretes.is_empty() {
             return Ok(HashMap::new());
         }
-        let concrete_ids: Vec<i64> = concretes.iter().map(|row| row.id).collect();
-        let mut abstract_ids: Vec<i64> = concretes.iter().map(|row| row.product_abstract_id).collect();
+        let concrete_ids: Vec<i64> = concretes.iter().map(|row| row.concrete_id).collect();
+        let mut abstract_ids: Vec<i64> = concretes.iter().map(|row| row.abstract_id).collect();
         abstract_ids.sort_unstable();
         abstract_ids.dedup();
-
-        let abstracts: HashMap<i64, product_abstract::Model> =
-            rows_in::<product_abstract::Entity, _>(connection, product_abstract::Column::Id, &abstract_ids)
-                .await
-                .map_err(CartError::from)?
-                .into_iter()
-                .map(|row| (row.id, row))
-                .collect();
-        let in_store: HashSet<i64> = rows_in_where::<product_abstract_store::Entity, _>(
-            connection,
-            product_abstract_store::Column::ProductAbstractId,
-            &abstract_ids,
-            Condition::all().add(product_abstract_store::Column::StoreId.eq(store_id)),
-        )
-        .await
-        .map_err(storage)?
-        .into_iter()
-        .map(|link| link.product_abstract_id)
-        .collect();
-
-        let mut tax_set_ids: Vec<i64> = abstracts.values().filter_map(|row| row.tax_set_id).collect();
-        tax_set_ids.sort_unstable();
-        tax_set_ids.dedup();
-        let rates: HashMap<i64, i32> = rows_in_where::<tax_rate::Entity, _>(
-            connection,
-            tax_rate::Column::TaxSetId,
-            &tax_set_ids,
-            Condition::all().add(tax_rate::Column::Country.eq(store.tax_country.as_str())),
-        )
-        .await
-        .map_err(storage)?
-        .into_iter()
-        .map(|rate| (rate.tax_set_id, rate.rate_basis_points))
-        .collect();
 
         // DEFAULT prices in the store and currency: the concrete's own, else the abstract's, per mode.
         let mut concrete_prices: HashMap<i64, UnitPrice> = HashMap::new();
@@ -943,10 +1030,6 @@ impl SqlDatabase {
             .await
             .map_err(storage)?;
         if let (Some(currency_id), Some(default_type)) = (currency_id, default_type) {
-            let priced_here = Condition::all()
-                .add(price_product::Column::StoreId.eq(store_id))
-                .add(price_product::Column::CurrencyId.eq(currency_id))
-                .add(price_product::Column::PriceTypeId.eq(default_type));
             let gross = price_mode == PriceMode::Gross;
             // The base amount in the cart's mode, and the volume prices that have an amount in it.
             let amount = |row: &price_product::Model| {
@@ -959,30 +1042,45 @@ impl SqlDatabase {
                     (base, tiers)
                 })
             };
-            for row in rows_in_where::<price_product::Entity, _>(
-                connection,
-                price_product::Column::ProductConcreteId,
-                &concrete_ids,
-                priced_here.clone(),
-            )
-            .await
-            .map_err(storage)?
-            {
-                if let (Some(owner), Some(amount)) = (row.product_concrete_id, amount(&row)) {
-                    concrete_prices.insert(owner, amount);
+            let concrete_set: HashSet<i64> = concrete_ids.iter().copied().collect();
+            let abstract_set: HashSet<i64> = abstract_ids.iter().copied().collect();
+            // The concretes' and their abstracts' prices in one statement per chunk of both.
+            let chunks = concrete_ids
+                .len()
+                .max(abstract_ids.len())
+                .div_ceil(PRICE_OWNERS_PER_QUERY);
+            for index in 0..chunks {
+                let part = |ids: &[i64]| -> Vec<i64> {
+                    ids.iter()
+                        .skip(index * PRICE_OWNERS_PER_QUERY)
+                        .take(PRICE_OWNERS_PER_QUERY)
+                        .copied()
+                        .collect()
+                };
+                let (concrete_part, abstract_part) = (part(&concrete_ids), part(&abstract_ids));
+                let mut owners = Condition::any();
+                if !concrete_part.is_empty() {
+                    owners = owners.add(price_product::Column::ProductConcreteId.is_in(concrete_part));
                 }
-            }
-            for row in rows_in_where::<price_product::Entity, _>(
-                connection,
-                price_product::Column::ProductAbstractId,
-                &abstract_ids,
-                priced_here,
-            )
-            .await
-            .map_err(storage)?
-            {
-                if let (Some(owner), Some(amount)) = (row.product_abstract_id, amount(&row)) {
-                    abstract_prices.insert(owner, amount);
+                if !abstract_part.is_empty() {
+                    owners = owners.add(price_product::Column::ProductAbstractId.is_in(abstract_part));
+                }
+                let rows = price_product::Entity::find()
+                    .filter(price_product::Column::StoreId.eq(store_id))
+                    .filter(price_product::Column::CurrencyId.eq(currency_id))
+                    .filter(price_product::Column::PriceTypeId.eq(default_type))
+                    .filter(owners)
+                    .all(connection)
+                    .await
+                    .map_err(storage)?;
+                for row in rows {
+                    let Some(price) = amount(&row) else { continue };
+                    if let Some(owner) = row.product_concrete_id.filter(|id| concrete_set.contains(id)) {
+                        concrete_prices.insert(owner, price.clone());
+                    }
+                    if let Some(owner) = row.product_abstract_id.filter(|id| abstract_set.contains(id)) {
+                        abstract_prices.insert(owner, price);
+                    }
                 }
             }
         }
@@ -995,9 +1093,6 @@ impl SqlDatabase {
         }
         Ok(Self::items_of(
             concretes,
-            &abstracts,
-            &in_store,
-            &rates,
             &concrete_prices,
             &abstract_prices,
             &stock,
@@ -1009,7 +1104,7 @@ impl SqlDatabase {
     async fn stock_of(
         &self,
         store_id: i64,
-        concretes: &[product_concrete::Model],
+        concretes: &[CatalogRow],
         concrete_ids: &[i64],
         stock: &mut HashMap<i64, (i64, bool)>,
         reserved: &mut HashMap<String, i64>,
@@ -1044,12 +1139,8 @@ impl SqlDatabase {
     }
 
     /// Catalog items from the loaded rows.
-    #[allow(clippy::too_many_arguments)]
     fn items_of(
-        concretes: Vec<product_concrete::Model>,
-        abstracts: &HashMap<i64, product_abstract::Model>,
-        in_store: &HashSet<i64>,
-        rates: &HashMap<i64, i32>,
+        concretes: Vec<CatalogRow>,
         concrete_prices: &HashMap<i64, UnitPrice>,
         abstract_prices: &HashMap<i64, UnitPrice>,
         stock: &HashMap<i64, (i64, bool)>,
@@ -1058,25 +1149,19 @@ impl SqlDatabase {
         concretes
             .into_iter()
             .map(|concrete| {
-                let product = abstracts.get(&concrete.product_abstract_id);
-                let rate = product
-                    .and_then(|product| product.tax_set_id)
-                    .and_then(|tax_set| rates.get(&tax_set))
-                    .copied()
-                    .unwrap_or(0);
-                let (on_hand, is_never_out_of_stock) = stock.get(&concrete.id).copied().unwrap_or((0, false));
+                let (on_hand, is_never_out_of_stock) = stock.get(&concrete.concrete_id).copied().unwrap_or((0, false));
                 let available_quantity = Ord::max(on_hand - reserved.get(&concrete.sku).copied().unwrap_or(0), 0);
                 // A concrete's own price, volume prices included, replaces its abstract's.
                 let price = concrete_prices
-                    .get(&concrete.id)
-                    .or_else(|| abstract_prices.get(&concrete.product_abstract_id));
+                    .get(&concrete.concrete_id)
+                    .or_else(|| abstract_prices.get(&concrete.abstract_id));
                 let item = CatalogItem {
-                    abstract_sku: product.map(|product| product.sku.clone()).unwrap_or_default(),
+                    abstract_sku: concrete.abstract_sku,
                     is_active: concrete.is_active,
-                    is_in_store: in_store.contains(&concrete.product_abstract_id),
+                    is_in_store: concrete.is_in_store,
                     unit_price: price.map(|(base, _)| *base),
                     volume_prices: price.map(|(_, tiers)| tiers.clone()).unwrap_or_default(),
-                    tax_rate: tax_percent(rate),
+                    tax_rate: tax_percent(concrete.rate_basis_points),
                     available_quantity,
                     is_never_out_of_stock,
                     sku: concrete.sku.clone(),

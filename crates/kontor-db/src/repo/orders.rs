@@ -31,7 +31,7 @@ use kontor_domain::checkout::{
 use kontor_domain::gateway::{OrderAddress, OrderTotals};
 use kontor_domain::outbox::ChangeKind;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -744,65 +744,89 @@ impl OrderRepository for SqlDatabase {
         else {
             return Ok(Vec::new());
         };
+        // One statement: the store's active methods with their price in the currency and their tax
+        // rate in the store's country; a method without a price there is not offered.
         let assigned = Query::select()
             .column(shipment_method_store::Column::ShipmentMethodId)
             .from(shipment_method_store::Entity)
             .and_where(shipment_method_store::Column::StoreId.eq(store.id.0))
             .to_owned();
-        let methods = shipment_method::Entity::find()
-            .filter(shipment_method::Column::Id.in_subquery(assigned))
-            .filter(shipment_method::Column::IsActive.eq(true))
-            .order_by_asc(shipment_method::Column::Name)
-            .all(connection)
-            .await
+        let query = Query::select()
+            .columns(
+                [
+                    shipment_method::Column::Id,
+                    shipment_method::Column::MethodKey,
+                    shipment_method::Column::Name,
+                    shipment_method::Column::CarrierName,
+                    shipment_method::Column::DeliveryTime,
+                ]
+                .map(|column| (shipment_method::Entity, column)),
+            )
+            .column((shipment_method_price::Entity, shipment_method_price::Column::NetAmount))
+            .column((
+                shipment_method_price::Entity,
+                shipment_method_price::Column::GrossAmount,
+            ))
+            .column((tax_rate::Entity, tax_rate::Column::RateBasisPoints))
+            .from(shipment_method::Entity)
+            .join(
+                JoinType::InnerJoin,
+                shipment_method_price::Entity,
+                Condition::all()
+                    .add(
+                        Expr::col((
+                            shipment_method_price::Entity,
+                            shipment_method_price::Column::ShipmentMethodId,
+                        ))
+                        .equals((shipment_method::Entity, shipment_method::Column::Id)),
+                    )
+                    .add(
+                        Expr::col((shipment_method_price::Entity, shipment_method_price::Column::StoreId))
+                            .eq(store.id.0),
+                    )
+                    .add(
+                        Expr::col((shipment_method_price::Entity, shipment_method_price::Column::CurrencyId))
+                            .eq(currency_id),
+                    ),
+            )
+            .join(
+                JoinType::LeftJoin,
+                tax_rate::Entity,
+                Condition::all()
+                    .add(
+                        Expr::col((tax_rate::Entity, tax_rate::Column::TaxSetId))
+                            .equals((shipment_method::Entity, shipment_method::Column::TaxSetId)),
+                    )
+                    .add(Expr::col((tax_rate::Entity, tax_rate::Column::Country)).eq(store.tax_country.as_str())),
+            )
+            .and_where(Expr::col((shipment_method::Entity, shipment_method::Column::Id)).in_subquery(assigned))
+            .and_where(Expr::col((shipment_method::Entity, shipment_method::Column::IsActive)).eq(true))
+            .order_by((shipment_method::Entity, shipment_method::Column::Name), Order::Asc)
+            .order_by((shipment_method::Entity, shipment_method::Column::Id), Order::Asc)
+            .to_owned();
+        // Each join finds at most one row (unique keys: method, store and currency; tax set and country).
+        let mut methods: Vec<ShipmentMethod> = Vec::new();
+        for row in connection.query_all(&query).await.map_err(cart_storage)? {
+            let amount: Option<i64> = match mode {
+                PriceMode::Gross => row.try_get("", "gross_amount"),
+                PriceMode::Net => row.try_get("", "net_amount"),
+            }
             .map_err(cart_storage)?;
-        if methods.is_empty() {
-            return Ok(Vec::new());
+            let Some(price) = amount else {
+                continue;
+            };
+            let rate: Option<i32> = row.try_get("", "rate_basis_points").map_err(cart_storage)?;
+            methods.push(ShipmentMethod {
+                id: row.try_get("", "id").map_err(cart_storage)?,
+                key: row.try_get("", "method_key").map_err(cart_storage)?,
+                name: row.try_get("", "name").map_err(cart_storage)?,
+                carrier_name: row.try_get("", "carrier_name").map_err(cart_storage)?,
+                delivery_time: row.try_get("", "delivery_time").map_err(cart_storage)?,
+                price,
+                tax_rate: tax_percent(rate.unwrap_or(0)),
+            });
         }
-        // The store's prices in the currency; only those of the methods found are used.
-        let prices: HashMap<i64, shipment_method_price::Model> = shipment_method_price::Entity::find()
-            .filter(shipment_method_price::Column::StoreId.eq(store.id.0))
-            .filter(shipment_method_price::Column::CurrencyId.eq(currency_id))
-            .all(connection)
-            .await
-            .map_err(cart_storage)?
-            .into_iter()
-            .map(|row| (row.shipment_method_id, row))
-            .collect();
-        let tax_sets: Vec<i64> = methods.iter().filter_map(|method| method.tax_set_id).collect();
-        let rates: HashMap<i64, i32> = if tax_sets.is_empty() {
-            HashMap::new()
-        } else {
-            tax_rate::Entity::find()
-                .filter(tax_rate::Column::TaxSetId.is_in(tax_sets))
-                .filter(tax_rate::Column::Country.eq(store.tax_country.as_str()))
-                .all(connection)
-                .await
-                .map_err(cart_storage)?
-                .into_iter()
-                .map(|rate| (rate.tax_set_id, rate.rate_basis_points))
-                .collect()
-        };
-        Ok(methods
-            .into_iter()
-            .filter_map(|method| {
-                let price = prices.get(&method.id)?;
-                let amount = match mode {
-                    PriceMode::Gross => price.gross_amount,
-                    PriceMode::Net => price.net_amount,
-                }?;
-                let rate = method.tax_set_id.and_then(|set| rates.get(&set)).copied().unwrap_or(0);
-                Some(ShipmentMethod {
-                    id: method.id,
-                    key: method.method_key,
-                    name: method.name,
-                    carrier_name: method.carrier_name,
-                    delivery_time: method.delivery_time,
-                    price: amount,
-                    tax_rate: tax_percent(rate),
-                })
-            })
-            .collect())
+        Ok(methods)
     }
 
     async fn payment_methods(&self, store: &StoreSettings) -> Result<Vec<PaymentMethod>, CartError> {

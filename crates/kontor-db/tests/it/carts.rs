@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 use kontor_core::{Clock, Sku};
 use kontor_db::SqlDatabase;
 use kontor_db::entity::carts::cart_idempotency_key;
-use kontor_db::entity::{price_product, product_abstract, product_abstract_store, product_concrete};
-use kontor_domain::cart::{CartService, DEFAULT_GUEST_CART_LIFETIME, IDEMPOTENCY_KEY_LIFETIME};
+use kontor_db::entity::{price_product, product_abstract, product_abstract_store, product_concrete, store_currency};
+use kontor_domain::cart::{CartCatalog, CartService, DEFAULT_GUEST_CART_LIFETIME, IDEMPOTENCY_KEY_LIFETIME, PriceMode};
 use kontor_domain::gateway::{
     Cart, CartChanges, CartCommand, CartInput, CartOwner, GatewayError, GatewayReply, ItemInput,
 };
 use kontor_domain::pricing::{PriceAttributes, VolumePrice, encode_volume_prices};
 use kontor_domain::stock::{StockAttributes, WarehouseAttributes};
+use kontor_domain::store::StoreAttributes;
 use kontor_domain::tax::{TaxRateAttributes, TaxSetAttributes};
 use kontor_testkit::repo_test_suite;
 use sea_orm::sea_query::Expr;
@@ -1025,7 +1026,106 @@ async fn concurrent_repeats_of_one_key_write_once(db: SqlDatabase) {
     );
 }
 
+/// The cart catalog's joined reads: store settings (currencies in the store's order, the default first
+/// when the store does not list it), and per concrete its abstract SKU, store assignment, tax rate in
+/// the store's country, and price (its own, else the abstract's).
+async fn the_cart_catalog_reads_stores_and_concretes_with_what_they_join(db: SqlDatabase) {
+    let (_service, _clock, db) = shop(db).await;
+    let de = db.store_settings("DE").await.expect("read").expect("store DE");
+    assert_eq!(
+        (
+            de.name.as_str(),
+            de.currencies.clone(),
+            de.default_currency.as_str(),
+            de.tax_country.as_str()
+        ),
+        ("DE", vec!["EUR".to_owned(), "CHF".to_owned()], "EUR", "DE")
+    );
+    assert_eq!(db.store_settings("XX").await.expect("read"), None);
+    // A store whose only listed currency is not its default.
+    let store_ch = create(
+        &db,
+        StoreAttributes {
+            name: store_name("CH"),
+            default_locale: locale("de_DE"),
+            default_currency: currency("CHF"),
+            locales: vec![locale("de_DE")],
+            currencies: vec![currency("CHF")],
+            timezone: "Europe/Zurich".to_owned(),
+        },
+    )
+    .await;
+    store_currency::Entity::delete_many()
+        .filter(store_currency::Column::StoreId.eq(store_ch.id.0))
+        .exec(db.connection())
+        .await
+        .expect("unlist CHF");
+    let ch = db.store_settings("CH").await.expect("read").expect("store CH");
+    assert_eq!(
+        (ch.currencies, ch.default_currency),
+        (vec!["CHF".to_owned()], "CHF".to_owned())
+    );
+
+    // `500` is in no store and has no tax set.
+    insert_product(&db, "500", &["500_x"]).await;
+    create(&db, price(Some("500"), None, "EUR", Some(400), Some(476))).await;
+    let skus: Vec<String> = [
+        "100_blue", "100_red", "200_a", "300_off", "400_free", "500_x", "missing",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let items = db
+        .catalog_prices(&de, "EUR", PriceMode::Gross, &skus)
+        .await
+        .expect("catalog");
+    let mut seen: Vec<(String, String, bool, bool, Option<i64>, String)> = items
+        .into_values()
+        .map(|item| {
+            (
+                item.sku,
+                item.abstract_sku,
+                item.is_active,
+                item.is_in_store,
+                item.unit_price,
+                item.tax_rate.to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let row = |sku: &str, abstract_sku: &str, active: bool, in_store: bool, price: Option<i64>, tax: &str| {
+        (
+            sku.to_owned(),
+            abstract_sku.to_owned(),
+            active,
+            in_store,
+            price,
+            tax.to_owned(),
+        )
+    };
+    assert_eq!(
+        seen,
+        vec![
+            row("100_blue", "100", true, true, Some(1190), "19"),
+            row("100_red", "100", true, true, Some(2000), "19"),
+            row("200_a", "200", true, true, Some(1999), "19"),
+            row("300_off", "300", false, true, Some(119), "19"),
+            row("400_free", "400", true, true, None, "19"),
+            row("500_x", "500", true, false, Some(476), "0"),
+        ]
+    );
+    let net = db
+        .catalog_prices(&de, "EUR", PriceMode::Net, &skus[..2])
+        .await
+        .expect("catalog");
+    assert_eq!(
+        (net["100_blue"].unit_price, net["100_red"].unit_price),
+        (Some(1000), Some(1000)),
+        "100_red has no net price of its own, so its abstract's applies"
+    );
+}
+
 repo_test_suite!(
+    the_cart_catalog_reads_stores_and_concretes_with_what_they_join,
     customers_create_list_update_and_delete_carts,
     cart_input_is_validated_with_glue_codes,
     someone_elses_cart_is_not_found,
