@@ -30,7 +30,7 @@ use kontor_domain::cart::{
 use kontor_domain::checkout::owner_key;
 use kontor_domain::gateway::CartOwner;
 use kontor_domain::pricing::{PRICE_TYPE_DEFAULT, decode_volume_prices};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, JoinType, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, SqlErr,
@@ -246,12 +246,10 @@ async fn catalog_rows<C: ConnectionTrait>(
             .join(
                 JoinType::LeftJoin,
                 tax_rate::Entity,
-                Condition::all()
-                    .add(
-                        Expr::col((tax_rate::Entity, tax_rate::Column::TaxSetId))
-                            .equals((product_abstract::Entity, product_abstract::Column::TaxSetId)),
-                    )
-                    .add(Expr::col((tax_rate::Entity, tax_rate::Column::Country)).eq(tax_country)),
+                tax_rate_of(
+                    (product_abstract::Entity, product_abstract::Column::TaxSetId),
+                    tax_country,
+                ),
             )
             .and_where(
                 Expr::col((product_concrete::Entity, product_concrete::Column::Sku)).is_in(chunk.iter().cloned()),
@@ -273,6 +271,14 @@ async fn catalog_rows<C: ConnectionTrait>(
         }
     }
     Ok(rows)
+}
+
+/// The join condition of `tax_rate` for the tax set in `tax_set` and the tax `country`: the rate that
+/// applies, at most one row (unique on tax set and country).
+pub(super) fn tax_rate_of(tax_set: (impl IntoIden, impl IntoIden), country: &str) -> Condition {
+    Condition::all()
+        .add(Expr::col((tax_rate::Entity, tax_rate::Column::TaxSetId)).equals(tax_set))
+        .add(Expr::col((tax_rate::Entity, tax_rate::Column::Country)).eq(country))
 }
 
 /// The store names and currency codes of the carts, by id, in one statement: every pair of the carts'
@@ -1050,20 +1056,20 @@ impl SqlDatabase {
                 .max(abstract_ids.len())
                 .div_ceil(PRICE_OWNERS_PER_QUERY);
             for index in 0..chunks {
-                let part = |ids: &[i64]| -> Vec<i64> {
-                    ids.iter()
-                        .skip(index * PRICE_OWNERS_PER_QUERY)
-                        .take(PRICE_OWNERS_PER_QUERY)
-                        .copied()
-                        .collect()
-                };
-                let (concrete_part, abstract_part) = (part(&concrete_ids), part(&abstract_ids));
+                let concrete_part = concrete_ids
+                    .chunks(PRICE_OWNERS_PER_QUERY)
+                    .nth(index)
+                    .unwrap_or_default();
+                let abstract_part = abstract_ids
+                    .chunks(PRICE_OWNERS_PER_QUERY)
+                    .nth(index)
+                    .unwrap_or_default();
                 let mut owners = Condition::any();
                 if !concrete_part.is_empty() {
-                    owners = owners.add(price_product::Column::ProductConcreteId.is_in(concrete_part));
+                    owners = owners.add(price_product::Column::ProductConcreteId.is_in(concrete_part.iter().copied()));
                 }
                 if !abstract_part.is_empty() {
-                    owners = owners.add(price_product::Column::ProductAbstractId.is_in(abstract_part));
+                    owners = owners.add(price_product::Column::ProductAbstractId.is_in(abstract_part.iter().copied()));
                 }
                 let rows = price_product::Entity::find()
                     .filter(price_product::Column::StoreId.eq(store_id))

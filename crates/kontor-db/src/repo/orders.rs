@@ -8,7 +8,7 @@
 //! is locked as well and must still hold exactly the priced lines, so an edit racing the checkout
 //! cannot slip in unpriced quantities.
 
-use super::carts::{Attempt, storage as cart_storage};
+use super::carts::{Attempt, storage as cart_storage, tax_rate_of};
 use super::{SqlDatabase, names_by_id, record_change, rows_in};
 use crate::entity::carts::{cart, cart_item};
 use crate::entity::orders::{
@@ -792,12 +792,10 @@ impl OrderRepository for SqlDatabase {
             .join(
                 JoinType::LeftJoin,
                 tax_rate::Entity,
-                Condition::all()
-                    .add(
-                        Expr::col((tax_rate::Entity, tax_rate::Column::TaxSetId))
-                            .equals((shipment_method::Entity, shipment_method::Column::TaxSetId)),
-                    )
-                    .add(Expr::col((tax_rate::Entity, tax_rate::Column::Country)).eq(store.tax_country.as_str())),
+                tax_rate_of(
+                    (shipment_method::Entity, shipment_method::Column::TaxSetId),
+                    &store.tax_country,
+                ),
             )
             .and_where(Expr::col((shipment_method::Entity, shipment_method::Column::Id)).in_subquery(assigned))
             .and_where(Expr::col((shipment_method::Entity, shipment_method::Column::IsActive)).eq(true))
