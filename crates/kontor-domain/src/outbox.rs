@@ -45,6 +45,12 @@ impl ChangeKind {
     }
 }
 
+/// The named event of a reservation change that moved quantities but took no product in or out of stock
+/// in its store (known to the checkout, which read the stock and the reservations it changed). Its rows
+/// re-publish availability only: the search page shows no quantity, just whether the product is in stock.
+/// Every other reservation change (`Entity.oms_product_reservation.update`) re-publishes both.
+pub const RESERVATION_QUANTITY_EVENT: &str = "Reservation.quantity";
+
 /// One outbox row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {

@@ -2,7 +2,7 @@
 //! re-publish). Routing uses the ids in the row and its recorded foreign keys, so even a deleted row
 //! reaches every document that showed it. Sources nobody reads are dropped here.
 
-use kontor_domain::outbox::OutboxEntry;
+use kontor_domain::outbox::{OutboxEntry, RESERVATION_QUANTITY_EVENT};
 use kontor_readmodel::storage::projection as p;
 
 /// The queue of orders whose items may have OMS steps to run (oms.md §3): checkout and every state
@@ -85,7 +85,11 @@ pub fn routes(entry: &OutboxEntry) -> Vec<Route> {
         // The daily recount of units sold changes the product's `popularity` sort key.
         "product_abstract_popularity" => vec![to(p::PRODUCT_PAGE, fk("fk_product_abstract"))],
         "sales_order" => vec![to(OMS_EVENTS, own)],
-        // Reservations of open orders change what is available.
+        // Reservations of open orders change what is available; the search page shows only whether a
+        // product is in stock, so a change the writer knows kept that leaves the page alone.
+        "oms_product_reservation" if entry.event == RESERVATION_QUANTITY_EVENT => {
+            vec![to(p::AVAILABILITY, fk("fk_product_abstract"))]
+        }
         "oms_product_reservation" => vec![
             to(p::AVAILABILITY, fk("fk_product_abstract")),
             to(p::PRODUCT_PAGE, fk("fk_product_abstract")),
@@ -199,6 +203,19 @@ mod tests {
         };
         assert!(!reaches_reviews("Entity.product_abstract.update"));
         assert!(reaches_reviews("Entity.product_abstract.delete"));
+    }
+
+    #[test]
+    fn a_reservation_that_kept_the_stock_flag_re_publishes_availability_only() {
+        let keys = serde_json::json!({"fk_product_abstract": [3], "fk_product_concrete": [7]});
+        let flag_changed = routes(&entry("oms_product_reservation", 7, keys.clone()));
+        assert_eq!(
+            flag_changed,
+            [to(p::AVAILABILITY, vec![3]), to(p::PRODUCT_PAGE, vec![3])]
+        );
+        let mut quantity_only = entry("oms_product_reservation", 7, keys);
+        quantity_only.event = RESERVATION_QUANTITY_EVENT.to_owned();
+        assert_eq!(routes(&quantity_only), [to(p::AVAILABILITY, vec![3])]);
     }
 
     #[test]

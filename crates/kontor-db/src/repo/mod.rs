@@ -274,6 +274,23 @@ impl SqlDatabase {
         Ok(())
     }
 
+    /// Runs one write statement and answers the rows it affected: on SQLite in the process's write turn
+    /// (a transaction), on the servers on its own, which saves the `BEGIN` and `COMMIT` round trips a
+    /// transaction of one statement costs.
+    pub(crate) async fn execute_write<S: sea_orm::StatementBuilder + Send>(
+        &self,
+        statement: &S,
+    ) -> Result<u64, DomainError> {
+        if self.write_turn.is_none() {
+            let result = self.connection.execute(statement).await.map_err(storage_error)?;
+            return Ok(result.rows_affected());
+        }
+        let (transaction, _turn) = self.write_transaction().await?;
+        let result = transaction.execute(statement).await.map_err(storage_error)?;
+        transaction.commit().await.map_err(storage_error)?;
+        Ok(result.rows_affected())
+    }
+
     /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`) so
     /// that two writers queue on the busy timeout instead of failing when a read turns into a write.
     ///
@@ -355,19 +372,48 @@ pub(crate) async fn record_change(
     foreign_keys: &resource::ForeignKeys,
     changed_at: i64,
 ) -> Result<(), DomainError> {
-    outbox_table::ActiveModel {
-        resource: Set(resource.to_owned()),
-        entity_id: Set(entity_id),
-        event: Set(change.event_name(resource)),
+    let row = OutboxRow {
+        resource,
+        entity_id,
+        event: change.event_name(resource),
+        foreign_keys: foreign_keys.to_json(),
+    };
+    record_changes(transaction, vec![row], changed_at).await
+}
+
+/// One outbox row for [`record_changes`].
+pub(crate) struct OutboxRow<'a> {
+    pub resource: &'a str,
+    pub entity_id: i64,
+    /// `Entity.<resource>.<op>` ([`ChangeKind::event_name`]) or a named event.
+    pub event: String,
+    /// [`resource::ForeignKeys::to_json`].
+    pub foreign_keys: Option<String>,
+}
+
+/// Inserts outbox rows in one statement, inside the transaction of the changes they announce.
+pub(crate) async fn record_changes(
+    transaction: &DatabaseTransaction,
+    rows: Vec<OutboxRow<'_>>,
+    changed_at: i64,
+) -> Result<(), DomainError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let models = rows.into_iter().map(|row| outbox_table::ActiveModel {
+        resource: Set(row.resource.to_owned()),
+        entity_id: Set(row.entity_id),
+        event: Set(row.event),
         changed_columns: Set(None),
-        foreign_keys: Set(foreign_keys.to_json()),
+        foreign_keys: Set(row.foreign_keys),
         changed_at: Set(changed_at),
         relayed_at: Set(None),
         ..Default::default()
-    }
-    .insert(transaction)
-    .await
-    .map_err(storage_error)?;
+    });
+    outbox_table::Entity::insert_many(models)
+        .exec_without_returning(transaction)
+        .await
+        .map_err(storage_error)?;
     Ok(())
 }
 

@@ -19,8 +19,8 @@ use kontor_domain::outbox::ChangeKind;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, SqlErr,
 };
 use std::collections::HashMap;
 
@@ -51,18 +51,23 @@ async fn items_of(
     transaction: &DatabaseTransaction,
     order_id: i64,
     item_ids: &[i64],
-) -> Result<(Vec<sales_order_item::Model>, i64), DbErr> {
-    let items = sales_order_item::Entity::find()
+) -> Result<Vec<sales_order_item::Model>, DbErr> {
+    sales_order_item::Entity::find()
         .filter(sales_order_item::Column::OrderId.eq(order_id))
         .filter(sales_order_item::Column::Id.is_in(item_ids.iter().copied()))
         .all(transaction)
-        .await?;
-    let store_id = sales_order::Entity::find_by_id(order_id)
+        .await
+}
+
+/// The store an order was placed in.
+async fn store_of(transaction: &DatabaseTransaction, order_id: i64) -> Result<i64, DbErr> {
+    sales_order::Entity::find_by_id(order_id)
+        .select_only()
+        .column(sales_order::Column::StoreId)
+        .into_tuple()
         .one(transaction)
         .await?
-        .map(|order| order.store_id)
-        .ok_or_else(|| DbErr::RecordNotFound(format!("order {order_id}")))?;
-    Ok((items, store_id))
+        .ok_or_else(|| DbErr::RecordNotFound(format!("order {order_id}")))
 }
 
 /// Changes one stock row by `delta` and announces it.
@@ -85,9 +90,9 @@ async fn change_stock(
     record_change(transaction, "stock_product", row.id, ChangeKind::Update, &keys, now).await
 }
 
-#[async_trait]
-impl OmsRepository for SqlDatabase {
-    async fn try_lock(
+impl SqlDatabase {
+    /// Takes an order lock by reading it under a row lock (MariaDB: see `try_lock`).
+    async fn try_lock_by_reading(
         &self,
         identifier: &str,
         holder: &str,
@@ -134,16 +139,49 @@ impl OmsRepository for SqlDatabase {
         transaction.commit().await.map_err(storage)?;
         Ok(taken)
     }
+}
+
+#[async_trait]
+impl OmsRepository for SqlDatabase {
+    async fn try_lock(
+        &self,
+        identifier: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
+        // MariaDB reports a found duplicate as affected (sqlx sets CLIENT_FOUND_ROWS), so an upsert cannot
+        // tell it whether it took the lock: there the lock is read under a row lock instead.
+        if self.backend() == DbBackend::MySql {
+            return self.try_lock_by_reading(identifier, holder, until, now).await;
+        }
+        // One upsert takes a free lock, an expired one or this holder's own; a lock held by another
+        // holder is left alone, and the upsert affects no row.
+        let row = oms_lock::ActiveModel {
+            identifier: Set(identifier.to_owned()),
+            holder: Set(holder.to_owned()),
+            expires_at: Set(until.timestamp_micros()),
+        };
+        let current_holder = Expr::col((oms_lock::Entity, oms_lock::Column::Holder));
+        let current_expiry = Expr::col((oms_lock::Entity, oms_lock::Column::ExpiresAt));
+        let upsert = oms_lock::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(oms_lock::Column::Identifier)
+                    .update_columns([oms_lock::Column::Holder, oms_lock::Column::ExpiresAt])
+                    .action_and_where(current_holder.eq(holder).or(current_expiry.lte(now.timestamp_micros())))
+                    .to_owned(),
+            )
+            .into_query();
+        Ok(self.execute_write(&upsert).await? == 1)
+    }
 
     async fn unlock(&self, identifier: &str, holder: &str) -> Result<(), DomainError> {
-        let (transaction, _turn) = self.write_transaction().await?;
-        oms_lock::Entity::delete_many()
+        let delete = oms_lock::Entity::delete_many()
             .filter(oms_lock::Column::Identifier.eq(identifier))
             .filter(oms_lock::Column::Holder.eq(holder))
-            .exec(&transaction)
-            .await
-            .map_err(storage)?;
-        transaction.commit().await.map_err(storage)
+            .into_query();
+        self.execute_write(&delete).await?;
+        Ok(())
     }
 
     async fn purge_locks(&self, before: DateTime<Utc>) -> Result<u64, DomainError> {
@@ -170,11 +208,14 @@ impl OmsRepository for SqlDatabase {
         let now_micros = now.timestamp_micros();
         let (transaction, _turn) = self.write_transaction().await?;
         let item_ids: Vec<i64> = moves.iter().map(|item_move| item_move.item_id).collect();
-        let (items, store_id) = items_of(&transaction, order_id, &item_ids).await.map_err(storage)?;
+        let items = items_of(&transaction, order_id, &item_ids).await.map_err(storage)?;
         let items: HashMap<i64, sales_order_item::Model> = items.into_iter().map(|item| (item.id, item)).collect();
         let mut moved = Vec::new();
         let mut follow_up = false;
         let mut reservation: HashMap<String, i64> = HashMap::new();
+        let mut history = Vec::new();
+        let mut log = Vec::new();
+        let mut timeouts = Vec::new();
         for item_move in moves {
             let Some(item) = items.get(&item_move.item_id) else {
                 continue;
@@ -200,17 +241,14 @@ impl OmsRepository for SqlDatabase {
             }
             moved.push(item.id);
             follow_up |= item_move.follow_up;
-            oms_state_history::ActiveModel {
+            history.push(oms_state_history::ActiveModel {
                 id: NotSet,
                 order_item_id: Set(item.id),
                 process: Set(item.oms_process.clone()),
                 state: Set(item_move.target.clone()),
                 entered_at: Set(now_micros),
-            }
-            .insert(&transaction)
-            .await
-            .map_err(storage)?;
-            oms_transition_log::ActiveModel {
+            });
+            log.push(oms_transition_log::ActiveModel {
                 id: NotSet,
                 order_id: Set(order_id),
                 order_item_id: Set(item.id),
@@ -223,34 +261,21 @@ impl OmsRepository for SqlDatabase {
                 is_error: Set(false),
                 error_message: Set(None),
                 created_at: Set(now_micros),
-            }
-            .insert(&transaction)
-            .await
-            .map_err(storage)?;
-            oms_event_timeout::Entity::delete_many()
-                .filter(oms_event_timeout::Column::OrderItemId.eq(item.id))
-                .exec(&transaction)
-                .await
-                .map_err(storage)?;
-            let timeouts: Vec<oms_event_timeout::ActiveModel> = item_move
-                .timeouts
-                .iter()
-                .map(|(event, due_at)| oms_event_timeout::ActiveModel {
-                    id: NotSet,
-                    order_item_id: Set(item.id),
-                    order_id: Set(order_id),
-                    state: Set(item_move.target.clone()),
-                    event: Set(event.clone()),
-                    due_at: Set(due_at.timestamp_micros()),
-                    attempts: Set(0),
-                })
-                .collect();
-            if !timeouts.is_empty() {
-                oms_event_timeout::Entity::insert_many(timeouts)
-                    .exec_without_returning(&transaction)
-                    .await
-                    .map_err(storage)?;
-            }
+            });
+            timeouts.extend(
+                item_move
+                    .timeouts
+                    .iter()
+                    .map(|(event, due_at)| oms_event_timeout::ActiveModel {
+                        id: NotSet,
+                        order_item_id: Set(item.id),
+                        order_id: Set(order_id),
+                        state: Set(item_move.target.clone()),
+                        event: Set(event.clone()),
+                        due_at: Set(due_at.timestamp_micros()),
+                        attempts: Set(0),
+                    }),
+            );
             let delta = match (item_move.source_reserved, item_move.target_reserved) {
                 (false, true) => item.quantity,
                 (true, false) => -item.quantity,
@@ -260,9 +285,38 @@ impl OmsRepository for SqlDatabase {
                 *reservation.entry(item.sku.clone()).or_default() += delta;
             }
         }
+        if moved.is_empty() {
+            transaction.commit().await.map_err(storage)?;
+            return Ok(moved);
+        }
+        // What the moved items left and entered: one statement per table, whatever the number of items.
+        oms_state_history::Entity::insert_many(history)
+            .exec_without_returning(&transaction)
+            .await
+            .map_err(storage)?;
+        oms_transition_log::Entity::insert_many(log)
+            .exec_without_returning(&transaction)
+            .await
+            .map_err(storage)?;
+        // The timeouts of the states the items left end with them.
+        oms_event_timeout::Entity::delete_many()
+            .filter(oms_event_timeout::Column::OrderItemId.is_in(moved.iter().copied()))
+            .exec(&transaction)
+            .await
+            .map_err(storage)?;
+        if !timeouts.is_empty() {
+            oms_event_timeout::Entity::insert_many(timeouts)
+                .exec_without_returning(&transaction)
+                .await
+                .map_err(storage)?;
+        }
         let mut skus: Vec<(String, i64)> = reservation.into_iter().collect();
         // A fixed order of reservation rows keeps concurrent transactions from deadlocking.
         skus.sort();
+        let store_id = match skus.is_empty() {
+            true => 0,
+            false => store_of(&transaction, order_id).await.map_err(storage)?,
+        };
         for (sku, delta) in skus {
             adjust_reservation(&transaction, &sku, store_id, delta, now_micros)
                 .await
@@ -428,17 +482,15 @@ impl OmsRepository for SqlDatabase {
     }
 
     async fn mark_checked(&self, order_id: i64, now: DateTime<Utc>) -> Result<(), DomainError> {
-        let (transaction, _turn) = self.write_transaction().await?;
-        sales_order_item::Entity::update_many()
+        let update = sales_order_item::Entity::update_many()
             .col_expr(
                 sales_order_item::Column::OmsLastCheckedAt,
                 Expr::value(now.timestamp_micros()),
             )
             .filter(sales_order_item::Column::OrderId.eq(order_id))
-            .exec(&transaction)
-            .await
-            .map_err(storage)?;
-        transaction.commit().await.map_err(storage)
+            .into_query();
+        self.execute_write(&update).await?;
+        Ok(())
     }
 
     async fn update_payment(
@@ -471,7 +523,8 @@ impl OmsRepository for SqlDatabase {
         {
             return Ok(());
         }
-        let (items, store_id) = items_of(&transaction, order_id, item_ids).await.map_err(storage)?;
+        let items = items_of(&transaction, order_id, item_ids).await.map_err(storage)?;
+        let store_id = store_of(&transaction, order_id).await.map_err(storage)?;
         let warehouses = active_warehouses(&transaction, store_id).await.map_err(storage)?;
         for item in items {
             let Some(concrete) = product_concrete::Entity::find()
@@ -515,7 +568,8 @@ impl OmsRepository for SqlDatabase {
         {
             return Ok(());
         }
-        let (items, store_id) = items_of(&transaction, order_id, item_ids).await.map_err(storage)?;
+        let items = items_of(&transaction, order_id, item_ids).await.map_err(storage)?;
+        let store_id = store_of(&transaction, order_id).await.map_err(storage)?;
         let warehouses = active_warehouses(&transaction, store_id).await.map_err(storage)?;
         for item in items {
             let Some(concrete) = product_concrete::Entity::find()
@@ -612,7 +666,7 @@ impl OmsRepository for SqlDatabase {
         refunded: bool,
     ) -> Result<(), DomainError> {
         let (transaction, _turn) = self.write_transaction().await?;
-        let (items, _) = items_of(&transaction, order_id, item_ids).await.map_err(storage)?;
+        let items = items_of(&transaction, order_id, item_ids).await.map_err(storage)?;
         let mut canceled_total = 0;
         let mut refunded_total = 0;
         for item in items {

@@ -9,7 +9,7 @@
 //! cannot slip in unpriced quantities.
 
 use super::carts::{Attempt, storage as cart_storage, tax_rate_of};
-use super::{SqlDatabase, names_by_id, record_change, rows_in};
+use super::{OutboxRow, SqlDatabase, names_by_id, record_changes, rows_in};
 use crate::entity::carts::{cart, cart_item};
 use crate::entity::orders::{
     oms_event_timeout, oms_product_reservation, oms_state_history, payment_method, payment_method_store, sales_expense,
@@ -29,12 +29,12 @@ use kontor_domain::checkout::{
     StoredOrder, StoredOrderItem, StoredPayment, StoredShipment, owner_key, payment_status,
 };
 use kontor_domain::gateway::{OrderAddress, OrderTotals};
-use kontor_domain::outbox::ChangeKind;
+use kontor_domain::outbox::{ChangeKind, RESERVATION_QUANTITY_EVENT};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -150,31 +150,119 @@ pub(crate) async fn announce_availability(
         .into_tuple()
         .all(transaction)
         .await?;
-    announce_concretes(transaction, &concretes, now).await
+    let event = ChangeKind::Update.event_name(RESERVATION);
+    let rows = concretes
+        .into_iter()
+        .map(|(concrete_id, abstract_id)| reservation_change(concrete_id, abstract_id, event.clone()))
+        .collect();
+    record_changes(transaction, rows, now)
+        .await
+        .map_err(|error| DbErr::Custom(error.to_string()))
 }
 
-/// Outbox rows re-publishing availability for these `(concrete id, abstract id)` pairs.
-async fn announce_concretes(
+/// Inserts an order's items and answers their ids in the order of `uuids` (the items' own): one
+/// statement where the database returns what it inserted, else the insert and a read by order.
+async fn insert_items(
     transaction: &DatabaseTransaction,
-    concretes: &[(i64, i64)],
-    now: i64,
-) -> Result<(), DbErr> {
-    for &(concrete_id, abstract_id) in concretes {
-        let mut keys = ForeignKeys::default();
-        keys.add("fk_product_abstract", Some(abstract_id));
-        keys.add("fk_product_concrete", Some(concrete_id));
-        record_change(
-            transaction,
-            "oms_product_reservation",
-            concrete_id,
-            ChangeKind::Update,
-            &keys,
-            now,
-        )
-        .await
-        .map_err(|error| DbErr::Custom(error.to_string()))?;
+    order_id: i64,
+    items: Vec<sales_order_item::ActiveModel>,
+    uuids: &[String],
+) -> Result<Vec<i64>, DbErr> {
+    let by_uuid: HashMap<String, i64> = if transaction.support_returning() {
+        let query = sales_order_item::Entity::insert_many(items)
+            .into_query()
+            .returning(Query::returning().columns([sales_order_item::Column::Uuid, sales_order_item::Column::Id]))
+            .to_owned();
+        let rows = transaction.query_all(&query).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("", "uuid")?, row.try_get("", "id")?)))
+            .collect::<Result<_, DbErr>>()?
+    } else {
+        sales_order_item::Entity::insert_many(items)
+            .exec_without_returning(transaction)
+            .await?;
+        sales_order_item::Entity::find()
+            .select_only()
+            .column(sales_order_item::Column::Uuid)
+            .column(sales_order_item::Column::Id)
+            .filter(sales_order_item::Column::OrderId.eq(order_id))
+            .into_tuple::<(String, i64)>()
+            .all(transaction)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    uuids
+        .iter()
+        .map(|uuid| {
+            by_uuid
+                .get(uuid)
+                .copied()
+                .ok_or_else(|| DbErr::Custom(format!("order item {uuid} was not written")))
+        })
+        .collect()
+}
+
+/// Inserts an order's addresses and answers their ids in the same order: one statement where the
+/// database returns what it inserted (ids follow the rows' order, as they are drawn from the sequence
+/// row by row), else one insert each.
+async fn insert_addresses(
+    transaction: &DatabaseTransaction,
+    addresses: Vec<sales_order_address::ActiveModel>,
+) -> Result<Vec<i64>, DbErr> {
+    if transaction.support_returning() {
+        let count = addresses.len();
+        let query = sales_order_address::Entity::insert_many(addresses)
+            .into_query()
+            .returning(Query::returning().columns([sales_order_address::Column::Id]))
+            .to_owned();
+        let mut ids: Vec<i64> = transaction
+            .query_all(&query)
+            .await?
+            .iter()
+            .map(|row| row.try_get("", "id"))
+            .collect::<Result<_, DbErr>>()?;
+        ids.sort_unstable();
+        if ids.len() != count {
+            return Err(DbErr::Custom(format!(
+                "{count} addresses inserted, {} ids returned",
+                ids.len()
+            )));
+        }
+        return Ok(ids);
     }
-    Ok(())
+    let mut ids = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        ids.push(
+            sales_order_address::Entity::insert(address)
+                .exec(transaction)
+                .await?
+                .last_insert_id,
+        );
+    }
+    Ok(ids)
+}
+
+/// The outbox resource of reservation changes.
+const RESERVATION: &str = "oms_product_reservation";
+
+/// The outbox row of a changed reservation of a concrete product.
+fn reservation_change(concrete_id: i64, abstract_id: i64, event: String) -> OutboxRow<'static> {
+    let mut keys = ForeignKeys::default();
+    keys.add("fk_product_abstract", Some(abstract_id));
+    keys.add("fk_product_concrete", Some(concrete_id));
+    OutboxRow {
+        resource: RESERVATION,
+        entity_id: concrete_id,
+        event,
+        foreign_keys: keys.to_json(),
+    }
+}
+
+/// Whether a concrete is in stock in a store: some units beyond those reserved, or never out of stock.
+/// The availability and search documents decide it the same way.
+fn in_stock(stock: i64, never_out_of_stock: bool, reserved: i64) -> bool {
+    never_out_of_stock || stock > reserved
 }
 
 impl SqlDatabase {
@@ -307,7 +395,7 @@ impl SqlDatabase {
             Some(number) => reference_of(number),
             None => format!("pending-{}", new_cart_uuid()),
         };
-        let inserted = sales_order::ActiveModel {
+        let order_row = sales_order::ActiveModel {
             id: NotSet,
             order_reference: Set(first_reference.clone()),
             store_id: Set(store_id),
@@ -332,18 +420,21 @@ impl SqlDatabase {
             refunded_total: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
-        }
-        .insert(&transaction)
-        .await?;
-        let order_id = inserted.id;
-        address_row(order_id, "billing", &order.billing_address)
-            .insert(&transaction)
-            .await?;
+        };
+        let order_id = sales_order::Entity::insert(order_row)
+            .exec(&transaction)
+            .await?
+            .last_insert_id;
+        let mut addresses = vec![address_row(order_id, "billing", &order.billing_address)];
+        addresses.extend(
+            order
+                .shipments
+                .iter()
+                .map(|shipment| address_row(order_id, "shipping", &shipment.address)),
+        );
+        let address_ids = insert_addresses(&transaction, addresses).await?;
         let mut shipment_ids = Vec::with_capacity(order.shipments.len());
-        for shipment in &order.shipments {
-            let address = address_row(order_id, "shipping", &shipment.address)
-                .insert(&transaction)
-                .await?;
+        for (shipment, address_id) in order.shipments.iter().zip(address_ids.into_iter().skip(1)) {
             let row = sales_shipment::ActiveModel {
                 id: NotSet,
                 order_id: Set(order_id),
@@ -351,24 +442,30 @@ impl SqlDatabase {
                 method_key: Set(shipment.method.key.clone()),
                 method_name: Set(shipment.method.name.clone()),
                 carrier_name: Set(shipment.method.carrier_name.clone()),
-                address_id: Set(Some(address.id)),
+                address_id: Set(Some(address_id)),
                 requested_delivery_date: Set(shipment.requested_delivery_date.clone()),
-            }
-            .insert(&transaction)
-            .await?;
-            shipment_ids.push(row.id);
-            sales_expense::ActiveModel {
-                id: NotSet,
-                order_id: Set(order_id),
-                kind: Set(kontor_domain::checkout::SHIPMENT_EXPENSE.to_owned()),
-                name: Set(shipment.method.name.clone()),
-                unit_price: Set(shipment.method.price),
-                sum_price: Set(shipment.method.price),
-                tax_rate_basis_points: Set(kontor_domain::checkout::basis_points(shipment.method.tax_rate)),
-                sum_tax_amount: Set(shipment.expense_tax),
-            }
-            .insert(&transaction)
-            .await?;
+            };
+            shipment_ids.push(
+                sales_shipment::Entity::insert(row)
+                    .exec(&transaction)
+                    .await?
+                    .last_insert_id,
+            );
+        }
+        let expenses = order.shipments.iter().map(|shipment| sales_expense::ActiveModel {
+            id: NotSet,
+            order_id: Set(order_id),
+            kind: Set(kontor_domain::checkout::SHIPMENT_EXPENSE.to_owned()),
+            name: Set(shipment.method.name.clone()),
+            unit_price: Set(shipment.method.price),
+            sum_price: Set(shipment.method.price),
+            tax_rate_basis_points: Set(kontor_domain::checkout::basis_points(shipment.method.tax_rate)),
+            sum_tax_amount: Set(shipment.expense_tax),
+        });
+        if !order.shipments.is_empty() {
+            sales_expense::Entity::insert_many(expenses)
+                .exec_without_returning(&transaction)
+                .await?;
         }
         let uuids: Vec<String> = order.items.iter().map(|_| new_cart_uuid()).collect();
         let name_of = |sku: &str| names.get(sku).cloned().unwrap_or_else(|| sku.to_owned());
@@ -397,17 +494,7 @@ impl SqlDatabase {
                 oms_last_checked_at: Set(None),
             })
             .collect();
-        sales_order_item::Entity::insert_many(items)
-            .exec_without_returning(&transaction)
-            .await?;
-        let item_ids: Vec<i64> = sales_order_item::Entity::find()
-            .select_only()
-            .column(sales_order_item::Column::Id)
-            .filter(sales_order_item::Column::OrderId.eq(order_id))
-            .order_by_asc(sales_order_item::Column::Id)
-            .into_tuple()
-            .all(&transaction)
-            .await?;
+        let item_ids = insert_items(&transaction, order_id, items, &uuids).await?;
         let history: Vec<oms_state_history::ActiveModel> = item_ids
             .iter()
             .map(|item_id| oms_state_history::ActiveModel {
@@ -455,30 +542,40 @@ impl SqlDatabase {
             external_reference: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
-        }
-        .insert(&transaction)
-        .await?;
+        };
+        let payment_id = sales_payment::Entity::insert(payment)
+            .exec(&transaction)
+            .await?
+            .last_insert_id;
+        let mut changes = Vec::with_capacity(concretes.len() + 1);
         if order.initial_state_reserved {
             for (sku, quantity) in &wanted {
                 change_reservation(&transaction, sku, store_id, *quantity).await?;
             }
-            let reserved: Vec<(i64, i64)> = concretes
-                .iter()
-                .filter(|(_, sku, _)| wanted.get(sku.as_str()).is_some_and(|quantity| *quantity != 0))
-                .map(|(concrete_id, _, abstract_id)| (*concrete_id, *abstract_id))
-                .collect();
-            announce_concretes(&transaction, &reserved, now).await?;
+            for (concrete_id, sku, abstract_id) in &concretes {
+                let Some(&quantity) = wanted.get(sku.as_str()).filter(|quantity| **quantity != 0) else {
+                    continue;
+                };
+                // The stock and reservation were read under lock above, so whether this reservation takes
+                // the concrete out of stock is known here; if it does not, the search page stays as it is.
+                let (stock, never_out) = on_hand.get(sku).copied().unwrap_or((0, false));
+                let held = reserved.get(sku).copied().unwrap_or(0);
+                let event = if in_stock(stock, never_out, held) == in_stock(stock, never_out, held + quantity) {
+                    RESERVATION_QUANTITY_EVENT.to_owned()
+                } else {
+                    ChangeKind::Update.event_name(RESERVATION)
+                };
+                changes.push(reservation_change(*concrete_id, *abstract_id, event));
+            }
         }
         // The order itself goes to `oms.events`: a worker runs its first steps.
-        record_change(
-            &transaction,
-            "sales_order",
-            order_id,
-            ChangeKind::Create,
-            &ForeignKeys::default(),
-            now,
-        )
-        .await?;
+        changes.push(OutboxRow {
+            resource: "sales_order",
+            entity_id: order_id,
+            event: ChangeKind::Create.event_name("sales_order"),
+            foreign_keys: None,
+        });
+        record_changes(&transaction, changes, now).await?;
         cart::Entity::delete_by_id(cart_row.id).exec(&transaction).await?;
         let reference = match early_number {
             Some(_) => first_reference,
@@ -563,11 +660,11 @@ impl SqlDatabase {
                 })
                 .collect(),
             payments: vec![StoredPayment {
-                id: payment.id,
-                provider: payment.provider,
-                method: payment.method,
-                amount: payment.amount,
-                status: payment.status,
+                id: payment_id,
+                provider: order.payment.provider_key.clone(),
+                method: order.payment.name.clone(),
+                amount: order.totals.grand_total,
+                status: payment_status::PENDING.to_owned(),
                 captured_amount: 0,
                 refunded_amount: 0,
                 external_reference: None,

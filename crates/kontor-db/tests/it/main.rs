@@ -8,6 +8,7 @@ mod customers;
 mod fixtures;
 mod glossary;
 mod migrations;
+mod oms_lock;
 mod oms_log;
 mod popularity;
 mod pricing;

@@ -12,7 +12,7 @@ use kontor_db::entity::orders::{
     oms_event_timeout, oms_product_reservation, payment_method, payment_method_store, sales_order, shipment_method,
     shipment_method_price, shipment_method_store,
 };
-use kontor_db::entity::{currency, stock_product, store};
+use kontor_db::entity::{currency, outbox, stock_product, store};
 use kontor_domain::cart::CartService;
 use kontor_domain::checkout::{CheckoutService, OrderProcesses, OrderRepository, StoredOrder};
 use kontor_domain::customer::{Mail, MailError, Mailer};
@@ -22,11 +22,12 @@ use kontor_domain::gateway::{
 };
 use kontor_domain::oms::builtin::{BuiltinServices, PaymentProviders};
 use kontor_domain::oms::{OmsEngine, OmsError, OmsRegistry, OmsRepository, OrderObserver};
+use kontor_domain::outbox::RESERVATION_QUANTITY_EVENT;
 use kontor_kv::{KvOptions, KvStore, MemoryKv};
 use kontor_search::TantivySearchIndex;
 use kontor_sync::direct::DirectSync;
 use kontor_testkit::repo_test_suite;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -379,6 +380,53 @@ impl OrderShop {
             .map_or(0, |row| row.quantity)
     }
 
+    /// The events of the reservation outbox rows that `step` wrote.
+    async fn reservation_events_of<F, Fut, T>(&self, step: F) -> Vec<String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, GatewayError>>,
+        T: std::fmt::Debug,
+    {
+        let last_id = || async {
+            outbox::Entity::find()
+                .order_by_desc(outbox::Column::Id)
+                .one(self.db.connection())
+                .await
+                .expect("read")
+                .map_or(0, |row| row.id)
+        };
+        let before = last_id().await;
+        step().await.expect("placed");
+        outbox::Entity::find()
+            .filter(outbox::Column::Id.gt(before))
+            .filter(outbox::Column::Resource.eq("oms_product_reservation"))
+            .all(self.db.connection())
+            .await
+            .expect("read")
+            .into_iter()
+            .map(|row| row.event)
+            .collect()
+    }
+
+    /// Whether each search page of the tent (one per locale of its store) shows it in stock.
+    async fn search_page_in_stock(&self) -> Vec<bool> {
+        self.sync.drain().await.expect("publish & sync");
+        let mut flags: Vec<bool> = self
+            .db
+            .storage_rows_by_entity("product_page", &[self.tent_abstract_id])
+            .await
+            .expect("read")
+            .iter()
+            .filter_map(|row| row.data.as_deref())
+            .map(|data| {
+                let page: serde_json::Value = serde_json::from_str(data).expect("a JSON document");
+                page["search-result-data"]["is_available"].as_bool().expect("a flag")
+            })
+            .collect();
+        flags.dedup();
+        flags
+    }
+
     async fn availability(&self) -> serde_json::Value {
         self.sync.drain().await.expect("publish & sync");
         self.kv
@@ -444,6 +492,28 @@ async fn concurrent_checkouts_never_oversell(db: SqlDatabase) {
         "{availability}"
     );
     assert_eq!(availability["is_available"], false, "{availability}");
+}
+
+/// The search page shows only whether a product is in stock: a checkout that leaves units re-publishes
+/// the availability document alone, the one that takes the last units the search page as well.
+async fn the_search_page_is_re_published_only_when_the_stock_flag_changes(db: SqlDatabase) {
+    let shop = order_shop(db).await;
+    assert_eq!(shop.availability().await["is_available"], true);
+    assert_eq!(shop.search_page_in_stock().await, [true]);
+
+    let cart = shop.guest_cart("g1", 4).await;
+    let events = shop.reservation_events_of(|| shop.place("g1", &cart)).await;
+    assert_eq!(events, [RESERVATION_QUANTITY_EVENT], "6 of 10 units left");
+    let availability = shop.availability().await;
+    assert_eq!(availability["concretes"]["200_tent"]["quantity"], 6, "{availability}");
+    assert_eq!(shop.search_page_in_stock().await, [true]);
+
+    let cart = shop.guest_cart("g2", 6).await;
+    let events = shop.reservation_events_of(|| shop.place("g2", &cart)).await;
+    assert_eq!(events, ["Entity.oms_product_reservation.update"], "the last 6 units");
+    let availability = shop.availability().await;
+    assert_eq!(availability["is_available"], false, "{availability}");
+    assert_eq!(shop.search_page_in_stock().await, [false], "the search page followed");
 }
 
 /// One order through the default process: onEnter confirmation, manual pay, pick and ship, then the
@@ -1221,6 +1291,7 @@ repo_test_suite!(
     an_asynchronous_payment_is_confirmed_by_a_signed_callback,
     admin_api_lists_orders_and_fires_manual_events,
     concurrent_checkouts_never_oversell,
+    the_search_page_is_re_published_only_when_the_stock_flag_changes,
     an_order_runs_through_the_default_process,
     a_cancelled_order_mails_the_customer_exactly_once,
     a_crash_after_checkout_loses_nothing,
