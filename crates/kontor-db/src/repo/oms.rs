@@ -313,14 +313,14 @@ impl OmsRepository for SqlDatabase {
         let mut skus: Vec<(String, i64)> = reservation.into_iter().collect();
         // A fixed order of reservation rows keeps concurrent transactions from deadlocking.
         skus.sort();
-        let store_id = match skus.is_empty() {
-            true => 0,
-            false => store_of(&transaction, order_id).await.map_err(storage)?,
-        };
-        for (sku, delta) in skus {
-            adjust_reservation(&transaction, &sku, store_id, delta, now_micros)
-                .await
-                .map_err(storage)?;
+        // The order's store is read only when a reservation changes.
+        if !skus.is_empty() {
+            let store_id = store_of(&transaction, order_id).await.map_err(storage)?;
+            for (sku, delta) in skus {
+                adjust_reservation(&transaction, &sku, store_id, delta, now_micros)
+                    .await
+                    .map_err(storage)?;
+            }
         }
         if follow_up {
             record_change(
